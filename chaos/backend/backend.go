@@ -1,0 +1,278 @@
+// Package backend is stampede's embedded reference backend: an in-memory
+// session-token service in the style of Clerk's Frontend API. Clients sign
+// in, mint short-lived session JWTs with their client token and call a
+// protected API that verifies those JWTs locally. Admin endpoints rotate keys
+// and revoke sessions, and the backend counts every response it serves so
+// that load-test results can be checked against it.
+package backend
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Config defaults.
+const (
+	DefaultTokenLifetime = 60 * time.Second
+	DefaultMaxLifetime   = 7 * 24 * time.Hour
+	DefaultSigning       = SigningRS256
+	DefaultIssuer        = "stampede-backend"
+	DefaultMaxBodyBytes  = 64 << 10
+)
+
+// Config configures a Backend. Zero fields take their defaults.
+type Config struct {
+	// TokenLifetime is the lifetime of a session JWT; default 60s, at least 1ms.
+	TokenLifetime time.Duration
+	// MaxLifetime is how long a session lasts before it is expired; default 7 days.
+	MaxLifetime time.Duration
+	// InactivityTimeout is how long a session may go without a token mint
+	// or touch before it is abandoned; 0 (the default) turns it off.
+	InactivityTimeout time.Duration
+	// Signing is the JWT algorithm: "RS256" (default, 2048-bit), "ES256" or "EdDSA".
+	Signing string
+	// Issuer is the iss claim of session JWTs; default "stampede-backend".
+	Issuer string
+	// MaxBodyBytes bounds request bodies; default 64 KiB.
+	MaxBodyBytes int64
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// withDefaults returns c with zero fields set to their defaults, or an error
+// naming the first invalid field.
+func (c Config) withDefaults() (Config, error) {
+	switch {
+	case c.TokenLifetime < 0:
+		return c, fmt.Errorf("backend: Config.TokenLifetime must not be negative, got %v", c.TokenLifetime)
+	case c.TokenLifetime > 0 && c.TokenLifetime < time.Millisecond:
+		return c, fmt.Errorf("backend: Config.TokenLifetime must be at least 1ms, got %v", c.TokenLifetime)
+	case c.MaxLifetime < 0:
+		return c, fmt.Errorf("backend: Config.MaxLifetime must not be negative, got %v", c.MaxLifetime)
+	case c.InactivityTimeout < 0:
+		return c, fmt.Errorf("backend: Config.InactivityTimeout must not be negative, got %v", c.InactivityTimeout)
+	case c.MaxBodyBytes < 0:
+		return c, fmt.Errorf("backend: Config.MaxBodyBytes must not be negative, got %d", c.MaxBodyBytes)
+	}
+	if c.TokenLifetime == 0 {
+		c.TokenLifetime = DefaultTokenLifetime
+	}
+	if c.MaxLifetime == 0 {
+		c.MaxLifetime = DefaultMaxLifetime
+	}
+	switch strings.ToUpper(c.Signing) {
+	case "":
+		c.Signing = DefaultSigning
+	case strings.ToUpper(SigningRS256):
+		c.Signing = SigningRS256
+	case strings.ToUpper(SigningES256):
+		c.Signing = SigningES256
+	case strings.ToUpper(SigningEdDSA):
+		c.Signing = SigningEdDSA
+	default:
+		return c, fmt.Errorf("backend: Config.Signing must be %s, %s or %s, got %q", SigningRS256, SigningES256, SigningEdDSA, c.Signing)
+	}
+	if c.Issuer == "" {
+		c.Issuer = DefaultIssuer
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c, nil
+}
+
+// Backend is the reference backend. It is an http.Handler and safe for
+// concurrent use.
+type Backend struct {
+	cfg          Config
+	keys         *keyring
+	tokens       *tokenIssuer
+	sessions     *sessionStore
+	counters     *responseCounters
+	tokensMinted atomic.Int64
+}
+
+// New returns a Backend for cfg with defaults filled in and its first
+// signing key generated.
+func New(cfg Config) (*Backend, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	keys, err := newKeyring(cfg.Signing)
+	if err != nil {
+		return nil, fmt.Errorf("backend: %w", err)
+	}
+	return &Backend{
+		cfg:      cfg,
+		keys:     keys,
+		tokens:   newTokenIssuer(keys, cfg.Issuer, cfg.TokenLifetime, cfg.Now),
+		sessions: newSessionStore(cfg.MaxLifetime, cfg.InactivityTimeout),
+		counters: &responseCounters{},
+	}, nil
+}
+
+// Config returns the effective configuration, defaults filled in.
+func (b *Backend) Config() Config {
+	return b.cfg
+}
+
+// handlerFunc handles a routed request; sid is the session id from the path,
+// if the route has one.
+type handlerFunc func(b *Backend, w http.ResponseWriter, r *http.Request, sid string)
+
+// route is the result of matching a request path.
+type route struct {
+	ep      endpoint
+	allow   string // methods, as in the Allow header
+	handler handlerFunc
+	sid     string
+}
+
+// Allowed method sets.
+const (
+	allowPost = "POST"
+	allowGet  = "GET, HEAD"
+	allowAPI  = "GET, HEAD, POST, PUT, DELETE, PATCH"
+)
+
+// match returns the route for path, or a route without handler.
+func match(path string) route {
+	switch path {
+	case "/v1/client/sign_ins":
+		return route{ep: epSignIn, allow: allowPost, handler: (*Backend).handleSignIn}
+	case "/.well-known/jwks.json":
+		return route{ep: epJWKS, allow: allowGet, handler: (*Backend).handleJWKS}
+	case "/metrics":
+		return route{ep: epMetrics, allow: allowGet, handler: (*Backend).handleMetrics}
+	case "/admin/keys/rotate":
+		return route{ep: epAdmin, allow: allowPost, handler: (*Backend).handleRotate}
+	case "/admin/revoke":
+		return route{ep: epAdmin, allow: allowPost, handler: (*Backend).handleRevokeFraction}
+	case "/admin/stats":
+		return route{ep: epAdmin, allow: allowGet, handler: (*Backend).handleStats}
+	}
+	if rest, ok := strings.CutPrefix(path, "/v1/client/sessions/"); ok {
+		sid, action, ok := strings.Cut(rest, "/")
+		if ok && sid != "" {
+			switch action {
+			case "tokens":
+				return route{ep: epToken, allow: allowPost, handler: (*Backend).handleToken, sid: sid}
+			case "touch":
+				return route{ep: epTouch, allow: allowPost, handler: (*Backend).handleTouch, sid: sid}
+			case "end":
+				return route{ep: epEnd, allow: allowPost, handler: (*Backend).handleEnd, sid: sid}
+			}
+		}
+	}
+	if rest, ok := strings.CutPrefix(path, "/admin/sessions/"); ok {
+		sid, action, ok := strings.Cut(rest, "/")
+		if ok && sid != "" {
+			switch action {
+			case "revoke":
+				return route{ep: epAdmin, allow: allowPost, handler: (*Backend).handleRevoke, sid: sid}
+			case "remove":
+				return route{ep: epAdmin, allow: allowPost, handler: (*Backend).handleRemove, sid: sid}
+			}
+		}
+	}
+	if strings.HasPrefix(path, "/api/") {
+		return route{ep: epAPI, allow: allowAPI, handler: (*Backend).handleAPI}
+	}
+	return route{ep: epOther}
+}
+
+// allows reports whether the Allow list contains method.
+func allows(allow, method string) bool {
+	for m := range strings.SplitSeq(allow, ", ") {
+		if m == method {
+			return true
+		}
+	}
+	return false
+}
+
+// ServeHTTP routes the request, enforces method and body size, and counts
+// the response under its endpoint name and status code.
+func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rt := match(r.URL.Path)
+	cw := &countingWriter{ResponseWriter: w, counters: b.counters, ep: rt.ep}
+	defer cw.finish()
+	switch {
+	case rt.handler == nil:
+		writeError(cw, http.StatusNotFound, CodeNotFound, "no route for "+r.URL.Path)
+		return
+	case !allows(rt.allow, r.Method):
+		cw.Header().Set("Allow", rt.allow)
+		writeError(cw, http.StatusMethodNotAllowed, CodeMethodNotAllowed,
+			fmt.Sprintf("method %s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, rt.allow))
+		return
+	case r.ContentLength > b.cfg.MaxBodyBytes:
+		writeTooLarge(cw, b.cfg.MaxBodyBytes)
+		return
+	}
+	// The original writer lets net/http close the connection after an
+	// oversized body.
+	r.Body = http.MaxBytesReader(w, r.Body, b.cfg.MaxBodyBytes)
+	rt.handler(b, cw, r, rt.sid)
+}
+
+// writeTooLarge writes the 413 response for a body over limit bytes.
+func writeTooLarge(w http.ResponseWriter, limit int64) {
+	writeError(w, http.StatusRequestEntityTooLarge, CodeRequestTooLarge,
+		"request body exceeds "+strconv.FormatInt(limit, 10)+" bytes")
+}
+
+// readBody reads the request body through the size limit. On failure it
+// writes the error response and returns false.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		if tooLarge, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			writeTooLarge(w, tooLarge.Limit)
+			return nil, false
+		}
+		writeError(w, http.StatusBadRequest, CodeInvalidRequest, "read request body: "+err.Error())
+		return nil, false
+	}
+	return body, true
+}
+
+// readJSON decodes an optional JSON body into v; an empty body leaves v
+// unchanged. On failure it writes the error response and returns false.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	body, ok := readBody(w, r)
+	if !ok {
+		return false
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return true
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		writeError(w, http.StatusBadRequest, CodeInvalidRequest, "malformed JSON body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+// bearerToken returns the credentials of an "Authorization: Bearer" header,
+// or "" if there are none.
+func bearerToken(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	const prefix = "bearer "
+	if len(h) < len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+		return ""
+	}
+	return strings.TrimSpace(h[len(prefix):])
+}

@@ -1,0 +1,63 @@
+package backend
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+)
+
+// Error codes carried in the "code" field of every error response.
+const (
+	CodeNotFound           = "not_found"
+	CodeMethodNotAllowed   = "method_not_allowed"
+	CodeRequestTooLarge    = "request_too_large"
+	CodeInvalidRequest     = "invalid_request"
+	CodeInternal           = "internal_error"
+	CodeClientTokenInvalid = "client_token_invalid"
+	CodeSessionNotFound    = "session_not_found"
+	CodeSessionExpired     = "session_expired"
+	CodeSessionAbandoned   = "session_abandoned"
+	CodeSessionRevoked     = "session_revoked"
+	CodeSessionEnded       = "session_ended"
+	CodeSessionRemoved     = "session_removed"
+	CodeTokenMissing       = "token_missing"
+	CodeTokenExpired       = "token_expired"
+	CodeTokenNotYetValid   = "token_not_yet_valid"
+	CodeTokenInvalid       = "token_invalid"
+)
+
+// ErrSessionNotFound reports that no session has the given id.
+var ErrSessionNotFound = errors.New("session not found")
+
+// ErrorResponse is the JSON body of every error response.
+type ErrorResponse struct {
+	Errors []ErrorDetail `json:"errors"`
+}
+
+// ErrorDetail is one error of an ErrorResponse.
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// writeError writes an ErrorResponse with a single error.
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	writeJSON(w, status, ErrorResponse{Errors: []ErrorDetail{{Code: code, Message: message}}})
+}
+
+// writeJSON writes v as a JSON response with the given status code.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		body = []byte(`{"errors":[{"code":"` + CodeInternal + `","message":"encode response"}]}`)
+	}
+	body = append(body, '\n')
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}

@@ -1,0 +1,297 @@
+package backend
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math"
+	mrand "math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Session statuses, as reported in session objects and Stats.Sessions.
+const (
+	SessionActive    = "active"
+	SessionEnded     = "ended"
+	SessionExpired   = "expired"
+	SessionAbandoned = "abandoned"
+	SessionRevoked   = "revoked"
+	SessionRemoved   = "removed"
+)
+
+// sessionStatuses lists every status in a fixed order.
+var sessionStatuses = [...]string{SessionActive, SessionEnded, SessionExpired, SessionAbandoned, SessionRevoked, SessionRemoved}
+
+// sessionShards is the number of independently locked parts of the store.
+const sessionShards = 64
+
+// errClientToken reports a client token that does not match the session's.
+var errClientToken = errors.New("client token is invalid")
+
+// inactiveError reports a session whose status is not active.
+type inactiveError struct {
+	sid    string
+	status string
+}
+
+func (e *inactiveError) Error() string {
+	return fmt.Sprintf("session %s is %s", e.sid, e.status)
+}
+
+// session is one signed-in client's session. Fields are guarded by the
+// shard lock.
+type session struct {
+	id          string
+	userID      string
+	clientToken string
+	created     time.Time
+	lastActive  time.Time
+	status      string // stored status; active sessions may have lapsed, see statusAt
+}
+
+// sessionView is a consistent copy of a session at one instant.
+type sessionView struct {
+	ID         string
+	UserID     string
+	Status     string
+	ExpireAt   time.Time
+	AbandonAt  time.Time // zero when inactivity is off
+	LastActive time.Time
+}
+
+// sessionJSON is the wire form of a session.
+type sessionJSON struct {
+	ID           string `json:"id"`
+	Status       string `json:"status"`
+	UserID       string `json:"user_id"`
+	ExpireAt     int64  `json:"expire_at"`
+	AbandonAt    *int64 `json:"abandon_at"`
+	LastActiveAt int64  `json:"last_active_at"`
+}
+
+// json returns the wire form of v, dates in Unix milliseconds.
+func (v sessionView) json() sessionJSON {
+	out := sessionJSON{
+		ID:           v.ID,
+		Status:       v.Status,
+		UserID:       v.UserID,
+		ExpireAt:     v.ExpireAt.UnixMilli(),
+		LastActiveAt: v.LastActive.UnixMilli(),
+	}
+	if !v.AbandonAt.IsZero() {
+		ms := v.AbandonAt.UnixMilli()
+		out.AbandonAt = &ms
+	}
+	return out
+}
+
+// sessionShard is one locked part of the store, padded to its own cache line.
+type sessionShard struct {
+	mu sync.Mutex
+	m  map[string]*session
+	_  [48]byte
+}
+
+// sessionStore holds every session in memory. Statuses that follow from
+// time (expired, abandoned) are evaluated lazily when a session is read.
+type sessionStore struct {
+	maxLifetime time.Duration
+	inactivity  time.Duration // 0 = off
+	shards      [sessionShards]sessionShard
+
+	usersMu  sync.Mutex
+	users    map[string]string // identifier → user id
+	lastUser atomic.Int64
+}
+
+// newSessionStore returns an empty store.
+func newSessionStore(maxLifetime, inactivity time.Duration) *sessionStore {
+	s := &sessionStore{maxLifetime: maxLifetime, inactivity: inactivity, users: make(map[string]string)}
+	for i := range s.shards {
+		s.shards[i].m = make(map[string]*session)
+	}
+	return s
+}
+
+// shard returns the shard that holds sid (FNV-1a).
+func (s *sessionStore) shard(sid string) *sessionShard {
+	h := uint32(2166136261)
+	for i := 0; i < len(sid); i++ {
+		h ^= uint32(sid[i])
+		h *= 16777619
+	}
+	return &s.shards[h%sessionShards]
+}
+
+// userFor returns the user id for identifier, allocating a new user for an
+// unseen or empty identifier.
+func (s *sessionStore) userFor(identifier string) string {
+	if identifier == "" {
+		return "user_" + strconv.FormatInt(s.lastUser.Add(1), 10)
+	}
+	s.usersMu.Lock()
+	defer s.usersMu.Unlock()
+	id, ok := s.users[identifier]
+	if !ok {
+		id = "user_" + strconv.FormatInt(s.lastUser.Add(1), 10)
+		s.users[identifier] = id
+	}
+	return id
+}
+
+// create adds an active session for identifier and returns it with its
+// client token.
+func (s *sessionStore) create(identifier string, now time.Time) (view sessionView, clientToken string) {
+	var tok [32]byte
+	_, _ = rand.Read(tok[:]) // crypto/rand.Read never fails
+	se := &session{
+		id:          "sess_" + strings.ToLower(rand.Text()),
+		userID:      s.userFor(identifier),
+		clientToken: base64.RawURLEncoding.EncodeToString(tok[:]),
+		created:     now,
+		lastActive:  now,
+		status:      SessionActive,
+	}
+	sh := s.shard(se.id)
+	sh.mu.Lock()
+	sh.m[se.id] = se
+	view = s.viewLocked(se, now)
+	sh.mu.Unlock()
+	return view, se.clientToken
+}
+
+// statusLocked evaluates se's status at now, storing lapsed statuses so that
+// they are final. Expiry is checked before inactivity.
+func (s *sessionStore) statusLocked(se *session, now time.Time) string {
+	if se.status != SessionActive {
+		return se.status
+	}
+	switch {
+	case !now.Before(se.created.Add(s.maxLifetime)):
+		se.status = SessionExpired
+	case s.inactivity > 0 && !now.Before(se.lastActive.Add(s.inactivity)):
+		se.status = SessionAbandoned
+	}
+	return se.status
+}
+
+// viewLocked returns a copy of se at now.
+func (s *sessionStore) viewLocked(se *session, now time.Time) sessionView {
+	v := sessionView{
+		ID:         se.id,
+		UserID:     se.userID,
+		Status:     s.statusLocked(se, now),
+		ExpireAt:   se.created.Add(s.maxLifetime),
+		LastActive: se.lastActive,
+	}
+	if s.inactivity > 0 {
+		v.AbandonAt = se.lastActive.Add(s.inactivity)
+	}
+	return v
+}
+
+// clientAction is what a client request does to its session.
+type clientAction int
+
+const (
+	actionActivity clientAction = iota // token mint or touch: marks activity
+	actionEnd                          // sign out: status → ended
+)
+
+// access authenticates clientToken against session sid and applies action
+// if the session is active. Errors: ErrSessionNotFound, errClientToken or
+// *inactiveError.
+func (s *sessionStore) access(sid, clientToken string, action clientAction, now time.Time) (sessionView, error) {
+	sh := s.shard(sid)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	se, ok := sh.m[sid]
+	if !ok {
+		return sessionView{}, fmt.Errorf("session %s: %w", sid, ErrSessionNotFound)
+	}
+	if subtle.ConstantTimeCompare([]byte(clientToken), []byte(se.clientToken)) != 1 {
+		return sessionView{}, errClientToken
+	}
+	if status := s.statusLocked(se, now); status != SessionActive {
+		return sessionView{}, &inactiveError{sid: sid, status: status}
+	}
+	switch action {
+	case actionActivity:
+		se.lastActive = now
+	case actionEnd:
+		se.status = SessionEnded
+	}
+	return s.viewLocked(se, now), nil
+}
+
+// setStatus applies an administrative status to session sid. Revoking
+// affects active sessions only (other statuses are final); removal applies
+// to any session.
+func (s *sessionStore) setStatus(sid, status string, now time.Time) (sessionView, error) {
+	sh := s.shard(sid)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	se, ok := sh.m[sid]
+	if !ok {
+		return sessionView{}, fmt.Errorf("session %s: %w", sid, ErrSessionNotFound)
+	}
+	if status == SessionRemoved || s.statusLocked(se, now) == SessionActive {
+		se.status = status
+	}
+	return s.viewLocked(se, now), nil
+}
+
+// counts returns the number of sessions per status at now; statuses without
+// sessions are left out.
+func (s *sessionStore) counts(now time.Time) map[string]int64 {
+	out := make(map[string]int64, len(sessionStatuses))
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		for _, se := range sh.m {
+			out[s.statusLocked(se, now)]++
+		}
+		sh.mu.Unlock()
+	}
+	return out
+}
+
+// revokeFraction revokes round(fraction × active sessions), chosen at random
+// among the sessions active at now, and returns how many it revoked. Sessions
+// that stop being active while it runs are skipped, so the count can fall
+// short under concurrent traffic.
+func (s *sessionStore) revokeFraction(fraction float64, now time.Time) int {
+	var active []string
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		for sid, se := range sh.m {
+			if s.statusLocked(se, now) == SessionActive {
+				active = append(active, sid)
+			}
+		}
+		sh.mu.Unlock()
+	}
+	want := int(math.Round(fraction * float64(len(active))))
+	mrand.Shuffle(len(active), func(i, j int) { active[i], active[j] = active[j], active[i] })
+	revoked := 0
+	for _, sid := range active {
+		if revoked == want {
+			break
+		}
+		sh := s.shard(sid)
+		sh.mu.Lock()
+		if se := sh.m[sid]; s.statusLocked(se, now) == SessionActive {
+			se.status = SessionRevoked
+			revoked++
+		}
+		sh.mu.Unlock()
+	}
+	return revoked
+}

@@ -1,0 +1,192 @@
+package backend
+
+import (
+	"bytes"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+)
+
+// Endpoint names used in Stats.Endpoints and the /metrics endpoint label.
+const (
+	EndpointSignIn  = "sign_in"
+	EndpointToken   = "token"
+	EndpointTouch   = "touch"
+	EndpointEnd     = "end"
+	EndpointJWKS    = "jwks"
+	EndpointAPI     = "api"
+	EndpointAdmin   = "admin"
+	EndpointMetrics = "metrics"
+	EndpointOther   = "other"
+)
+
+// endpoint indexes the response counters.
+type endpoint uint8
+
+const (
+	epSignIn endpoint = iota
+	epToken
+	epTouch
+	epEnd
+	epJWKS
+	epAPI
+	epAdmin
+	epMetrics
+	epOther
+	numEndpoints
+)
+
+// endpointNames maps an endpoint index to its name.
+var endpointNames = [numEndpoints]string{
+	epSignIn:  EndpointSignIn,
+	epToken:   EndpointToken,
+	epTouch:   EndpointTouch,
+	epEnd:     EndpointEnd,
+	epJWKS:    EndpointJWKS,
+	epAPI:     EndpointAPI,
+	epAdmin:   EndpointAdmin,
+	epMetrics: EndpointMetrics,
+	epOther:   EndpointOther,
+}
+
+// maxStatusCode bounds the status codes net/http lets a handler write.
+const maxStatusCode = 999
+
+// Stats is what the backend has served and holds.
+type Stats struct {
+	// Endpoints maps endpoint name → HTTP status code ("200") → responses
+	// served. Only non-zero entries appear.
+	Endpoints map[string]map[string]int64 `json:"endpoints"`
+	// Sessions maps session status → sessions in it, evaluated when Stats
+	// is read. Only non-zero entries appear.
+	Sessions map[string]int64 `json:"sessions"`
+	// TokensMinted counts JWTs signed by sign-in and the token endpoint.
+	TokensMinted int64 `json:"tokens_minted"`
+}
+
+// responseCounters counts responses per endpoint and status code without locks.
+type responseCounters struct {
+	n [numEndpoints][maxStatusCode + 1]atomic.Int64
+}
+
+// add counts one response.
+func (c *responseCounters) add(ep endpoint, status int) {
+	if status < 0 || status > maxStatusCode {
+		status = 0
+	}
+	c.n[ep][status].Add(1)
+}
+
+// each calls fn for every non-zero counter, by endpoint then status code.
+func (c *responseCounters) each(fn func(ep endpoint, status int, n int64)) {
+	for ep := range numEndpoints {
+		for status := range c.n[ep] {
+			if n := c.n[ep][status].Load(); n != 0 {
+				fn(ep, status, n)
+			}
+		}
+	}
+}
+
+// snapshot returns the non-zero counters by endpoint name and status code.
+func (c *responseCounters) snapshot() map[string]map[string]int64 {
+	out := make(map[string]map[string]int64)
+	c.each(func(ep endpoint, status int, n int64) {
+		name := endpointNames[ep]
+		if out[name] == nil {
+			out[name] = make(map[string]int64)
+		}
+		out[name][strconv.Itoa(status)] = n
+	})
+	return out
+}
+
+// countingWriter counts the response under its endpoint when the status
+// code is committed, that is before any byte of it reaches the client.
+type countingWriter struct {
+	http.ResponseWriter
+	counters *responseCounters
+	ep       endpoint
+	counted  bool
+}
+
+// WriteHeader counts the response and forwards the status code.
+func (w *countingWriter) WriteHeader(status int) {
+	if !w.counted && status >= 200 {
+		w.counted = true
+		w.counters.add(w.ep, status)
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// Write commits status 200 if no status was written, then forwards p.
+func (w *countingWriter) Write(p []byte) (int, error) {
+	if !w.counted {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// finish counts a response whose handler wrote nothing (net/http sends 200).
+func (w *countingWriter) finish() {
+	if !w.counted {
+		w.WriteHeader(http.StatusOK)
+	}
+}
+
+// Unwrap returns the underlying ResponseWriter for http.ResponseController.
+func (w *countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Stats returns the responses served so far, the sessions by status at
+// Config().Now() and the tokens minted. A request's response is counted when
+// its status is written, so Stats read through /admin/stats does not include
+// that stats request itself.
+func (b *Backend) Stats() Stats {
+	return Stats{
+		Endpoints:    b.counters.snapshot(),
+		Sessions:     b.sessions.counts(b.cfg.Now()),
+		TokensMinted: b.tokensMinted.Load(),
+	}
+}
+
+// handleStats serves Stats as JSON.
+func (b *Backend) handleStats(w http.ResponseWriter, _ *http.Request, _ string) {
+	writeJSON(w, http.StatusOK, b.Stats())
+}
+
+// handleMetrics serves Stats in the Prometheus text exposition format.
+func (b *Backend) handleMetrics(w http.ResponseWriter, _ *http.Request, _ string) {
+	var buf bytes.Buffer
+	buf.WriteString("# HELP stampede_backend_responses_total Responses served by the backend, by endpoint and HTTP status code.\n")
+	buf.WriteString("# TYPE stampede_backend_responses_total counter\n")
+	b.counters.each(func(ep endpoint, status int, n int64) {
+		buf.WriteString(`stampede_backend_responses_total{endpoint="`)
+		buf.WriteString(endpointNames[ep])
+		buf.WriteString(`",code="`)
+		buf.WriteString(strconv.Itoa(status))
+		buf.WriteString(`"} `)
+		buf.WriteString(strconv.FormatInt(n, 10))
+		buf.WriteByte('\n')
+	})
+	sessions := b.sessions.counts(b.cfg.Now())
+	buf.WriteString("# HELP stampede_backend_sessions Sessions by status.\n")
+	buf.WriteString("# TYPE stampede_backend_sessions gauge\n")
+	for _, status := range sessionStatuses {
+		buf.WriteString(`stampede_backend_sessions{status="`)
+		buf.WriteString(status)
+		buf.WriteString(`"} `)
+		buf.WriteString(strconv.FormatInt(sessions[status], 10))
+		buf.WriteByte('\n')
+	}
+	buf.WriteString("# HELP stampede_backend_tokens_minted_total Session JWTs signed.\n")
+	buf.WriteString("# TYPE stampede_backend_tokens_minted_total counter\n")
+	buf.WriteString("stampede_backend_tokens_minted_total ")
+	buf.WriteString(strconv.FormatInt(b.tokensMinted.Load(), 10))
+	buf.WriteByte('\n')
+
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf.Bytes())
+}

@@ -1,0 +1,204 @@
+package backend
+
+import (
+	"encoding/json"
+	"maps"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// equalEndpoints reports whether two Stats.Endpoints maps are equal.
+func equalEndpoints(a, b map[string]map[string]int64) bool {
+	return maps.EqualFunc(a, b, func(x, y map[string]int64) bool { return maps.Equal(x, y) })
+}
+
+func TestStatsCountExactly(t *testing.T) {
+	b, _ := newTestBackend(t, Config{Signing: SigningEdDSA})
+	a, c := signIn(t, b), signIn(t, b)
+	mintToken(t, b, a)
+	jwt := decode[tokenResponse](t, mintToken(t, b, a)).JWT
+	do(t, b, http.MethodPost, "/v1/client/sessions/"+a.Session.ID+"/tokens", c.ClientToken, "")
+	do(t, b, http.MethodPost, "/v1/client/sessions/sess_nope/tokens", a.ClientToken, "")
+	do(t, b, http.MethodGet, "/v1/client/sessions/"+a.Session.ID+"/tokens", a.ClientToken, "")
+	do(t, b, http.MethodPost, "/v1/client/sessions/"+a.Session.ID+"/touch", a.ClientToken, "")
+	do(t, b, http.MethodPost, "/v1/client/sessions/"+c.Session.ID+"/end", c.ClientToken, "")
+	for range 3 {
+		callAPI(t, b, jwt)
+	}
+	callAPI(t, b, "")
+	do(t, b, http.MethodGet, "/.well-known/jwks.json", "", "")
+	do(t, b, http.MethodGet, "/nope", "", "")
+	do(t, b, http.MethodPost, "/admin/nope", "", "")
+	do(t, b, http.MethodPost, "/admin/keys/rotate", "", `{"keep_previous":true}`)
+	do(t, b, http.MethodPost, "/admin/sessions/sess_nope/revoke", "", "")
+	do(t, b, http.MethodGet, "/metrics", "", "")
+
+	want := Stats{
+		Endpoints: map[string]map[string]int64{
+			EndpointSignIn:  {"200": 2},
+			EndpointToken:   {"200": 2, "401": 1, "404": 1, "405": 1},
+			EndpointTouch:   {"200": 1},
+			EndpointEnd:     {"200": 1},
+			EndpointAPI:     {"200": 3, "401": 1},
+			EndpointJWKS:    {"200": 1},
+			EndpointOther:   {"404": 2},
+			EndpointAdmin:   {"200": 1, "404": 1},
+			EndpointMetrics: {"200": 1},
+		},
+		Sessions:     map[string]int64{SessionActive: 1, SessionEnded: 1},
+		TokensMinted: 4,
+	}
+	got := b.Stats()
+	if !equalEndpoints(got.Endpoints, want.Endpoints) || !maps.Equal(got.Sessions, want.Sessions) || got.TokensMinted != want.TokensMinted {
+		t.Fatalf("Stats() = %+v\nwant      %+v", got, want)
+	}
+
+	// /admin/stats does not include the stats request being served.
+	rec := do(t, b, http.MethodGet, "/admin/stats", "", "")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("admin stats: status %d, body %s", rec.Code, rec.Body)
+	}
+	served := decode[Stats](t, rec)
+	if !equalEndpoints(served.Endpoints, want.Endpoints) || !maps.Equal(served.Sessions, want.Sessions) || served.TokensMinted != want.TokensMinted {
+		t.Errorf("/admin/stats = %+v\nwant          %+v", served, want)
+	}
+	if got := b.Stats().Endpoints[EndpointAdmin]["200"]; got != 2 {
+		t.Errorf(`after the stats read, Endpoints["admin"]["200"] = %d, want 2`, got)
+	}
+}
+
+func TestStatsJSONShape(t *testing.T) {
+	b, _ := newTestBackend(t, Config{})
+	raw, err := json.Marshal(b.Stats())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"endpoints":{},"sessions":{},"tokens_minted":0}`; string(raw) != want {
+		t.Errorf("empty Stats JSON = %s, want %s", raw, want)
+	}
+}
+
+func TestMetricsExposition(t *testing.T) {
+	b, _ := newTestBackend(t, Config{Signing: SigningEdDSA})
+	si := signIn(t, b)
+	mintToken(t, b, si)
+	do(t, b, http.MethodPost, "/v1/client/sessions/sess_nope/tokens", si.ClientToken, "")
+	if err := b.Revoke(signIn(t, b).Session.ID); err != nil {
+		t.Fatal(err)
+	}
+	rec := do(t, b, http.MethodGet, "/metrics", "", "")
+	if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain; version=0.0.4") {
+		t.Fatalf("metrics: status %d, Content-Type %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	body := rec.Body.String()
+	lines := make(map[string]bool)
+	for line := range strings.Lines(body) {
+		lines[strings.TrimSuffix(line, "\n")] = true
+	}
+	for _, line := range []string{
+		"# HELP stampede_backend_responses_total Responses served by the backend, by endpoint and HTTP status code.",
+		"# TYPE stampede_backend_responses_total counter",
+		`stampede_backend_responses_total{endpoint="sign_in",code="200"} 2`,
+		`stampede_backend_responses_total{endpoint="token",code="200"} 1`,
+		`stampede_backend_responses_total{endpoint="token",code="404"} 1`,
+		"# HELP stampede_backend_sessions Sessions by status.",
+		"# TYPE stampede_backend_sessions gauge",
+		`stampede_backend_sessions{status="active"} 1`,
+		`stampede_backend_sessions{status="revoked"} 1`,
+		`stampede_backend_sessions{status="expired"} 0`,
+		"# HELP stampede_backend_tokens_minted_total Session JWTs signed.",
+		"# TYPE stampede_backend_tokens_minted_total counter",
+		"stampede_backend_tokens_minted_total 3",
+	} {
+		if !lines[line] {
+			t.Errorf("metrics lack line %q:\n%s", line, body)
+		}
+	}
+	if strings.Contains(body, `endpoint="metrics"`) {
+		t.Errorf("metrics include the scrape being served:\n%s", body)
+	}
+}
+
+// TestStatsMatchClientCountsOverHTTP drives the server concurrently over
+// real connections and holds the client's own counts of responses against
+// the server's, as stampede's end-to-end test does.
+func TestStatsMatchClientCountsOverHTTP(t *testing.T) {
+	b, _ := newTestBackend(t, Config{Signing: SigningEdDSA})
+	srv, err := b.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	client := &http.Client{}
+
+	var (
+		mu     sync.Mutex
+		counts = map[string]map[string]int64{}
+		wg     sync.WaitGroup
+	)
+	record := func(ep string, resp *http.Response) {
+		mu.Lock()
+		defer mu.Unlock()
+		if counts[ep] == nil {
+			counts[ep] = map[string]int64{}
+		}
+		counts[ep][strconv.Itoa(resp.StatusCode)]++
+	}
+	call := func(ep, method, path, auth string, into any) {
+		req, err := http.NewRequest(method, srv.URL+path, nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer resp.Body.Close()
+		record(ep, resp)
+		if into != nil && resp.StatusCode == http.StatusOK {
+			if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	for range 8 {
+		wg.Go(func() {
+			for range 10 {
+				var si signInResponse
+				call(EndpointSignIn, http.MethodPost, "/v1/client/sign_ins", "", &si)
+				for range 3 {
+					var tr tokenResponse
+					call(EndpointToken, http.MethodPost, "/v1/client/sessions/"+si.Session.ID+"/tokens", si.ClientToken, &tr)
+					call(EndpointAPI, http.MethodGet, "/api/feed", tr.JWT, nil)
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 5 {
+			if _, err := b.RevokeFraction(0.2); err != nil {
+				t.Error(err)
+			}
+			if err := b.RotateKeys(true); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	wg.Wait()
+
+	got := b.Stats()
+	if !equalEndpoints(got.Endpoints, counts) {
+		t.Errorf("server counts %v\nclient counts %v", got.Endpoints, counts)
+	}
+	if want := counts[EndpointSignIn]["200"] + counts[EndpointToken]["200"]; got.TokensMinted != want {
+		t.Errorf("TokensMinted = %d, want %d", got.TokensMinted, want)
+	}
+}

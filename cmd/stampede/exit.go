@@ -1,0 +1,49 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Exit codes (DESIGN §3).
+const (
+	exitOK          = 0
+	exitFailure     = 1
+	exitUsage       = 2
+	exitThresholds  = 99
+	exitInterrupted = 130
+)
+
+// exitError carries the exit code an error maps to.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageError marks err as bad usage or bad input: exit 2.
+func usageError(err error) error { return &exitError{code: exitUsage, err: err} }
+
+// usageErrorf formats a bad-usage error: exit 2.
+func usageErrorf(format string, args ...any) error {
+	return usageError(fmt.Errorf(format, args...))
+}
+
+// errInterrupted ends a run stopped by a signal: exit 130, after the partial
+// results are written.
+var errInterrupted = &exitError{code: exitInterrupted, err: errors.New("interrupted: partial results written")}
+
+// exitCode maps an error returned by a command to the process exit code;
+// this is the only place that does.
+func exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return exitFailure
+}

@@ -1,0 +1,54 @@
+// Command stampede load-tests session token refresh paths with simulated
+// mobile clients. See the README for usage.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, cancel := context.WithCancel(context.Background())
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-signals
+		fmt.Fprintln(os.Stderr, "\nstampede: interrupted; stopping and writing partial results (interrupt again to quit at once)")
+		cancel()
+		<-signals
+		fmt.Fprintln(os.Stderr, "stampede: interrupted twice; exiting now")
+		os.Exit(exitInterrupted)
+	}()
+	code := execute(ctx, os.Args[1:], streams{in: os.Stdin, out: os.Stdout, err: os.Stderr, errTTY: isTerminal(os.Stderr)})
+	cancel()
+	os.Exit(code)
+}
+
+// streams are a command's standard streams.
+type streams struct {
+	in     io.Reader
+	out    io.Writer
+	err    io.Writer
+	errTTY bool // err is a terminal: progress may draw bars
+}
+
+// execute runs the command line and returns the exit code, printing any
+// error as one line per problem on the error stream.
+func execute(ctx context.Context, args []string, s streams) int {
+	root := newRootCmd(s)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err != nil && err != errInterrupted {
+		fmt.Fprintf(s.err, "stampede: %v\n", err)
+	}
+	return exitCode(err)
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,289 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stampede-load/stampede/chaos/backend"
+	"github.com/stampede-load/stampede/load"
+	"github.com/stampede-load/stampede/profiles"
+	"github.com/stampede-load/stampede/reports"
+)
+
+// runOptions holds stampede run's flags and injected dependencies.
+type runOptions struct {
+	streams
+
+	profile    string
+	clients    int
+	duration   time.Duration
+	ramp       time.Duration
+	timeScale  float64
+	seed       uint64
+	target     string
+	outDir     string
+	noProgress bool
+	quiet      bool
+
+	// flags reports whether a flag was given on the command line.
+	flags func(name string) bool
+	// preflightTimeout bounds the reachability check of --target.
+	preflightTimeout time.Duration
+	// onBackend, if set, receives the embedded backend once it listens (tests).
+	onBackend func(*backend.Backend)
+}
+
+func newRunCmd(s streams) *cobra.Command {
+	o := &runOptions{streams: s, preflightTimeout: 5 * time.Second}
+	def := profiles.Default()
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run a profile: simulated clients sign in, refresh session tokens and call the API",
+		Long: "Run a profile against the embedded backend (default) or a running target.\n" +
+			"--duration and --ramp are wall-clock time; every other duration of the profile\n" +
+			"(token lifetime, refresh-ahead, API intervals, backoff) is divided by --time-scale.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.flags = cmd.Flags().Changed
+			return o.run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.profile, "profile", "p", "default", "built-in profile name")
+	f.IntVar(&o.clients, "clients", def.Clients, "number of simulated clients")
+	f.DurationVar(&o.duration, "duration", def.Duration.D(), "wall-clock length of the run")
+	f.DurationVar(&o.ramp, "ramp", def.Ramp.D(), "wall-clock time over which clients start")
+	f.Float64Var(&o.timeScale, "time-scale", def.TimeScale, "divide every simulated duration by this (≥ 1)")
+	f.Uint64Var(&o.seed, "seed", def.Seed, "random seed: the same seed gives the same schedule")
+	f.StringVar(&o.target, "target", "", "base URL of a running stampede serve (default: embedded backend)")
+	f.StringVar(&o.outDir, "out", "", "results directory (default ./stampede-results/<run-id>)")
+	f.BoolVar(&o.noProgress, "no-progress", false, "plain progress lines instead of bars (automatic when stderr is not a terminal)")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "print the summary only")
+	return cmd
+}
+
+// resolve builds the profile from the named built-in and the flags given,
+// reporting every problem at once, each naming its flag or field.
+func (o *runOptions) resolve() (profiles.Profile, error) {
+	p, err := profiles.Builtin(o.profile)
+	if err != nil {
+		return p, usageErrorf("--profile: %w", err)
+	}
+	var errs []error
+	given := func(name string) bool { return o.flags != nil && o.flags(name) }
+	if given("clients") {
+		if o.clients < 1 {
+			errs = append(errs, fmt.Errorf("--clients: must be at least 1, got %d", o.clients))
+		}
+		p.Clients = o.clients
+	}
+	if given("duration") {
+		if o.duration <= 0 {
+			errs = append(errs, fmt.Errorf("--duration: must be greater than 0, got %s", o.duration))
+		}
+		p.Duration = profiles.Duration(o.duration)
+	}
+	if given("ramp") {
+		if o.ramp < 0 {
+			errs = append(errs, fmt.Errorf("--ramp: must not be negative, got %s", o.ramp))
+		}
+		p.Ramp = profiles.Duration(o.ramp)
+	}
+	if given("time-scale") {
+		if !(o.timeScale >= 1) {
+			errs = append(errs, fmt.Errorf("--time-scale: must be at least 1, got %g", o.timeScale))
+		}
+		p.TimeScale = o.timeScale
+	}
+	if given("seed") {
+		p.Seed = o.seed
+	}
+	if o.target != "" {
+		if err := checkTargetURL(o.target); err != nil {
+			errs = append(errs, fmt.Errorf("--target: %w", err))
+		}
+	}
+	if len(errs) == 0 {
+		// Problems the flags did not already name: cross-field rules.
+		var fe *profiles.FieldError
+		for _, e := range unjoin(p.Validate()) {
+			if errors.As(e, &fe) && fe.Path == "ramp" && given("ramp") {
+				errs = append(errs, fmt.Errorf("--ramp: %s", fe.Message))
+				continue
+			}
+			errs = append(errs, fmt.Errorf("profile %s: %w", p.Name, e))
+		}
+	}
+	if len(errs) > 0 {
+		return p, usageError(errors.Join(errs...))
+	}
+	return p, nil
+}
+
+func unjoin(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+func checkTargetURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("invalid URL %q: %w", s, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("URL %q must start with http:// or https://", s)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("URL %q has no host", s)
+	}
+	return nil
+}
+
+// prepareOut creates the results directory and proves it writable.
+func prepareOut(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return usageErrorf("--out %s: cannot create the results directory: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".probe-*")
+	if err != nil {
+		return usageErrorf("--out %s: results directory is not writable: %w", dir, err)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
+
+func newRunID() string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
+}
+
+// newHTTPClient returns the one keep-alive client every simulated client shares.
+func newHTTPClient(clients int) *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:          0,
+			MaxIdleConnsPerHost:   max(clients, 100),
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ExpectContinueTimeout: time.Second,
+			DisableCompression:    true,
+		},
+		// Redirects are answers to classify, not to follow.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// preflight proves the target answers HTTP before any client starts.
+func preflight(ctx context.Context, hc *http.Client, base string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	u, _ := url.JoinPath(base, "/.well-known/jwks.json")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
+}
+
+func (o *runOptions) run(ctx context.Context) error {
+	p, err := o.resolve()
+	if err != nil {
+		return err
+	}
+	runID := newRunID()
+	out := o.outDir
+	if out == "" {
+		out = filepath.Join("stampede-results", runID)
+	}
+	if err := prepareOut(out); err != nil {
+		return err
+	}
+
+	hc := newHTTPClient(p.Clients)
+	defer hc.CloseIdleConnections()
+	target := reports.Target{Kind: "fapi", URL: o.target}
+	if o.target != "" {
+		if err := preflight(ctx, hc, o.target, o.preflightTimeout); err != nil {
+			return fmt.Errorf("--target %s is unreachable: %w", o.target, err)
+		}
+	} else {
+		be, err := backend.New(backend.Config{
+			TokenLifetime:     p.Scale(p.Backend.TokenLifetime),
+			MaxLifetime:       p.Scale(p.Backend.MaxLifetime),
+			InactivityTimeout: p.Scale(p.Backend.InactivityTimeout),
+			Signing:           p.Backend.Signing,
+		})
+		if err != nil {
+			return fmt.Errorf("embedded backend: %w", err)
+		}
+		srv, err := be.Listen("127.0.0.1:0")
+		if err != nil {
+			return fmt.Errorf("embedded backend: %w", err)
+		}
+		defer srv.Close()
+		if o.onBackend != nil {
+			o.onBackend(be)
+		}
+		target = reports.Target{Kind: "embedded", URL: srv.URL}
+	}
+
+	fapi := &load.FAPI{Base: target.URL, Client: hc}
+	eng, err := load.New(load.Config{Profile: p, Auth: fapi, Resource: fapi})
+	if err != nil {
+		return err
+	}
+	res := &reports.Result{
+		Schema:      reports.Schema,
+		RunID:       runID,
+		ToolVersion: toolVersion(),
+		Target:      target,
+		Shard:       reports.Shard{Index: 0, Count: 1},
+	}
+	if !o.quiet {
+		fmt.Fprintf(o.err, "stampede run %s: %d clients for %s against %s %s (×%g time scale, seed %d)\n",
+			runID, p.Clients, p.Duration, target.Kind, target.URL, p.TimeScale, p.Seed)
+	}
+	prog := startProgress(o.streams, o.quiet, o.noProgress, eng, p)
+	runErr := eng.Run(ctx, res)
+	prog.stop(!res.Partial)
+	if runErr != nil {
+		return fmt.Errorf("run: %w", runErr)
+	}
+	path := filepath.Join(out, "result.json")
+	if err := reports.WriteFile(path, res); err != nil {
+		return err
+	}
+	if err := reports.WriteText(o.streams.out, res); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.streams.out, "\nresult: %s\n", path)
+	if res.Partial {
+		return errInterrupted
+	}
+	return nil
+}

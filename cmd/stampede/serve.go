@@ -1,0 +1,86 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stampede-load/stampede/chaos/backend"
+)
+
+// serveOptions holds stampede serve's flags and injected dependencies.
+type serveOptions struct {
+	streams
+	addr              string
+	tokenLifetime     time.Duration
+	maxLifetime       time.Duration
+	inactivityTimeout time.Duration
+	signing           string
+	// onListen, if set, receives the server once it listens (tests).
+	onListen func(*backend.Server)
+}
+
+func newServeCmd(s streams) *cobra.Command {
+	o := &serveOptions{streams: s}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the embedded session backend standalone",
+		Long: "Run the embedded backend (sign-in, token mint, JWKS, protected /api/, admin, metrics)\n" +
+			"as a standalone server, for stampede run --target on another host or process.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.addr, "addr", "127.0.0.1:8787", "address to listen on")
+	f.DurationVar(&o.tokenLifetime, "token-lifetime", backend.DefaultTokenLifetime, "session JWT lifetime")
+	f.DurationVar(&o.maxLifetime, "max-lifetime", backend.DefaultMaxLifetime, "session maximum lifetime (status expired)")
+	f.DurationVar(&o.inactivityTimeout, "inactivity-timeout", 0, "session inactivity timeout (status abandoned); 0 is off")
+	f.StringVar(&o.signing, "signing", backend.DefaultSigning, "JWT signing algorithm: RS256, ES256 or EdDSA")
+	return cmd
+}
+
+func (o *serveOptions) run(cmd *cobra.Command) error {
+	var errs []string
+	if o.tokenLifetime <= 0 {
+		errs = append(errs, fmt.Sprintf("--token-lifetime: must be greater than 0, got %s", o.tokenLifetime))
+	}
+	if o.maxLifetime <= 0 {
+		errs = append(errs, fmt.Sprintf("--max-lifetime: must be greater than 0, got %s", o.maxLifetime))
+	}
+	if o.inactivityTimeout < 0 {
+		errs = append(errs, fmt.Sprintf("--inactivity-timeout: must not be negative, got %s", o.inactivityTimeout))
+	}
+	switch o.signing {
+	case "RS256", "ES256", "EdDSA":
+	default:
+		errs = append(errs, fmt.Sprintf("--signing: must be RS256, ES256 or EdDSA, got %q", o.signing))
+	}
+	if len(errs) > 0 {
+		return usageErrorf("%s", strings.Join(errs, "\n"))
+	}
+	be, err := backend.New(backend.Config{
+		TokenLifetime:     o.tokenLifetime,
+		MaxLifetime:       o.maxLifetime,
+		InactivityTimeout: o.inactivityTimeout,
+		Signing:           o.signing,
+	})
+	if err != nil {
+		return usageError(err)
+	}
+	srv, err := be.Listen(o.addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	fmt.Fprintf(o.streams.out, "stampede backend listening on %s (%s, tokens %s); stop with Ctrl-C\n", srv.URL, o.signing, o.tokenLifetime)
+	if o.onListen != nil {
+		o.onListen(srv)
+	}
+	<-cmd.Context().Done()
+	if err := srv.Close(); err != nil {
+		return fmt.Errorf("serve: shutdown: %w", err)
+	}
+	fmt.Fprintln(o.streams.out, "stampede backend stopped")
+	return nil
+}

@@ -1,0 +1,458 @@
+package load
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/stampede-load/stampede/profiles"
+)
+
+// ClientConfig is the client model's behaviour in wall-clock time: the
+// profile's simulated durations already divided by the time scale.
+type ClientConfig struct {
+	Blocking     bool          // getToken waits inside the stale window instead of serving the cached token
+	RefreshAhead time.Duration // the poller refreshes this long before exp
+	StaleWindow  time.Duration // a cached token is stale this long before exp
+	APIInterval  time.Duration // mean time between API calls; 0 disables them
+	ThinkTime    time.Duration // before signing in again after a forced sign-out
+	RetryBase    time.Duration
+	RetryCap     time.Duration
+	RetryJitter  time.Duration
+	MaxRetries   int
+}
+
+// NewClientConfig derives the client model's configuration from a profile.
+func NewClientConfig(p profiles.Profile) ClientConfig {
+	c := ClientConfig{
+		Blocking:     p.SDK.TokenMode == profiles.TokenModeBlocking,
+		RefreshAhead: p.Scale(p.SDK.RefreshAhead),
+		StaleWindow:  p.Scale(p.SDK.StaleWindow),
+		ThinkTime:    p.Scale(p.App.ThinkTime),
+		RetryBase:    p.Scale(p.SDK.Retry.Base),
+		RetryCap:     p.Scale(p.SDK.Retry.Cap),
+		RetryJitter:  p.Scale(p.SDK.Retry.Jitter),
+		MaxRetries:   p.SDK.Retry.MaxRetries,
+	}
+	if p.App.APICallsPerMinute > 0 {
+		c.APIInterval = p.Scale(profiles.Duration(float64(time.Minute) / p.App.APICallsPerMinute))
+	}
+	return c
+}
+
+// Phase is where a client is in its session's life.
+type Phase uint8
+
+// Client phases.
+const (
+	PhaseIdle      Phase = iota // before its ramp slot
+	PhaseSigningIn              // a sign-in is in flight or waiting to be retried
+	PhaseSignedIn               // holds a session
+	PhaseSignedOut              // lost its session; signs in again after think time
+	PhaseStopped                // the run is over
+)
+
+var phaseNames = [...]string{"idle", "signing_in", "signed_in", "signed_out", "stopped"}
+
+func (p Phase) String() string {
+	if int(p) < len(phaseNames) {
+		return phaseNames[p]
+	}
+	return "phase?"
+}
+
+// apiCall is one API request of the app, from getToken to its final answer.
+type apiCall struct {
+	req      uint64    // id of the HTTP attempt in flight; 0 while waiting for a token
+	intended time.Time // when the app wanted to make the call
+	since    time.Time // when its current getToken started
+	retried  bool      // it already got a 401 and was retried
+	tokenSeq uint64    // which token the attempt in flight carries
+}
+
+// Client is one simulated mobile app and its auth SDK, as a state machine:
+// Step(now, event) returns the actions its engine must carry out. It does no
+// I/O, reads no clock and owns no goroutine; the same seed and the same
+// events give the same actions.
+type Client struct {
+	cfg *ClientConfig
+	rng rand.PCG
+
+	phase   Phase
+	nextReq uint64
+
+	signInReq     uint64
+	signInAttempt int
+	lostSession   bool // it was signed out by the server, so its next sign-in is a re-sign-in
+	status        string
+
+	sessionID   string
+	clientToken string
+	token       string
+	tokenTimes  TokenTimes
+	tokenSeq    uint64
+
+	refreshReq     uint64 // the refresh in flight, 0 if none
+	refreshAttempt int    // retries so far of the current refresh
+	retryPending   bool   // a refresh retry is waiting for its backoff
+
+	waiting  []apiCall // API calls waiting for a token
+	inflight []apiCall // API calls whose HTTP attempt is in flight
+
+	out []Action
+}
+
+// NewClient returns a client in PhaseIdle. seed and index pick its random stream.
+func NewClient(cfg *ClientConfig, seed uint64, index int) *Client {
+	c := &Client{cfg: cfg, status: "none"}
+	c.rng.Seed(seed, uint64(index))
+	return c
+}
+
+// Phase reports where the client is.
+func (c *Client) Phase() Phase { return c.phase }
+
+// SessionStatus is the last known status of the client's session: "none"
+// before the first sign-in, "active" while signed in, the server's status
+// (e.g. "revoked") after a forced sign-out, "sign_in_failed" after a failed sign-in.
+func (c *Client) SessionStatus() string { return c.status }
+
+// Pending is how many API calls are waiting for a token or for their answer.
+func (c *Client) Pending() int { return len(c.waiting) + len(c.inflight) }
+
+// Step feeds one event to the client and returns the actions it takes. The
+// returned slice is reused by the next Step.
+func (c *Client) Step(now time.Time, ev Event) []Action {
+	c.out = c.out[:0]
+	switch ev.Kind {
+	case EvStart:
+		if c.phase == PhaseIdle {
+			c.phase = PhaseSigningIn
+			c.sendSignIn(ev.At)
+		}
+	case EvTimer:
+		c.onTimer(now, ev)
+	case EvSignInDone:
+		c.onSignIn(now, ev)
+	case EvRefreshDone:
+		c.onRefresh(now, ev)
+	case EvAPIDone:
+		c.onAPI(now, ev)
+	case EvStop:
+		c.stop(now)
+	}
+	return c.out
+}
+
+func (c *Client) onTimer(now time.Time, ev Event) {
+	switch ev.Timer {
+	case TimerSignIn:
+		if c.phase == PhaseSigningIn || c.phase == PhaseSignedOut {
+			c.phase = PhaseSigningIn
+			c.sendSignIn(ev.At)
+		}
+	case TimerRefresh:
+		if c.phase == PhaseSignedIn && c.refreshReq == 0 && !c.retryPending {
+			c.sendRefresh(ev.At)
+		}
+	case TimerRetry:
+		if c.phase == PhaseSignedIn && c.retryPending {
+			c.retryPending = false
+			c.sendRefresh(ev.At)
+		}
+	case TimerAPI:
+		if c.phase != PhaseSignedIn {
+			return
+		}
+		c.record(Action{Metric: MetricRequestIssued})
+		c.getToken(now, apiCall{intended: ev.At, since: now})
+		c.setTimer(TimerAPI, ev.At.Add(c.apiGap()))
+	}
+}
+
+func (c *Client) onSignIn(now time.Time, ev Event) {
+	if ev.Req != c.signInReq || c.phase != PhaseSigningIn {
+		return
+	}
+	c.signInReq = 0
+	o := ev.Outcome
+	var times TokenTimes
+	if o.Class == ClassOK {
+		var err error
+		if times, err = ParseTokenTimes(ev.Token); err != nil || ev.SessionID == "" {
+			o = Outcome{Class: ClassOther, Status: o.Status, Code: "bad_sign_in_response"}
+		}
+	}
+	switch {
+	case o.Class == ClassOK:
+		c.phase = PhaseSignedIn
+		c.status = "active"
+		c.signInAttempt = 0
+		c.sessionID, c.clientToken = ev.SessionID, ev.ClientToken
+		c.setToken(ev.Token, times)
+		if c.lostSession {
+			c.lostSession = false
+			c.record(Action{Metric: MetricReSignIn})
+		}
+		c.setTimer(TimerRefresh, c.nextPoll(now))
+		if c.cfg.APIInterval > 0 {
+			c.setTimer(TimerAPI, now.Add(c.apiGap()))
+		}
+	case o.Class == ClassCancelled:
+	case o.Class.Retryable() && c.signInAttempt < c.cfg.MaxRetries:
+		c.setTimer(TimerSignIn, now.Add(c.backoff(c.signInAttempt, o.RetryAfter)))
+		c.signInAttempt++
+	default:
+		c.phase = PhaseSignedOut
+		c.status = "sign_in_failed"
+		c.signInAttempt = 0
+		c.setTimer(TimerSignIn, now.Add(c.cfg.ThinkTime))
+	}
+}
+
+func (c *Client) onRefresh(now time.Time, ev Event) {
+	if ev.Req != c.refreshReq || c.phase != PhaseSignedIn {
+		return
+	}
+	c.refreshReq = 0
+	o := ev.Outcome
+	var times TokenTimes
+	if o.Class == ClassOK {
+		var err error
+		if times, err = ParseTokenTimes(ev.Token); err != nil {
+			o = Outcome{Class: ClassOther, Status: o.Status, Code: "bad_token"}
+		}
+	}
+	switch {
+	case o.Class == ClassOK:
+		c.refreshAttempt = 0
+		c.setToken(ev.Token, times)
+		c.setTimer(TimerRefresh, c.nextPoll(now))
+		c.serveWaiting(now)
+	case o.Class == ClassCancelled:
+	case SessionLost(o):
+		c.signOut(now, o.Code)
+	case o.Class.Retryable() && c.refreshAttempt < c.cfg.MaxRetries:
+		c.retryPending = true
+		c.setTimer(TimerRetry, now.Add(c.backoff(c.refreshAttempt, o.RetryAfter)))
+		c.refreshAttempt++
+		c.record(Action{Metric: MetricRefreshRetry})
+	default:
+		// The refresh failed for good: callers waiting for a token see an
+		// error, and the poller tries again one refresh interval later.
+		c.refreshAttempt = 0
+		c.failWaiting(now, o.Class)
+		c.setTimer(TimerRefresh, now.Add(c.pollGap()))
+	}
+}
+
+func (c *Client) onAPI(now time.Time, ev Event) {
+	i := c.findInflight(ev.Req)
+	if i < 0 {
+		return
+	}
+	call := c.inflight[i]
+	c.inflight = append(c.inflight[:i], c.inflight[i+1:]...)
+	call.req = 0
+	switch o := ev.Outcome; {
+	case o.Class == ClassOK:
+		c.settle(true, ClassOK)
+	case o.Class == ClassCancelled:
+		c.settle(false, ClassCancelled)
+	case o.Class == Class401 && !call.retried && c.phase == PhaseSignedIn:
+		// The interceptor: refresh once (single flight) and retry once.
+		call.retried = true
+		call.since = now
+		if c.token != "" && c.tokenSeq > call.tokenSeq && now.Before(c.tokenTimes.ExpiresAt) {
+			c.sendAPI(call, now) // a newer token arrived meanwhile
+			return
+		}
+		c.waiting = append(c.waiting, call)
+		if c.refreshReq == 0 && !c.retryPending {
+			c.sendRefresh(now)
+		}
+	default:
+		c.settle(false, o.Class)
+	}
+}
+
+// SessionLost reports whether a refresh answer means the session is over
+// server-side (a terminal status, an unknown session, a rejected client
+// token): the user is signed out and must sign in again.
+func SessionLost(o Outcome) bool {
+	if strings.HasPrefix(o.Code, "session_") || o.Code == "client_token_invalid" {
+		return true
+	}
+	return o.Status == 401 || o.Status == 403 || o.Status == 404
+}
+
+// getToken serves an API call a token: at once when the cached one will do,
+// otherwise once the single refresh in flight brings one.
+func (c *Client) getToken(now time.Time, call apiCall) {
+	valid := c.token != "" && now.Before(c.tokenTimes.ExpiresAt)
+	fresh := valid && now.Before(c.tokenTimes.ExpiresAt.Add(-c.cfg.StaleWindow))
+	if fresh || (valid && !c.cfg.Blocking) {
+		c.record(Action{Metric: MetricGetToken, OK: true})
+		c.sendAPI(call, now)
+		if !fresh && c.refreshReq == 0 && !c.retryPending {
+			c.sendRefresh(now) // stale-while-revalidate
+		}
+		return
+	}
+	c.waiting = append(c.waiting, call)
+	if c.refreshReq == 0 && !c.retryPending {
+		c.sendRefresh(now)
+	}
+}
+
+func (c *Client) serveWaiting(now time.Time) {
+	for _, call := range c.waiting {
+		c.record(Action{Metric: MetricGetToken, OK: true, Latency: now.Sub(call.since)})
+		c.sendAPI(call, now)
+	}
+	c.waiting = c.waiting[:0]
+}
+
+func (c *Client) failWaiting(now time.Time, class ErrorClass) {
+	for _, call := range c.waiting {
+		c.record(Action{Metric: MetricGetToken, OK: false, Class: class, Latency: now.Sub(call.since)})
+		c.settle(false, class)
+	}
+	c.waiting = c.waiting[:0]
+}
+
+func (c *Client) signOut(now time.Time, code string) {
+	status := strings.TrimPrefix(code, "session_")
+	if status == "" || status == code {
+		status = "signed_out"
+	}
+	c.phase = PhaseSignedOut
+	c.status = status
+	c.lostSession = true
+	c.record(Action{Metric: MetricForcedSignOut, Code: code})
+	c.failWaiting(now, Class401)
+	c.sessionID, c.clientToken, c.token = "", "", ""
+	c.tokenTimes = TokenTimes{}
+	c.refreshAttempt, c.retryPending = 0, false
+	c.cancelTimer(TimerRefresh)
+	c.cancelTimer(TimerRetry)
+	c.cancelTimer(TimerAPI)
+	c.setTimer(TimerSignIn, now.Add(c.cfg.ThinkTime))
+}
+
+func (c *Client) stop(now time.Time) {
+	if c.phase == PhaseStopped {
+		return
+	}
+	c.phase = PhaseStopped
+	for k := TimerKind(0); k < NumTimers; k++ {
+		c.cancelTimer(k)
+	}
+	for _, call := range c.waiting {
+		c.record(Action{Metric: MetricGetToken, OK: false, Class: ClassCancelled, Latency: now.Sub(call.since)})
+		c.settle(false, ClassCancelled)
+	}
+	c.waiting = c.waiting[:0]
+	c.retryPending = false
+}
+
+func (c *Client) settle(ok bool, class ErrorClass) {
+	c.record(Action{Metric: MetricRequestSettled, OK: ok, Class: class})
+}
+
+func (c *Client) setToken(token string, times TokenTimes) {
+	c.token = token
+	c.tokenTimes = times
+	c.tokenSeq++
+}
+
+func (c *Client) sendSignIn(intended time.Time) {
+	c.nextReq++
+	c.signInReq = c.nextReq
+	c.out = append(c.out, Action{Kind: ActSignIn, Req: c.nextReq, At: intended, Attempt: c.signInAttempt})
+}
+
+func (c *Client) sendRefresh(intended time.Time) {
+	c.nextReq++
+	c.refreshReq = c.nextReq
+	c.out = append(c.out, Action{Kind: ActRefresh, Req: c.nextReq, At: intended, Attempt: c.refreshAttempt,
+		SessionID: c.sessionID, ClientToken: c.clientToken})
+}
+
+func (c *Client) sendAPI(call apiCall, now time.Time) {
+	c.nextReq++
+	call.req = c.nextReq
+	call.tokenSeq = c.tokenSeq
+	intended, attempt := call.intended, 0
+	if call.retried {
+		intended, attempt = now, 1
+	}
+	c.inflight = append(c.inflight, call)
+	c.out = append(c.out, Action{Kind: ActAPI, Req: call.req, At: intended, Attempt: attempt, Token: c.token})
+}
+
+func (c *Client) findInflight(req uint64) int {
+	for i := range c.inflight {
+		if c.inflight[i].req == req {
+			return i
+		}
+	}
+	return -1
+}
+
+func (c *Client) setTimer(k TimerKind, at time.Time) {
+	c.out = append(c.out, Action{Kind: ActSetTimer, Timer: k, At: at})
+}
+
+func (c *Client) cancelTimer(k TimerKind) {
+	c.out = append(c.out, Action{Kind: ActCancelTimer, Timer: k})
+}
+
+func (c *Client) record(a Action) {
+	a.Kind = ActRecord
+	c.out = append(c.out, a)
+}
+
+// nextPoll is when the poller refreshes the token just received: RefreshAhead
+// before exp, but never sooner than a tenth of the token's lifetime from now,
+// so a token shorter than RefreshAhead cannot make the client refresh in a loop.
+func (c *Client) nextPoll(now time.Time) time.Time {
+	at := c.tokenTimes.ExpiresAt.Add(-c.cfg.RefreshAhead)
+	if floor := now.Add(c.minGap()); at.Before(floor) {
+		return floor
+	}
+	return at
+}
+
+// pollGap is the poller's period after a refresh that failed for good.
+func (c *Client) pollGap() time.Duration {
+	if g := c.tokenTimes.Lifetime() - c.cfg.RefreshAhead; g > c.minGap() {
+		return g
+	}
+	return c.minGap()
+}
+
+func (c *Client) minGap() time.Duration {
+	if g := c.tokenTimes.Lifetime() / 10; g > time.Millisecond {
+		return g
+	}
+	return time.Millisecond
+}
+
+// apiGap draws the time to the next API call: exponential, mean APIInterval.
+func (c *Client) apiGap() time.Duration {
+	u := c.uniform()
+	return time.Duration(-math.Log(1-u) * float64(c.cfg.APIInterval))
+}
+
+// backoff is min(base·2^attempt + U(0, jitter), cap), and at least retryAfter.
+func (c *Client) backoff(attempt int, retryAfter time.Duration) time.Duration {
+	d := float64(c.cfg.RetryBase)*math.Pow(2, float64(attempt)) + c.uniform()*float64(c.cfg.RetryJitter)
+	wait := time.Duration(math.Min(d, float64(c.cfg.RetryCap)))
+	return max(wait, retryAfter)
+}
+
+func (c *Client) uniform() float64 {
+	return float64(c.rng.Uint64()>>11) / (1 << 53)
+}

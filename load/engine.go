@@ -1,0 +1,352 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/stampede-load/stampede/profiles"
+	"github.com/stampede-load/stampede/reports"
+)
+
+// Config is what the live engine needs for one run.
+type Config struct {
+	Profile  profiles.Profile
+	Auth     Authenticator
+	Resource Resource
+	// Observe, if set, sees every action of every client as it is taken
+	// (from the client's goroutine; it must be safe for concurrent use).
+	Observe func(client int, now time.Time, a Action)
+	// Interrupted is the grace in-flight requests get when the run is
+	// interrupted before its end; default 2 s. At a normal end they get the
+	// profile's request timeout.
+	Interrupted time.Duration
+}
+
+// Engine is the live engine: a goroutine per simulated client drives its
+// Client model against real HTTP in real (scaled) time.
+type Engine struct {
+	cfg   Config
+	ccfg  ClientConfig
+	rec   atomic.Pointer[Recorder]
+	start time.Time
+}
+
+// New prepares a run. The profile must be valid.
+func New(cfg Config) (*Engine, error) {
+	if err := cfg.Profile.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid profile: %w", err)
+	}
+	if cfg.Auth == nil || cfg.Resource == nil {
+		return nil, errors.New("engine needs an Authenticator and a Resource")
+	}
+	if cfg.Interrupted <= 0 {
+		cfg.Interrupted = 2 * time.Second
+	}
+	return &Engine{cfg: cfg, ccfg: NewClientConfig(cfg.Profile)}, nil
+}
+
+// Live reports the running test's totals; zero before Run starts.
+func (e *Engine) Live() Live {
+	if r := e.rec.Load(); r != nil {
+		return r.Live()
+	}
+	return Live{}
+}
+
+// Run runs the fleet until the profile's duration has passed or ctx is
+// cancelled, then stops every client, settles every request in flight and
+// fills res. A cancelled ctx marks the result partial. Run returns once every
+// goroutine it started has ended.
+func (e *Engine) Run(ctx context.Context, res *reports.Result) error {
+	p := e.cfg.Profile
+	e.start = time.Now()
+	timeout := p.SDK.RequestTimeout.D()
+	rec := NewRecorder(shardCount(p.Clients), e.start, p.Duration.D()+timeout)
+	e.rec.Store(rec)
+
+	// requests run under reqCtx; when the drain is over it is cancelled with
+	// ErrRunEnded and whatever is still in flight counts as cancelled.
+	reqCtx, endRequests := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer endRequests(ErrRunEnded)
+	stop := make(chan struct{})
+
+	var clients sync.WaitGroup
+	for i := range p.Clients {
+		clients.Add(1)
+		go func() {
+			defer clients.Done()
+			e.runClient(reqCtx, stop, i, rec)
+		}()
+	}
+
+	sampled := make(chan struct{})
+	samplerStop := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		e.sample(rec, samplerStop)
+	}()
+
+	end := time.NewTimer(p.Duration.D())
+	partial := false
+	select {
+	case <-end.C:
+	case <-ctx.Done():
+		end.Stop()
+		partial = true
+	}
+	close(stop)
+	grace := timeout
+	if partial {
+		grace = min(grace, e.cfg.Interrupted)
+	}
+	drained := make(chan struct{})
+	go func() { clients.Wait(); close(drained) }()
+	drain := time.NewTimer(grace + 100*time.Millisecond)
+	select {
+	case <-drained:
+		drain.Stop()
+	case <-drain.C:
+		endRequests(ErrRunEnded)
+		<-drained
+	}
+	endedAt := time.Now()
+	close(samplerStop)
+	<-sampled
+	rec.sample(endedAt, runtime.NumGoroutine())
+
+	res.StartedAt, res.EndedAt = e.start.UTC(), endedAt.UTC()
+	res.Partial = partial
+	res.Profile = p
+	res.Engine.Clients = p.Clients
+	res.Engine.MaxRSSBytes = maxRSS()
+	return rec.Fill(res, endedAt)
+}
+
+// sample closes a timeline bucket every TimelineBucket with the fleet's gauges.
+func (e *Engine) sample(rec *Recorder, stop <-chan struct{}) {
+	t := time.NewTicker(TimelineBucket)
+	defer t.Stop()
+	for {
+		select {
+		case now := <-t.C:
+			rec.sample(now, runtime.NumGoroutine())
+		case <-stop:
+			return
+		}
+	}
+}
+
+func shardCount(clients int) int {
+	return max(1, min(clients, 4*runtime.GOMAXPROCS(0)))
+}
+
+// answer is an Ev*Done event with the timing of its request.
+type answer struct {
+	ev         Event
+	op         op
+	intended   time.Time
+	sent, done time.Time
+}
+
+// runner is one client's goroutine state.
+type runner struct {
+	e        *Engine
+	idx, sh  int
+	c        *Client
+	rec      *Recorder
+	ctx      context.Context
+	inbox    chan answer
+	inflight int
+	timer    *time.Timer
+	armed    [NumTimers]time.Time
+	wake     time.Time // what timer is set for; zero if stopped
+}
+
+func (e *Engine) runClient(ctx context.Context, stop <-chan struct{}, idx int, rec *Recorder) {
+	p := e.cfg.Profile
+	r := &runner{
+		e: e, idx: idx, sh: idx % len(rec.shards), rec: rec, ctx: ctx,
+		c:     NewClient(&e.ccfg, p.Seed, idx),
+		inbox: make(chan answer, 4),
+	}
+	slot := e.start.Add(rampOffset(p.Seed, idx, p.Clients, p.Ramp.D()))
+	r.timer = time.NewTimer(time.Until(slot))
+	r.wake = slot
+	started := false
+	defer r.timer.Stop()
+	for {
+		select {
+		case <-r.timer.C:
+			now := time.Now()
+			r.wake = time.Time{}
+			if !started {
+				started = true
+				rec.started.Add(1)
+				rec.lag(r.sh, now.Sub(slot))
+				r.step(now, Event{Kind: EvStart, At: slot})
+			} else {
+				r.fireDue(now)
+			}
+			r.rearm()
+		case a := <-r.inbox:
+			r.inflight--
+			r.settle(a)
+			r.rearm()
+		case <-stop:
+			stop = nil
+			r.step(time.Now(), Event{Kind: EvStop})
+			r.timer.Stop()
+			r.wake = time.Time{}
+		}
+		if stop == nil && r.inflight == 0 {
+			rec.finished(r.sh, r.c.SessionStatus())
+			return
+		}
+	}
+}
+
+// fireDue feeds every timer that is due to the client, earliest first.
+func (r *runner) fireDue(now time.Time) {
+	for {
+		k, at := r.earliest()
+		if at.IsZero() || at.After(now) {
+			return
+		}
+		r.armed[k] = time.Time{}
+		r.rec.lag(r.sh, now.Sub(at))
+		r.step(now, Event{Kind: EvTimer, Timer: k, At: at})
+	}
+}
+
+func (r *runner) earliest() (TimerKind, time.Time) {
+	var k TimerKind
+	var at time.Time
+	for i, t := range r.armed {
+		if !t.IsZero() && (at.IsZero() || t.Before(at)) {
+			k, at = TimerKind(i), t
+		}
+	}
+	return k, at
+}
+
+// rearm points the goroutine's single timer at the earliest armed deadline.
+func (r *runner) rearm() {
+	if r.c.Phase() == PhaseIdle {
+		return // still waiting for its ramp slot
+	}
+	_, at := r.earliest()
+	if at.Equal(r.wake) {
+		return
+	}
+	r.timer.Stop()
+	r.wake = at
+	if !at.IsZero() {
+		r.timer.Reset(time.Until(at))
+	}
+}
+
+// settle feeds an answer to the client after recording it.
+func (r *runner) settle(a answer) {
+	r.rec.answered(r.sh, a.op, a.ev.Outcome.Class, a.done, a.done.Sub(a.intended), a.done.Sub(a.sent))
+	r.step(time.Now(), a.ev)
+}
+
+func (r *runner) step(now time.Time, ev Event) {
+	before := r.c.Phase()
+	acts := r.c.Step(now, ev)
+	r.phaseChanged(before, r.c.Phase())
+	for i := range acts {
+		a := &acts[i]
+		if r.e.cfg.Observe != nil {
+			r.e.cfg.Observe(r.idx, now, *a)
+		}
+		switch a.Kind {
+		case ActSetTimer:
+			r.armed[a.Timer] = a.At
+		case ActCancelTimer:
+			r.armed[a.Timer] = time.Time{}
+		case ActRecord:
+			r.rec.metric(r.sh, a)
+		case ActSignIn, ActRefresh, ActAPI:
+			r.send(*a)
+		}
+	}
+}
+
+func (r *runner) phaseChanged(before, after Phase) {
+	if before == after {
+		return
+	}
+	if before == PhaseSignedIn {
+		r.rec.signedIn.Add(-1)
+	}
+	if before == PhaseSignedOut {
+		r.rec.signedOut.Add(-1)
+	}
+	if after == PhaseSignedIn {
+		r.rec.signedIn.Add(1)
+	}
+	if after == PhaseSignedOut {
+		r.rec.signedOut.Add(1)
+	}
+}
+
+// send starts one request in its own goroutine; its answer comes back
+// through the inbox, whatever happens.
+func (r *runner) send(a Action) {
+	r.inflight++
+	var o op
+	var kind EventKind
+	switch a.Kind {
+	case ActSignIn:
+		o, kind = opSignIn, EvSignInDone
+	case ActRefresh:
+		o, kind = opRefresh, EvRefreshDone
+	default:
+		o, kind = opAPI, EvAPIDone
+	}
+	sent := time.Now()
+	r.rec.sent(r.sh, o, sent)
+	timeout := r.e.cfg.Profile.SDK.RequestTimeout.D()
+	user := fmt.Sprintf("user-%d", r.idx)
+	go func() {
+		ctx, cancel := context.WithTimeout(r.ctx, timeout)
+		defer cancel()
+		ev := Event{Kind: kind, Req: a.Req}
+		switch a.Kind {
+		case ActSignIn:
+			var cr Credentials
+			cr, ev.Outcome = r.e.cfg.Auth.SignIn(ctx, user)
+			ev.SessionID, ev.ClientToken, ev.Token = cr.SessionID, cr.ClientToken, cr.Token
+		case ActRefresh:
+			ev.Token, ev.Outcome = r.e.cfg.Auth.Refresh(ctx, a.SessionID, a.ClientToken)
+		default:
+			ev.Outcome = r.e.cfg.Resource.Call(ctx, a.Token)
+		}
+		r.inbox <- answer{ev: ev, op: o, intended: a.At, sent: sent, done: time.Now()}
+	}()
+}
+
+// rampOffset is client idx's start within the ramp: linear across the fleet,
+// with each client placed at a seeded random point inside its own slot so the
+// fleet does not start in lockstep.
+func rampOffset(seed uint64, idx, clients int, ramp time.Duration) time.Duration {
+	if ramp <= 0 || clients <= 0 {
+		return 0
+	}
+	u := float64(splitmix(seed^uint64(idx)*0x9e3779b97f4a7c15)>>11) / (1 << 53)
+	return time.Duration(math.Floor((float64(idx) + u) / float64(clients) * float64(ramp)))
+}
+
+func splitmix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}

@@ -1,0 +1,118 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Credentials are what a sign-in gives a client.
+type Credentials struct {
+	SessionID   string
+	ClientToken string
+	Token       string // the first session JWT
+}
+
+// Authenticator signs clients in and refreshes their session tokens.
+type Authenticator interface {
+	SignIn(ctx context.Context, identifier string) (Credentials, Outcome)
+	Refresh(ctx context.Context, sessionID, clientToken string) (string, Outcome)
+}
+
+// Resource is the protected API the simulated apps call.
+type Resource interface {
+	Call(ctx context.Context, token string) Outcome
+}
+
+// FAPI speaks the embedded backend's session API (DESIGN §2) at Base: the
+// in-process backend, or stampede serve on another host.
+type FAPI struct {
+	Base    string // e.g. "http://127.0.0.1:8787"
+	Client  *http.Client
+	APIPath string // protected resource; default "/api/me"
+}
+
+// SignIn creates a session: POST /v1/client/sign_ins.
+func (f *FAPI) SignIn(ctx context.Context, identifier string) (Credentials, Outcome) {
+	body, _ := json.Marshal(map[string]string{"identifier": identifier})
+	var ans struct {
+		ClientToken string `json:"client_token"`
+		Session     struct {
+			ID string `json:"id"`
+		} `json:"session"`
+		JWT string `json:"jwt"`
+	}
+	o := f.do(ctx, http.MethodPost, "/v1/client/sign_ins", "", body, &ans)
+	if o.Class != ClassOK {
+		return Credentials{}, o
+	}
+	if ans.JWT == "" || ans.Session.ID == "" || ans.ClientToken == "" {
+		return Credentials{}, Outcome{Class: ClassOther, Status: o.Status, Code: "incomplete_sign_in"}
+	}
+	return Credentials{SessionID: ans.Session.ID, ClientToken: ans.ClientToken, Token: ans.JWT}, o
+}
+
+// Refresh mints a session token: POST /v1/client/sessions/{sid}/tokens.
+func (f *FAPI) Refresh(ctx context.Context, sessionID, clientToken string) (string, Outcome) {
+	var ans struct {
+		JWT string `json:"jwt"`
+	}
+	o := f.do(ctx, http.MethodPost, "/v1/client/sessions/"+url.PathEscape(sessionID)+"/tokens", clientToken, nil, &ans)
+	if o.Class == ClassOK && ans.JWT == "" {
+		return "", Outcome{Class: ClassOther, Status: o.Status, Code: "no_token"}
+	}
+	return ans.JWT, o
+}
+
+// Call calls the protected API with the session token as bearer.
+func (f *FAPI) Call(ctx context.Context, token string) Outcome {
+	path := f.APIPath
+	if path == "" {
+		path = "/api/me"
+	}
+	return f.do(ctx, http.MethodGet, path, token, nil, nil)
+}
+
+func (f *FAPI) do(ctx context.Context, method, path, bearer string, body []byte, into any) Outcome {
+	var rd *bytes.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := newRequest(ctx, method, strings.TrimRight(f.Base, "/")+path, rd)
+	if err != nil {
+		return Outcome{Class: ClassOther, Code: "bad_request"}
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := f.Client.Do(req)
+	var b []byte
+	if err == nil {
+		b, err = readBody(resp)
+		if err != nil {
+			// The status arrived but the body broke off.
+			return classify(ctx, nil, nil, fmt.Errorf("read body: %w", err))
+		}
+	}
+	o := classify(ctx, resp, b, err)
+	if o.Class == ClassOK && into != nil {
+		if json.Unmarshal(b, into) != nil {
+			return Outcome{Class: ClassOther, Status: o.Status, Code: "invalid_json"}
+		}
+	}
+	return o
+}
+
+func newRequest(ctx context.Context, method, u string, body *bytes.Reader) (*http.Request, error) {
+	if body == nil {
+		return http.NewRequestWithContext(ctx, method, u, nil)
+	}
+	return http.NewRequestWithContext(ctx, method, u, body)
+}

@@ -1,0 +1,162 @@
+// Package load is stampede's engine: the sans-IO client model, the live
+// engine that drives it over HTTP, and the recording of what happened.
+package load
+
+import "time"
+
+// EventKind says what happened to a client.
+type EventKind uint8
+
+// Events fed to Client.Step.
+const (
+	// EvStart: the client's ramp slot arrived; At is the slot.
+	EvStart EventKind = iota + 1
+	// EvTimer: a timer set by ActSetTimer fired; At is its deadline.
+	EvTimer
+	// EvSignInDone: the answer to an ActSignIn.
+	EvSignInDone
+	// EvRefreshDone: the answer to an ActRefresh.
+	EvRefreshDone
+	// EvAPIDone: the answer to an ActAPI.
+	EvAPIDone
+	// EvStop: the run is over; the client sends nothing more.
+	EvStop
+)
+
+// TimerKind names one of a client's timers; a client has at most one of each.
+type TimerKind uint8
+
+// Client timers.
+const (
+	// TimerSignIn fires a sign-in retry or a re-sign-in after think time.
+	TimerSignIn TimerKind = iota
+	// TimerRefresh is the poller: the refresh ahead of expiry.
+	TimerRefresh
+	// TimerRetry fires a refresh retry after backoff.
+	TimerRetry
+	// TimerAPI fires the app's next protected API call.
+	TimerAPI
+	// NumTimers is the number of timer kinds.
+	NumTimers
+)
+
+var timerNames = [NumTimers]string{"sign_in", "refresh", "retry", "api"}
+
+func (k TimerKind) String() string {
+	if k < NumTimers {
+		return timerNames[k]
+	}
+	return "timer?"
+}
+
+// ErrorClass classifies the outcome of one HTTP request (DESIGN §4).
+type ErrorClass uint8
+
+// Outcome classes; ClassOK is success.
+const (
+	ClassOK ErrorClass = iota
+	Class401
+	Class429
+	Class5xx
+	ClassNetwork
+	ClassTimeout
+	ClassOther
+	// ClassCancelled: the run ended before the answer came.
+	ClassCancelled
+	// NumClasses is the number of classes.
+	NumClasses
+)
+
+var classNames = [NumClasses]string{"ok", "http_401", "http_429", "http_5xx", "network", "timeout", "other", "cancelled"}
+
+func (c ErrorClass) String() string {
+	if c < NumClasses {
+		return classNames[c]
+	}
+	return "class?"
+}
+
+// Retryable reports whether the retry policy retries this class: 429, 5xx,
+// network errors and timeouts; never other 4xx.
+func (c ErrorClass) Retryable() bool {
+	return c == Class429 || c == Class5xx || c == ClassNetwork || c == ClassTimeout
+}
+
+// Outcome is what one HTTP request came to.
+type Outcome struct {
+	Class      ErrorClass
+	Status     int           // HTTP status; 0 when no response arrived
+	Code       string        // the server's error code, e.g. "session_revoked"
+	RetryAfter time.Duration // from a Retry-After header
+}
+
+// Event is one input to Client.Step.
+type Event struct {
+	Kind    EventKind
+	At      time.Time // EvStart, EvTimer: the intended time
+	Timer   TimerKind // EvTimer
+	Req     uint64    // Ev*Done: the request id of the action answered
+	Outcome Outcome   // Ev*Done
+	// Token is the session JWT an EvSignInDone or EvRefreshDone carried.
+	Token string
+	// SessionID and ClientToken come with a successful EvSignInDone.
+	SessionID   string
+	ClientToken string
+}
+
+// ActionKind says what a client asks its engine to do.
+type ActionKind uint8
+
+// Actions returned by Client.Step.
+const (
+	// ActSignIn: send a sign-in request.
+	ActSignIn ActionKind = iota + 1
+	// ActRefresh: send a token refresh for SessionID with ClientToken.
+	ActRefresh
+	// ActAPI: call the protected API with Token.
+	ActAPI
+	// ActSetTimer: (re)arm Timer for At.
+	ActSetTimer
+	// ActCancelTimer: disarm Timer.
+	ActCancelTimer
+	// ActRecord: count Metric.
+	ActRecord
+)
+
+// Metric names what an ActRecord counts.
+type Metric uint8
+
+// Metrics the client model records.
+const (
+	// MetricGetToken: a getToken call resolved after Latency; OK says whether it gave a token.
+	MetricGetToken Metric = iota + 1
+	// MetricRequestIssued: the app issued an API request.
+	MetricRequestIssued
+	// MetricRequestSettled: an API request ended; OK, or Class says why not.
+	MetricRequestSettled
+	// MetricForcedSignOut: the session ended server-side (Code) and the user must sign in again.
+	MetricForcedSignOut
+	// MetricReSignIn: a user signed in again after a forced sign-out.
+	MetricReSignIn
+	// MetricRefreshRetry: a refresh retry was scheduled.
+	MetricRefreshRetry
+)
+
+// Action is one output of Client.Step. Which fields matter depends on Kind.
+type Action struct {
+	Kind  ActionKind
+	Req   uint64    // Act{SignIn,Refresh,API}: the id the answer must carry
+	At    time.Time // ActSetTimer: deadline; Act{SignIn,Refresh,API}: intended start
+	Timer TimerKind
+	// Attempt is 0 for a first try and n for the nth retry.
+	Attempt     int
+	SessionID   string
+	ClientToken string
+	Token       string // ActAPI: the bearer token
+
+	Metric  Metric
+	OK      bool
+	Class   ErrorClass
+	Latency time.Duration
+	Code    string
+}

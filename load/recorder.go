@@ -1,0 +1,376 @@
+package load
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/stampede-load/stampede/reports"
+)
+
+// Operations the recorder keeps, indexed like reports.OpNames.
+type op uint8
+
+const (
+	opSignIn op = iota
+	opRefresh
+	opAPI
+	opGetToken
+	opForegroundRecovery
+	numOps
+)
+
+// TimelineBucket is the width of one timeline bucket.
+const TimelineBucket = 100 * time.Millisecond
+
+// Timeline counters kept per shard.
+const (
+	tlRefreshAttempts = iota
+	tlRefreshOK
+	tlRefreshErrors
+	tlAPICalls
+	tlAPI401
+	numTimelineCounters
+)
+
+// opRecord is one operation's counts and histograms in one shard.
+type opRecord struct {
+	count, ok  int64
+	errors     [NumClasses]int64
+	latency    *hdrhistogram.Histogram
+	service    *hdrhistogram.Histogram
+	outOfRange int64
+}
+
+// shard is the part of the recording one group of clients writes to; its
+// lock is taken only by those clients and by snapshots.
+type shard struct {
+	mu       sync.Mutex
+	ops      [numOps]opRecord
+	lag      *hdrhistogram.Histogram
+	window   *hdrhistogram.Histogram // refresh latency since the last live snapshot
+	timeline [][numTimelineCounters]int64
+	requests reports.Requests
+	forced   int64
+	resigns  int64
+	statuses map[string]int64
+}
+
+// Recorder collects what a run measured: HDR histograms and counters per
+// shard of clients, merged when a snapshot is taken, plus fleet gauges
+// sampled into the timeline.
+type Recorder struct {
+	start  time.Time
+	shards []*shard
+
+	// Live totals and gauges, read by progress output and the sampler.
+	started         atomic.Int64
+	signedIn        atomic.Int64
+	signedOut       atomic.Int64
+	refreshes       atomic.Int64
+	refreshErrors   atomic.Int64
+	apiCalls        atomic.Int64
+	refreshInflight atomic.Int64
+	inflightPeak    atomic.Int64
+
+	gmu     sync.Mutex
+	gauges  [][3]int64 // per bucket: refresh in-flight peak, signed in, signed out
+	maxGoro int
+}
+
+// NewRecorder returns a recorder with n shards whose timeline starts at start
+// and is sized for about span of run.
+func NewRecorder(n int, start time.Time, span time.Duration) *Recorder {
+	r := &Recorder{start: start, shards: make([]*shard, n)}
+	buckets := int(span/TimelineBucket) + 1
+	for i := range r.shards {
+		s := &shard{
+			lag:      reports.NewHistogram(),
+			window:   reports.NewHistogram(),
+			timeline: make([][numTimelineCounters]int64, 0, buckets),
+			statuses: map[string]int64{},
+		}
+		for o := range s.ops {
+			s.ops[o].latency = reports.NewHistogram()
+			if o <= int(opAPI) {
+				s.ops[o].service = reports.NewHistogram()
+			}
+		}
+		r.shards[i] = s
+	}
+	return r
+}
+
+func (r *Recorder) bucket(t time.Time) int {
+	b := int(t.Sub(r.start) / TimelineBucket)
+	return max(b, 0)
+}
+
+func (s *shard) tl(b, counter int) {
+	for len(s.timeline) <= b {
+		s.timeline = append(s.timeline, [numTimelineCounters]int64{})
+	}
+	s.timeline[b][counter]++
+}
+
+// sent notes a request leaving at t.
+func (r *Recorder) sent(sh int, o op, t time.Time) {
+	s := r.shards[sh]
+	switch o {
+	case opRefresh:
+		r.refreshes.Add(1)
+		n := r.refreshInflight.Add(1)
+		for {
+			p := r.inflightPeak.Load()
+			if n <= p || r.inflightPeak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		s.mu.Lock()
+		s.tl(r.bucket(t), tlRefreshAttempts)
+		s.mu.Unlock()
+	case opAPI:
+		r.apiCalls.Add(1)
+		s.mu.Lock()
+		s.tl(r.bucket(t), tlAPICalls)
+		s.mu.Unlock()
+	}
+}
+
+// answered records a request's outcome; latency runs from its intended start,
+// service from the moment it was sent.
+func (r *Recorder) answered(sh int, o op, class ErrorClass, done time.Time, latency, service time.Duration) {
+	s := r.shards[sh]
+	if o == opRefresh {
+		r.refreshInflight.Add(-1)
+		if class != ClassOK {
+			r.refreshErrors.Add(1)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec := &s.ops[o]
+	rec.count++
+	if class == ClassOK {
+		rec.ok++
+	} else {
+		rec.errors[class]++
+	}
+	if class == ClassCancelled {
+		return // no answer came: there is no latency to record
+	}
+	if !reports.RecordLatency(rec.latency, latency) {
+		rec.outOfRange++
+	}
+	if rec.service != nil {
+		reports.RecordLatency(rec.service, service)
+	}
+	switch o {
+	case opRefresh:
+		reports.RecordLatency(s.window, latency)
+		if class == ClassOK {
+			s.tl(r.bucket(done), tlRefreshOK)
+		} else {
+			s.tl(r.bucket(done), tlRefreshErrors)
+		}
+	case opAPI:
+		if class == Class401 {
+			s.tl(r.bucket(done), tlAPI401)
+		}
+	}
+}
+
+// lag records how late scheduled work started.
+func (r *Recorder) lag(sh int, d time.Duration) {
+	s := r.shards[sh]
+	s.mu.Lock()
+	reports.RecordLatency(s.lag, max(d, 0))
+	s.mu.Unlock()
+}
+
+// metric records an ActRecord of the client model.
+func (r *Recorder) metric(sh int, a *Action) {
+	s := r.shards[sh]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch a.Metric {
+	case MetricGetToken:
+		rec := &s.ops[opGetToken]
+		rec.count++
+		if a.OK {
+			rec.ok++
+		} else {
+			rec.errors[a.Class]++
+		}
+		if a.Class != ClassCancelled && !reports.RecordLatency(rec.latency, a.Latency) {
+			rec.outOfRange++
+		}
+	case MetricRequestIssued:
+		s.requests.Issued++
+	case MetricRequestSettled:
+		s.requests.Settled++
+		switch {
+		case a.OK:
+			s.requests.OK++
+		case a.Class == ClassCancelled:
+			s.requests.Cancelled++
+		default:
+			s.requests.UserVisibleErrors++
+		}
+	case MetricForcedSignOut:
+		s.forced++
+	case MetricReSignIn:
+		s.resigns++
+	}
+}
+
+// finished records a client's last session status.
+func (r *Recorder) finished(sh int, status string) {
+	s := r.shards[sh]
+	s.mu.Lock()
+	s.statuses[status]++
+	s.mu.Unlock()
+}
+
+// sample closes the timeline bucket that ends at t with the fleet's gauges.
+func (r *Recorder) sample(t time.Time, goroutines int) {
+	b := r.bucket(t.Add(-time.Nanosecond))
+	peak := r.inflightPeak.Swap(r.refreshInflight.Load())
+	r.gmu.Lock()
+	defer r.gmu.Unlock()
+	for len(r.gauges) <= b {
+		r.gauges = append(r.gauges, [3]int64{})
+	}
+	r.gauges[b] = [3]int64{peak, r.signedIn.Load(), r.signedOut.Load()}
+	r.maxGoro = max(r.maxGoro, goroutines)
+}
+
+// Live is a cheap view of a running test for progress output.
+type Live struct {
+	Started, SignedIn, SignedOut int64
+	Refreshes, RefreshErrors     int64
+	APICalls                     int64
+	RefreshInflight              int64
+	// RecentRefreshP99 is the refresh p99 since the previous Live call.
+	RecentRefreshP99 time.Duration
+}
+
+// Live returns current totals and the refresh p99 since the previous call.
+func (r *Recorder) Live() Live {
+	w := reports.NewHistogram()
+	for _, s := range r.shards {
+		s.mu.Lock()
+		w.Merge(s.window)
+		s.window.Reset()
+		s.mu.Unlock()
+	}
+	return Live{
+		Started: r.started.Load(), SignedIn: r.signedIn.Load(), SignedOut: r.signedOut.Load(),
+		Refreshes: r.refreshes.Load(), RefreshErrors: r.refreshErrors.Load(),
+		APICalls: r.apiCalls.Load(), RefreshInflight: r.refreshInflight.Load(),
+		RecentRefreshP99: time.Duration(w.ValueAtQuantile(99)) * time.Microsecond,
+	}
+}
+
+// Fill writes everything recorded into res: ops, sessions, requests, the
+// engine's lag and the timeline up to end.
+func (r *Recorder) Fill(res *reports.Result, end time.Time) error {
+	var merged [numOps]opRecord
+	for o := range merged {
+		merged[o].latency = reports.NewHistogram()
+		if o <= int(opAPI) {
+			merged[o].service = reports.NewHistogram()
+		}
+	}
+	lag := reports.NewHistogram()
+	statuses := map[string]int64{}
+	var req reports.Requests
+	var forced, resigns int64
+	nb := r.bucket(end.Add(-time.Nanosecond)) + 1
+	tl := make([][numTimelineCounters]int64, nb)
+	for _, s := range r.shards {
+		s.mu.Lock()
+		for o := range merged {
+			m, x := &merged[o], &s.ops[o]
+			m.count += x.count
+			m.ok += x.ok
+			m.outOfRange += x.outOfRange
+			for c := range m.errors {
+				m.errors[c] += x.errors[c]
+			}
+			m.outOfRange += m.latency.Merge(x.latency)
+			if m.service != nil {
+				m.service.Merge(x.service)
+			}
+		}
+		lag.Merge(s.lag)
+		for k, v := range s.statuses {
+			statuses[k] += v
+		}
+		req.Issued += s.requests.Issued
+		req.Settled += s.requests.Settled
+		req.OK += s.requests.OK
+		req.UserVisibleErrors += s.requests.UserVisibleErrors
+		req.Cancelled += s.requests.Cancelled
+		forced += s.forced
+		resigns += s.resigns
+		for b := 0; b < len(s.timeline) && b < nb; b++ {
+			for c := range tl[b] {
+				tl[b][c] += s.timeline[b][c]
+			}
+		}
+		s.mu.Unlock()
+	}
+	res.Ops = map[string]*reports.Op{}
+	for o := range merged {
+		m := &merged[o]
+		out := &reports.Op{Count: m.count, OK: m.ok, Errors: map[string]int64{}, OutOfRange: m.outOfRange,
+			LatencyMs: reports.Summarize(m.latency)}
+		for c := Class401; c < NumClasses; c++ {
+			out.Errors[c.String()] = m.errors[c]
+		}
+		var err error
+		if out.HDR, err = reports.EncodeHistogram(m.latency); err != nil {
+			return err
+		}
+		if m.service != nil {
+			sum := reports.Summarize(m.service)
+			out.ServiceMs = &sum
+			if out.ServiceHDR, err = reports.EncodeHistogram(m.service); err != nil {
+				return err
+			}
+		}
+		res.Ops[reports.OpNames[o]] = out
+	}
+	req.Lost = req.Issued - req.Settled
+	res.Requests = req
+	res.Sessions = reports.Sessions{ByStatus: statuses, ForcedSignouts: forced, ReSignIns: resigns}
+	ls := reports.Summarize(lag)
+	res.Engine.LagMs = reports.LagSummary{P50: ls.P50, P99: ls.P99, Max: ls.Max}
+
+	t := reports.Timeline{BucketMs: int(TimelineBucket / time.Millisecond)}
+	series := []*[]int64{&t.RefreshAttempts, &t.RefreshOK, &t.RefreshErrors, &t.APICalls, &t.API401,
+		&t.RefreshInflight, &t.SignedIn, &t.SignedOut}
+	for _, p := range series {
+		*p = make([]int64, nb)
+	}
+	for b := range tl {
+		t.RefreshAttempts[b] = tl[b][tlRefreshAttempts]
+		t.RefreshOK[b] = tl[b][tlRefreshOK]
+		t.RefreshErrors[b] = tl[b][tlRefreshErrors]
+		t.APICalls[b] = tl[b][tlAPICalls]
+		t.API401[b] = tl[b][tlAPI401]
+	}
+	r.gmu.Lock()
+	for b := 0; b < len(r.gauges) && b < nb; b++ {
+		t.RefreshInflight[b] = r.gauges[b][0]
+		t.SignedIn[b] = r.gauges[b][1]
+		t.SignedOut[b] = r.gauges[b][2]
+	}
+	res.Engine.Goroutines = r.maxGoro
+	r.gmu.Unlock()
+	res.Timeline = t
+	return nil
+}

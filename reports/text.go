@@ -1,0 +1,118 @@
+package reports
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// WriteText writes the end-of-run summary a person reads in the terminal.
+func WriteText(w io.Writer, r *Result) error {
+	var b strings.Builder
+	p := r.Profile
+	state := "complete"
+	if r.Partial {
+		state = "PARTIAL (interrupted)"
+	}
+	wall := r.EndedAt.Sub(r.StartedAt).Round(100 * time.Millisecond)
+	fmt.Fprintf(&b, "stampede %s · run %s · %s\n", r.ToolVersion, r.RunID, state)
+	fmt.Fprintf(&b, "profile %s · target %s %s\n", p.Name, r.Target.Kind, r.Target.URL)
+	fmt.Fprintf(&b, "%d clients · %s wall (%s simulated at ×%g) · ramp %s · seed %d\n\n",
+		p.Clients, wall, time.Duration(float64(wall)*p.TimeScale).Round(time.Second), p.TimeScale, p.Ramp, p.Seed)
+
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "operation\tcount\tok\terrors\terror %\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tmax ms\t")
+	for _, name := range OpNames {
+		o := r.Ops[name]
+		if o == nil || o.Count == 0 {
+			continue
+		}
+		l := o.LatencyMs
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name, o.Count, o.OK, o.ErrorCount(),
+			percent(o.ErrorCount(), o.Count), ms(l.P50), ms(l.P90), ms(l.P99), ms(l.P999), ms(l.Max))
+	}
+	tw.Flush()
+	b.WriteString("latency runs from each request's intended start (coordinated omission corrected);\n")
+	b.WriteString("service time, from the moment the request was sent:\n")
+	for _, name := range OpNames {
+		o := r.Ops[name]
+		if o == nil || o.Count == 0 || o.ServiceMs == nil {
+			continue
+		}
+		s := o.ServiceMs
+		fmt.Fprintf(&b, "  %-9s p50 %s  p99 %s  max %s ms\n", name, ms(s.P50), ms(s.P99), ms(s.Max))
+	}
+
+	var errs []string
+	for _, name := range OpNames {
+		o := r.Ops[name]
+		if o == nil {
+			continue
+		}
+		var parts []string
+		for _, c := range ErrorClasses {
+			if n := o.Errors[c]; n > 0 {
+				parts = append(parts, fmt.Sprintf("%s %d", c, n))
+			}
+		}
+		if len(parts) > 0 {
+			errs = append(errs, fmt.Sprintf("  %-9s %s", name, strings.Join(parts, ", ")))
+		}
+	}
+	if len(errs) > 0 {
+		b.WriteString("\nerrors by class:\n" + strings.Join(errs, "\n") + "\n")
+	}
+
+	s := r.Sessions
+	fmt.Fprintf(&b, "\nsessions   %s · %d forced sign-outs · %d re-sign-ins\n", byStatus(s.ByStatus), s.ForcedSignouts, s.ReSignIns)
+	q := r.Requests
+	fmt.Fprintf(&b, "requests   %d issued · %d settled (%d ok, %d user-visible errors, %d cancelled at the end) · %d lost\n",
+		q.Issued, q.Settled, q.OK, q.UserVisibleErrors, q.Cancelled, q.Lost)
+	e := r.Engine
+	fmt.Fprintf(&b, "engine     lag p50 %s ms, p99 %s ms, max %s ms · peak %d goroutines · max RSS %.0f MiB\n",
+		ms(e.LagMs.P50), ms(e.LagMs.P99), ms(e.LagMs.Max), e.Goroutines, float64(e.MaxRSSBytes)/(1<<20))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func ms(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}
+
+func percent(n, of int64) string {
+	if of == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", 100*float64(n)/float64(of))
+}
+
+func byStatus(m map[string]int64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%d %s", m[k], k)
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
