@@ -208,24 +208,23 @@ func allows(allow, method string) bool {
 func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt := match(r.URL.Path)
 	cw := &countingWriter{ResponseWriter: w, counters: b.counters, ep: rt.ep}
-	defer cw.finish()
 	switch {
 	case rt.handler == nil:
 		writeError(cw, http.StatusNotFound, CodeNotFound, "no route for "+r.URL.Path)
-		return
 	case !allows(rt.allow, r.Method):
 		cw.Header().Set("Allow", rt.allow)
 		writeError(cw, http.StatusMethodNotAllowed, CodeMethodNotAllowed,
 			fmt.Sprintf("method %s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, rt.allow))
-		return
 	case r.ContentLength > b.cfg.MaxBodyBytes:
 		writeTooLarge(cw, b.cfg.MaxBodyBytes)
-		return
+	default:
+		// The original writer lets net/http close the connection after an
+		// oversized body.
+		r.Body = http.MaxBytesReader(w, r.Body, b.cfg.MaxBodyBytes)
+		rt.handler(b, cw, r, rt.sid)
 	}
-	// The original writer lets net/http close the connection after an
-	// oversized body.
-	r.Body = http.MaxBytesReader(w, r.Body, b.cfg.MaxBodyBytes)
-	rt.handler(b, cw, r, rt.sid)
+	// Not deferred: a panicking handler must not turn into a counted 200.
+	cw.finish()
 }
 
 // writeTooLarge writes the 413 response for a body over limit bytes.

@@ -21,20 +21,24 @@ type fakeClock struct {
 	t  time.Time
 }
 
+// newFakeClock returns a fakeClock set to epoch.
 func newFakeClock() *fakeClock { return &fakeClock{t: epoch} }
 
+// Now returns the clock's time.
 func (c *fakeClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
+// Advance moves the clock by d.
 func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
 }
 
+// Set sets the clock to t.
 func (c *fakeClock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -40,6 +40,7 @@ type inactiveError struct {
 	status string
 }
 
+// Error returns "session <sid> is <status>".
 func (e *inactiveError) Error() string {
 	return fmt.Sprintf("session %s is %s", e.sid, e.status)
 }
