@@ -190,7 +190,7 @@ func (c *Client) onSignIn(now time.Time, ev Event) {
 		c.status = "active"
 		c.signInAttempt = 0
 		c.sessionID, c.clientToken = ev.SessionID, ev.ClientToken
-		c.setToken(ev.Token, times)
+		c.setToken(now, ev.Token, times)
 		if c.lostSession {
 			c.lostSession = false
 			c.record(Action{Metric: MetricReSignIn})
@@ -227,7 +227,7 @@ func (c *Client) onRefresh(now time.Time, ev Event) {
 	switch {
 	case o.Class == ClassOK:
 		c.refreshAttempt = 0
-		c.setToken(ev.Token, times)
+		c.setToken(now, ev.Token, times)
 		c.setTimer(TimerRefresh, c.nextPoll(now))
 		c.serveWaiting(now)
 	case o.Class == ClassCancelled:
@@ -265,7 +265,9 @@ func (c *Client) onAPI(now time.Time, ev Event) {
 		call.retried = true
 		call.since = now
 		if c.token != "" && c.tokenSeq > call.tokenSeq && now.Before(c.tokenTimes.ExpiresAt) {
-			c.sendAPI(call, now) // a newer token arrived meanwhile
+			// A newer token arrived meanwhile: getToken serves it at once.
+			c.record(Action{Metric: MetricGetToken, OK: true})
+			c.sendAPI(call, now)
 			return
 		}
 		c.waiting = append(c.waiting, call)
@@ -279,8 +281,12 @@ func (c *Client) onAPI(now time.Time, ev Event) {
 
 // SessionLost reports whether a refresh answer means the session is over
 // server-side (a terminal status, an unknown session, a rejected client
-// token): the user is signed out and must sign in again.
+// token): the user is signed out and must sign in again. 429, 5xx and
+// network failures never are: they are retried.
 func SessionLost(o Outcome) bool {
+	if o.Class == ClassOK || o.Class == ClassCancelled || o.Class.Retryable() {
+		return false
+	}
 	if strings.HasPrefix(o.Code, "session_") || o.Code == "client_token_invalid" {
 		return true
 	}
@@ -323,9 +329,10 @@ func (c *Client) failWaiting(now time.Time, class ErrorClass) {
 }
 
 func (c *Client) signOut(now time.Time, code string) {
-	status := strings.TrimPrefix(code, "session_")
-	if status == "" || status == code {
-		status = "signed_out"
+	status := "signed_out"
+	switch s := strings.TrimPrefix(code, "session_"); s {
+	case "expired", "abandoned", "revoked", "ended", "removed", "replaced":
+		status = s
 	}
 	c.phase = PhaseSignedOut
 	c.status = status
@@ -361,7 +368,10 @@ func (c *Client) settle(ok bool, class ErrorClass) {
 	c.record(Action{Metric: MetricRequestSettled, OK: ok, Class: class})
 }
 
-func (c *Client) setToken(token string, times TokenTimes) {
+func (c *Client) setToken(now time.Time, token string, times TokenTimes) {
+	if times.IssuedAt.IsZero() || times.IssuedAt.After(times.ExpiresAt) {
+		times.IssuedAt = now // no usable iat: the lifetime counts from receipt
+	}
 	c.token = token
 	c.tokenTimes = times
 	c.tokenSeq++

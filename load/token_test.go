@@ -1,0 +1,132 @@
+package load
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseTokenTimes(t *testing.T) {
+	enc := base64.RawURLEncoding.EncodeToString
+	header := enc([]byte(`{"alg":"RS256","typ":"JWT"}`))
+	ms := time.Millisecond
+	cases := []struct {
+		name    string
+		jwt     string
+		iat     time.Time // zero when the token has none
+		exp     time.Time
+		wantErr string // substring of the error; "" for success
+	}{
+		{name: "integer claims",
+			jwt: cmJWTPayload(`{"sub":"user_1","sid":"sess_1","iat":1700000000,"exp":1700000060,"nbf":1700000000}`),
+			iat: time.Unix(1_700_000_000, 0), exp: time.Unix(1_700_000_060, 0)},
+		{name: "fractional claims keep milliseconds",
+			jwt: cmJWTPayload(`{"iat":1700000000.123,"exp":1700000060.25}`),
+			iat: time.Unix(1_700_000_000, 0).Add(123 * ms), exp: time.Unix(1_700_000_060, 0).Add(250 * ms)},
+		{name: "sub-millisecond digits are rounded to the millisecond",
+			jwt: cmJWTPayload(`{"iat":1700000000.0004,"exp":1700000059.9996}`),
+			iat: time.Unix(1_700_000_000, 0), exp: time.Unix(1_700_000_060, 0)},
+		{name: "exponent notation",
+			jwt: cmJWTPayload(`{"iat":1.7e9,"exp":1.70000006e9}`),
+			iat: time.Unix(1_700_000_000, 0), exp: time.Unix(1_700_000_060, 0)},
+		{name: "exp without iat",
+			jwt: cmJWTPayload(`{"exp":1700000060}`),
+			exp: time.Unix(1_700_000_060, 0)},
+		{name: "built by the test helper",
+			jwt: cmJWT(cmAt(1500*ms), cmAt(61500*ms)),
+			iat: cmAt(1500 * ms), exp: cmAt(61500 * ms)},
+		{name: "padded base64url payload is accepted",
+			jwt: header + "." + base64.URLEncoding.EncodeToString([]byte(`{"exp":1700000060}`)) + ".sig",
+			exp: time.Unix(1_700_000_060, 0)},
+		{name: "empty signature is fine (not verified)",
+			jwt: header + "." + enc([]byte(`{"iat":1700000000,"exp":1700000060}`)) + ".",
+			iat: time.Unix(1_700_000_000, 0), exp: time.Unix(1_700_000_060, 0)},
+		{name: "unknown claims are ignored",
+			jwt: cmJWTPayload(`{"exp":1700000060,"fva":[1,-1],"iss":"https://x","extra":{"a":1}}`),
+			exp: time.Unix(1_700_000_060, 0)},
+
+		{name: "missing exp", jwt: cmJWTPayload(`{"iat":1700000000,"sub":"user_1"}`), wantErr: "exp"},
+		{name: "null exp", jwt: cmJWTPayload(`{"exp":null}`), wantErr: "exp"},
+		{name: "empty claims", jwt: cmJWTPayload(`{}`), wantErr: "exp"},
+		{name: "empty string", jwt: "", wantErr: "not a JWT"},
+		{name: "no dot", jwt: "opaque-session-token", wantErr: "not a JWT"},
+		{name: "one dot", jwt: header + "." + enc([]byte(`{"exp":1700000060}`)), wantErr: "not a JWT"},
+		{name: "bad base64", jwt: header + ".!!!not*base64!!!.sig", wantErr: "base64"},
+		{name: "standard base64 alphabet", jwt: header + "." + "eyJleHAiOjE3MDAwMDAwNjB9+/+/" + ".sig", wantErr: "base64"},
+		{name: "bad JSON", jwt: header + "." + enc([]byte(`{"exp":`)) + ".sig", wantErr: "JSON"},
+		{name: "JSON array", jwt: cmJWTPayload(`[1700000060]`), wantErr: "JSON"},
+		{name: "empty payload", jwt: header + "..sig", wantErr: "JSON"},
+		{name: "exp as a string", jwt: cmJWTPayload(`{"exp":"1700000060"}`), wantErr: "JSON"},
+		{name: "payload is the header's place", jwt: enc([]byte(`{"exp":1700000060}`)) + ".x.y", wantErr: "base64"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseTokenTimes(tc.jwt)
+			if tc.wantErr != "" {
+				if err == nil {
+					t.Fatalf("ParseTokenTimes = %+v, want an error mentioning %q", got, tc.wantErr)
+				}
+				if !strings.Contains(err.Error(), tc.wantErr) {
+					t.Errorf("error %q does not mention %q", err, tc.wantErr)
+				}
+				if got != (TokenTimes{}) {
+					t.Errorf("on error got %+v, want zero TokenTimes", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseTokenTimes: %v", err)
+			}
+			if !got.ExpiresAt.Equal(tc.exp) {
+				t.Errorf("ExpiresAt = %v, want %v", got.ExpiresAt.UTC(), tc.exp.UTC())
+			}
+			if tc.iat.IsZero() {
+				if !got.IssuedAt.IsZero() {
+					t.Errorf("IssuedAt = %v, want zero (no iat)", got.IssuedAt.UTC())
+				}
+			} else if !got.IssuedAt.Equal(tc.iat) {
+				t.Errorf("IssuedAt = %v, want %v", got.IssuedAt.UTC(), tc.iat.UTC())
+			}
+		})
+	}
+}
+
+func TestTokenTimesLifetime(t *testing.T) {
+	base := time.Unix(1_700_000_000, 0)
+	cases := []struct {
+		name string
+		tt   TokenTimes
+		want time.Duration
+	}{
+		{"60 s token", TokenTimes{IssuedAt: base, ExpiresAt: base.Add(time.Minute)}, time.Minute},
+		{"fractional", TokenTimes{IssuedAt: base.Add(123 * time.Millisecond), ExpiresAt: base.Add(60250 * time.Millisecond)},
+			60127 * time.Millisecond},
+		{"zero length", TokenTimes{IssuedAt: base, ExpiresAt: base}, 0},
+		{"exp before iat", TokenTimes{IssuedAt: base.Add(time.Second), ExpiresAt: base}, -time.Second},
+		{"zero value", TokenTimes{}, 0},
+	}
+	for _, tc := range cases {
+		if got := tc.tt.Lifetime(); got != tc.want {
+			t.Errorf("%s: Lifetime() = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+
+	// Parsed tokens: Lifetime is exp − iat, milliseconds included.
+	for _, c := range []struct {
+		payload string
+		want    time.Duration
+	}{
+		{`{"iat":1700000000,"exp":1700000060}`, time.Minute},
+		{`{"iat":1700000000.5,"exp":1700003600.75}`, time.Hour + 250*time.Millisecond},
+		{`{"iat":1700000000,"exp":1700000010}`, 10 * time.Second},
+	} {
+		tt, err := ParseTokenTimes(cmJWTPayload(c.payload))
+		if err != nil {
+			t.Fatalf("%s: %v", c.payload, err)
+		}
+		if got := tt.Lifetime(); got != c.want {
+			t.Errorf("%s: Lifetime() = %v, want %v", c.payload, got, c.want)
+		}
+	}
+}
