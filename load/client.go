@@ -32,7 +32,7 @@ func NewClientConfig(p profiles.Profile) ClientConfig {
 		ThinkTime:    p.Scale(p.App.ThinkTime),
 		RetryBase:    p.Scale(p.SDK.Retry.Base),
 		RetryCap:     p.Scale(p.SDK.Retry.Cap),
-		RetryJitter:  p.Scale(p.SDK.Retry.Jitter),
+		RetryJitter:  p.Scale(p.SDK.Retry.Spread),
 		MaxRetries:   p.SDK.Retry.MaxRetries,
 	}
 	if p.App.APICallsPerMinute > 0 {

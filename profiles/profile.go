@@ -3,8 +3,11 @@
 package profiles
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -18,60 +21,245 @@ const (
 var signings = []string{"RS256", "ES256", "EdDSA"}
 
 // Profile is one load scenario. Duration and Ramp are wall-clock time, what
-// the user waits for; every other duration is simulated time and is divided
-// by TimeScale when the run starts.
+// the user waits for; every other duration of the profile, event times
+// included, is simulated time and is divided by TimeScale when the run starts.
 type Profile struct {
-	Name        string   `json:"name"`
-	Description string   `json:"description,omitempty"`
-	Clients     int      `json:"clients"`
-	Duration    Duration `json:"duration"`
-	Ramp        Duration `json:"ramp"`
-	TimeScale   float64  `json:"time_scale"`
-	Seed        uint64   `json:"seed"`
-	SDK         SDK      `json:"sdk"`
-	App         App      `json:"app"`
-	Backend     Backend  `json:"backend"`
+	Name        string   `json:"name" yaml:"name"`
+	Description string   `json:"description,omitempty" yaml:"description"`
+	Clients     int      `json:"clients" yaml:"clients"`
+	Duration    Duration `json:"duration" yaml:"duration"`
+	Ramp        Duration `json:"ramp" yaml:"ramp"`
+	TimeScale   float64  `json:"time_scale" yaml:"time_scale"`
+	Seed        uint64   `json:"seed" yaml:"seed"`
+	SDK         SDK      `json:"sdk" yaml:"sdk"`
+	App         App      `json:"app" yaml:"app"`
+	Network     Network  `json:"network" yaml:"network"`
+	Events      []Event  `json:"events,omitempty" yaml:"events"`
+	Backend     Backend  `json:"backend" yaml:"backend"`
 }
 
 // SDK is how each simulated client's auth SDK keeps its session token.
 type SDK struct {
+	// Preset is the SDK whose behaviour the fields start from: "clerk",
+	// "firebase", "auth0-spa" or "custom" (DESIGN §1).
+	Preset string `json:"preset" yaml:"preset"`
 	// TokenMode is how getToken answers inside the stale window: "swr" returns
 	// the cached token and refreshes in the background, "blocking" waits.
-	TokenMode string `json:"token_mode"`
+	TokenMode string `json:"token_mode" yaml:"token_mode"`
 	// RefreshAhead is how long before exp the poller refreshes.
-	RefreshAhead Duration `json:"refresh_ahead"`
+	RefreshAhead Duration `json:"refresh_ahead" yaml:"refresh_ahead"`
 	// StaleWindow is how long before exp a cached token counts as stale.
-	StaleWindow Duration `json:"stale_window"`
+	StaleWindow Duration `json:"stale_window" yaml:"stale_window"`
 	// RequestTimeout bounds every HTTP request; it is never scaled.
-	RequestTimeout Duration `json:"request_timeout"`
-	Retry          Retry    `json:"retry"`
+	RequestTimeout Duration `json:"request_timeout" yaml:"request_timeout"`
+	// OfflineCache makes getToken return the cached token while offline
+	// (the resource cache) instead of failing with a network error.
+	OfflineCache bool `json:"offline_cache" yaml:"offline_cache"`
+	// RefreshOnReconnect refreshes when the network comes back (a
+	// NetInfo-style restore callback).
+	RefreshOnReconnect bool  `json:"refresh_on_reconnect" yaml:"refresh_on_reconnect"`
+	Retry              Retry `json:"retry" yaml:"retry"`
 }
 
-// Retry is the backoff policy for failed sign-ins and refreshes:
-// min(base·2^attempt + U(0, jitter), cap), at most MaxRetries retries, no retry
-// on 4xx except 429, Retry-After honoured.
+// Jitter strategies of the retry policy.
+const (
+	JitterNone         = "none"         // min(cap, base·m^n)
+	JitterFull         = "full"         // U(0, min(cap, base·m^n))
+	JitterEqual        = "equal"        // v/2 + U(0, v/2), v = min(cap, base·m^n)
+	JitterDecorrelated = "decorrelated" // min(cap, U(base, 3·previous))
+	JitterAdditive     = "additive"     // min(cap, base·m^n + U(0, spread)): DESIGN §1's default
+)
+
+// Retry is the backoff policy for failed sign-ins and refreshes. No retry on
+// 4xx except 429; Retry-After is honoured.
 type Retry struct {
-	Base       Duration `json:"base"`
-	Cap        Duration `json:"cap"`
-	Jitter     Duration `json:"jitter"`
-	MaxRetries int      `json:"max_retries"`
+	Base       Duration `json:"base" yaml:"base"`
+	Cap        Duration `json:"cap" yaml:"cap"`
+	Multiplier float64  `json:"multiplier" yaml:"multiplier"`
+	// Jitter is the strategy: none, full, equal, decorrelated or additive.
+	Jitter string `json:"jitter" yaml:"jitter"`
+	// Spread is the U(0, spread) term of the additive strategy.
+	Spread     Duration `json:"spread" yaml:"spread"`
+	MaxRetries int      `json:"max_retries" yaml:"max_retries"`
+	// NetworkOnly retries network errors and timeouts only, not 429 or 5xx.
+	NetworkOnly bool `json:"network_only" yaml:"network_only"`
 }
 
 // App is what the simulated app does with its session.
 type App struct {
 	// APICallsPerMinute is each foreground client's mean rate of protected API
 	// calls (Poisson arrivals); 0 disables API calls.
-	APICallsPerMinute float64 `json:"api_calls_per_minute"`
+	APICallsPerMinute float64 `json:"api_calls_per_minute" yaml:"api_calls_per_minute"`
 	// ThinkTime is how long a user takes to sign in again after a forced sign-out.
-	ThinkTime Duration `json:"think_time"`
+	ThinkTime Duration  `json:"think_time" yaml:"think_time"`
+	Lifecycle Lifecycle `json:"lifecycle" yaml:"lifecycle"`
+}
+
+// Lifecycle is how the app moves between foreground and background.
+type Lifecycle struct {
+	// Model is "foreground" (always in the foreground) or "background_foreground"
+	// (foreground stints of Foreground, then background gaps of Background).
+	Model      string `json:"model" yaml:"model"`
+	Foreground Dist   `json:"foreground" yaml:"foreground"`
+	Background Dist   `json:"background" yaml:"background"`
+	// ColdStart is the chance that the app was killed while in the
+	// background: it restarts from the persisted client token, with no
+	// session token in memory.
+	ColdStart float64 `json:"cold_start" yaml:"cold_start"`
+}
+
+// Lifecycle models.
+const (
+	LifecycleForeground           = "foreground"
+	LifecycleBackgroundForeground = "background_foreground"
+)
+
+// Distributions of Dist.
+const (
+	DistFixed       = "fixed"       // always Value
+	DistExponential = "exponential" // mean Value
+	DistLognormal   = "lognormal"   // median Value, shape Sigma
+)
+
+// Dist is a seeded random duration.
+type Dist struct {
+	Dist  string   `json:"dist" yaml:"dist"`
+	Value Duration `json:"value" yaml:"value"`
+	Sigma float64  `json:"sigma,omitempty" yaml:"sigma"`
+}
+
+// Network is every client's link to the target.
+type Network struct {
+	// Preset names a published link profile (see NetworkPresets); explicit
+	// fields override it. "" or "none" is an unimpaired link.
+	Preset string `json:"preset" yaml:"preset"`
+	// Latency is added to each request (round trip); Jitter varies it ±.
+	Latency Duration `json:"latency" yaml:"latency"`
+	Jitter  Duration `json:"jitter" yaml:"jitter"`
+	// Loss is the chance a request is lost: it hangs until the request timeout.
+	Loss float64 `json:"loss" yaml:"loss"`
+	// DownKbps and UpKbps limit bandwidth; 0 is unlimited.
+	DownKbps float64 `json:"down_kbps" yaml:"down_kbps"`
+	UpKbps   float64 `json:"up_kbps" yaml:"up_kbps"`
+}
+
+// Event types.
+const (
+	EventOutage              = "outage"
+	EventKeyRotation         = "key_rotation"
+	EventRevocationWave      = "revocation_wave"
+	EventBrownout            = "brownout"
+	EventSpurious401         = "spurious_401"
+	EventClockSkew           = "clock_skew"
+	EventClientTokenRotation = "client_token_rotation"
+)
+
+// Outage modes.
+const (
+	OutageFailFast  = "fail_fast" // airplane mode: immediate network error
+	OutageBlackhole = "blackhole" // elevator: requests hang until the timeout
+)
+
+// Event is one fleet-wide fault on the run's timeline. Which fields apply
+// depends on Type.
+type Event struct {
+	Type string `json:"type" yaml:"type"`
+	// At is when it starts: simulated time from the start, or a share of the run.
+	At At `json:"at" yaml:"at"`
+	// Duration is how long it lasts (outage, brownout, spurious_401, clock_skew;
+	// 0 for clock_skew and client_token_rotation means until the end).
+	Duration Duration `json:"duration,omitempty" yaml:"duration"`
+	// Fraction is the share of clients (outage, clock_skew devices) or of
+	// active sessions (revocation_wave) affected.
+	Fraction float64 `json:"fraction,omitempty" yaml:"fraction"`
+	// Mode is the outage mode: fail_fast or blackhole.
+	Mode string `json:"mode,omitempty" yaml:"mode"`
+	// RestoreSpread spreads the clients' reconnection over this window after
+	// the outage (0: all at once).
+	RestoreSpread Duration `json:"restore_spread,omitempty" yaml:"restore_spread"`
+	// Overlap keeps the previous signing key valid (key_rotation).
+	Overlap bool `json:"overlap,omitempty" yaml:"overlap"`
+	// Brownout of the token endpoint: added Latency (not scaled), and the
+	// shares of refreshes answered 429 (with RetryAfter) and 503.
+	Latency    Duration `json:"latency,omitempty" yaml:"latency"`
+	Rate429    float64  `json:"rate_429,omitempty" yaml:"rate_429"`
+	RetryAfter Duration `json:"retry_after,omitempty" yaml:"retry_after"`
+	Rate503    float64  `json:"rate_503,omitempty" yaml:"rate_503"`
+	// Rate is the share of API calls answered with a spurious 401 (spurious_401).
+	Rate float64 `json:"rate,omitempty" yaml:"rate"`
+	// ServerOffset moves the server's clock (clock_skew); DeviceOffset moves
+	// the clocks of Fraction of the devices.
+	ServerOffset Duration `json:"server_offset,omitempty" yaml:"server_offset"`
+	DeviceOffset Duration `json:"device_offset,omitempty" yaml:"device_offset"`
+	// Grace is the reuse grace period of client_token_rotation: a rotated
+	// client token reused within Grace is accepted, later it revokes the session.
+	Grace Duration `json:"grace,omitempty" yaml:"grace"`
+}
+
+// At is an event time: an absolute simulated offset, or a share of the run.
+type At struct {
+	Offset Duration // when Share is 0
+	Share  float64  // 0 < Share ≤ 1: that share of the run's duration
+}
+
+// WallOffset is when e starts, in wall-clock time from the start of the run.
+func (p Profile) WallOffset(a At) time.Duration {
+	if a.Share > 0 {
+		return time.Duration(a.Share * float64(p.Duration))
+	}
+	return p.Scale(a.Offset)
+}
+
+// String writes an At as a profile would: "3m0s" or "50%".
+func (a At) String() string {
+	if a.Share > 0 {
+		return strconv.FormatFloat(a.Share*100, 'f', -1, 64) + "%"
+	}
+	return a.Offset.String()
+}
+
+// MarshalJSON writes the At as a string, "3m0s" or "50%".
+func (a At) MarshalJSON() ([]byte, error) { return json.Marshal(a.String()) }
+
+// UnmarshalJSON reads "3m0s" or "50%".
+func (a *At) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("event time must be a string such as \"3m\" or \"50%%\": %w", err)
+	}
+	v, err := ParseAt(s)
+	if err != nil {
+		return err
+	}
+	*a = v
+	return nil
+}
+
+// ParseAt reads an event time: a duration ("3m") or a share of the run ("50%").
+func ParseAt(s string) (At, error) {
+	if pct, ok := strings.CutSuffix(strings.TrimSpace(s), "%"); ok {
+		f, err := strconv.ParseFloat(strings.TrimSpace(pct), 64)
+		if err != nil || f <= 0 || f > 100 {
+			return At{}, fmt.Errorf("invalid event time %q: a share must be more than 0%% and at most 100%%", s)
+		}
+		return At{Share: f / 100}, nil
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return At{}, fmt.Errorf("invalid event time %q: want a duration such as \"3m\" or a share such as \"50%%\"", s)
+	}
+	if d < 0 {
+		return At{}, fmt.Errorf("invalid event time %q: must not be negative", s)
+	}
+	return At{Offset: Duration(d)}, nil
 }
 
 // Backend configures the embedded backend (ignored against an external target).
 type Backend struct {
-	TokenLifetime     Duration `json:"token_lifetime"`
-	MaxLifetime       Duration `json:"max_lifetime"`
-	InactivityTimeout Duration `json:"inactivity_timeout"`
-	Signing           string   `json:"signing"`
+	TokenLifetime     Duration `json:"token_lifetime" yaml:"token_lifetime"`
+	MaxLifetime       Duration `json:"max_lifetime" yaml:"max_lifetime"`
+	InactivityTimeout Duration `json:"inactivity_timeout" yaml:"inactivity_timeout"`
+	Signing           string   `json:"signing" yaml:"signing"`
 }
 
 // Default returns the "default" profile: 1,000 clients for 60 s of wall time
@@ -86,20 +274,25 @@ func Default() Profile {
 		TimeScale:   10,
 		Seed:        1,
 		SDK: SDK{
-			TokenMode:      TokenModeSWR,
-			RefreshAhead:   Duration(17 * time.Second),
-			StaleWindow:    Duration(15 * time.Second),
-			RequestTimeout: Duration(10 * time.Second),
+			Preset:             "custom",
+			TokenMode:          TokenModeSWR,
+			RefreshAhead:       Duration(17 * time.Second),
+			StaleWindow:        Duration(15 * time.Second),
+			RequestTimeout:     Duration(10 * time.Second),
+			RefreshOnReconnect: true,
 			Retry: Retry{
 				Base:       Duration(time.Second),
 				Cap:        Duration(10 * time.Second),
-				Jitter:     Duration(time.Second),
+				Multiplier: 2,
+				Jitter:     JitterAdditive,
+				Spread:     Duration(time.Second),
 				MaxRetries: 3,
 			},
 		},
 		App: App{
 			APICallsPerMinute: 4,
 			ThinkTime:         Duration(5 * time.Second),
+			Lifecycle:         Lifecycle{Model: LifecycleForeground},
 		},
 		Backend: Backend{
 			TokenLifetime: Duration(60 * time.Second),
@@ -162,7 +355,7 @@ func (p Profile) Validate() error {
 	positive("sdk.request_timeout", p.SDK.RequestTimeout)
 	positive("sdk.retry.base", p.SDK.Retry.Base)
 	positive("sdk.retry.cap", p.SDK.Retry.Cap)
-	nonNegative("sdk.retry.jitter", p.SDK.Retry.Jitter)
+	nonNegative("sdk.retry.spread", p.SDK.Retry.Spread)
 	if p.SDK.Retry.MaxRetries < 0 {
 		bad("sdk.retry.max_retries", "must not be negative, got %d", p.SDK.Retry.MaxRetries)
 	}

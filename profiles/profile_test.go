@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -61,7 +62,7 @@ func TestDurationJSONRoundTrip(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
-	if back != Default() {
+	if !reflect.DeepEqual(back, Default()) {
 		t.Fatalf("round trip changed the profile:\n%+v\n%+v", back, Default())
 	}
 	if err := json.Unmarshal([]byte(`{"duration":"soon"}`), &back); err == nil {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -113,7 +114,7 @@ func TestWriteFileIsAtomicAndReadFileChecksSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back.RunID != r.RunID || back.Ops[OpRefresh].Errors["timeout"] != 1 || back.Profile != r.Profile {
+	if back.RunID != r.RunID || back.Ops[OpRefresh].Errors["timeout"] != 1 || !reflect.DeepEqual(back.Profile, r.Profile) {
 		t.Errorf("round trip lost data: %+v", back)
 	}
 	b, _ := os.ReadFile(path)
