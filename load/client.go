@@ -19,8 +19,18 @@ type ClientConfig struct {
 	ThinkTime    time.Duration // before signing in again after a forced sign-out
 	RetryBase    time.Duration
 	RetryCap     time.Duration
-	RetryJitter  time.Duration
+	RetryJitter  time.Duration // the spread of the additive strategy
 	MaxRetries   int
+	// RetryMultiplier is the backoff growth per attempt; 0 means 2.
+	RetryMultiplier float64
+	// RetryStrategy is the jitter strategy (profiles.Jitter*); "" is additive.
+	RetryStrategy string
+	// NetworkOnly retries network errors and timeouts only.
+	NetworkOnly bool
+	// OfflineCache serves the cached token, even an expired one, while offline.
+	OfflineCache bool
+	// RefreshOnReconnect refreshes when the network comes back.
+	RefreshOnReconnect bool
 }
 
 // NewClientConfig derives the client model's configuration from a profile.
@@ -34,6 +44,12 @@ func NewClientConfig(p profiles.Profile) ClientConfig {
 		RetryCap:     p.Scale(p.SDK.Retry.Cap),
 		RetryJitter:  p.Scale(p.SDK.Retry.Spread),
 		MaxRetries:   p.SDK.Retry.MaxRetries,
+
+		RetryMultiplier:    p.SDK.Retry.Multiplier,
+		RetryStrategy:      p.SDK.Retry.Jitter,
+		NetworkOnly:        p.SDK.Retry.NetworkOnly,
+		OfflineCache:       p.SDK.OfflineCache,
+		RefreshOnReconnect: p.SDK.RefreshOnReconnect,
 	}
 	if p.App.APICallsPerMinute > 0 {
 		c.APIInterval = p.Scale(profiles.Duration(float64(time.Minute) / p.App.APICallsPerMinute))
@@ -97,6 +113,13 @@ type Client struct {
 	refreshAttempt int    // retries so far of the current refresh
 	retryPending   bool   // a refresh retry is waiting for its backoff
 
+	lastBackoff time.Duration // for the decorrelated strategy
+
+	background bool      // the app is in the background: its timers do not run
+	offline    bool      // the device has no network
+	recovering bool      // back in the foreground, waiting for a valid token
+	foreAt     time.Time // when it came to the foreground
+
 	waiting  []apiCall // API calls waiting for a token
 	inflight []apiCall // API calls whose HTTP attempt is in flight
 
@@ -141,8 +164,83 @@ func (c *Client) Step(now time.Time, ev Event) []Action {
 		c.onAPI(now, ev)
 	case EvStop:
 		c.stop(now)
+	case EvBackground:
+		c.toBackground()
+	case EvForeground:
+		c.toForeground(now, ev.ColdStart)
+	case EvOffline:
+		c.offline = true
+	case EvOnline:
+		c.onOnline(now)
 	}
 	return c.out
+}
+
+// Background reports whether the app is in the background.
+func (c *Client) Background() bool { return c.background }
+
+// Offline reports whether the device has no network.
+func (c *Client) Offline() bool { return c.offline }
+
+// toBackground pauses the app: every timer stops; requests in flight still
+// answer. Nothing refreshes until the app comes back.
+func (c *Client) toBackground() {
+	if c.background || c.phase == PhaseIdle || c.phase == PhaseStopped {
+		return
+	}
+	c.background = true
+	c.retryPending = false
+	c.refreshAttempt = 0
+	for k := TimerKind(0); k < NumTimers; k++ {
+		c.cancelTimer(k)
+	}
+}
+
+// toForeground resumes the app: getToken(skip_cache) for a signed-in app,
+// the interrupted sign-in otherwise.
+func (c *Client) toForeground(now time.Time, cold bool) {
+	if !c.background || c.phase == PhaseStopped {
+		return
+	}
+	c.background = false
+	if cold {
+		// The process was killed: the session token lived in memory only.
+		c.token, c.tokenTimes = "", TokenTimes{}
+	}
+	switch c.phase {
+	case PhaseSignedIn:
+		c.recovering, c.foreAt = true, now
+		if c.refreshReq == 0 {
+			c.sendRefresh(now) // getToken({skipCache: true})
+		}
+		if c.cfg.APIInterval > 0 {
+			c.setTimer(TimerAPI, now.Add(c.apiGap()))
+		}
+	case PhaseSigningIn:
+		if c.signInReq == 0 {
+			c.sendSignIn(now)
+		}
+	case PhaseSignedOut:
+		c.setTimer(TimerSignIn, now.Add(c.cfg.ThinkTime))
+	}
+}
+
+// onOnline is the NetInfo restore callback: refresh at once, whatever the
+// backoff said.
+func (c *Client) onOnline(now time.Time) {
+	if !c.offline {
+		return
+	}
+	c.offline = false
+	if !c.cfg.RefreshOnReconnect || c.background || c.phase != PhaseSignedIn || c.refreshReq != 0 {
+		return
+	}
+	if c.retryPending {
+		c.retryPending = false
+		c.cancelTimer(TimerRetry)
+	}
+	c.refreshAttempt = 0
+	c.sendRefresh(now)
 }
 
 func (c *Client) onTimer(now time.Time, ev Event) {
@@ -200,7 +298,7 @@ func (c *Client) onSignIn(now time.Time, ev Event) {
 			c.setTimer(TimerAPI, now.Add(c.apiGap()))
 		}
 	case o.Class == ClassCancelled:
-	case o.Class.Retryable() && c.signInAttempt < c.cfg.MaxRetries:
+	case c.retryable(o.Class) && c.signInAttempt < c.cfg.MaxRetries:
 		c.setTimer(TimerSignIn, now.Add(c.backoff(c.signInAttempt, o.RetryAfter)))
 		c.signInAttempt++
 	default:
@@ -227,13 +325,20 @@ func (c *Client) onRefresh(now time.Time, ev Event) {
 	switch {
 	case o.Class == ClassOK:
 		c.refreshAttempt = 0
+		if ev.ClientToken != "" {
+			c.clientToken = ev.ClientToken // the server rotated it
+		}
 		c.setToken(now, ev.Token, times)
 		c.setTimer(TimerRefresh, c.nextPoll(now))
+		if c.recovering {
+			c.recovering = false
+			c.record(Action{Metric: MetricForegroundRecovery, OK: true, Latency: now.Sub(c.foreAt)})
+		}
 		c.serveWaiting(now)
 	case o.Class == ClassCancelled:
 	case SessionLost(o):
 		c.signOut(now, o.Code)
-	case o.Class.Retryable() && c.refreshAttempt < c.cfg.MaxRetries:
+	case c.retryable(o.Class) && c.refreshAttempt < c.cfg.MaxRetries:
 		c.retryPending = true
 		c.setTimer(TimerRetry, now.Add(c.backoff(c.refreshAttempt, o.RetryAfter)))
 		c.refreshAttempt++
@@ -296,6 +401,12 @@ func SessionLost(o Outcome) bool {
 // getToken serves an API call a token: at once when the cached one will do,
 // otherwise once the single refresh in flight brings one.
 func (c *Client) getToken(now time.Time, call apiCall) {
+	if c.offline && c.cfg.OfflineCache && c.token != "" {
+		// The resource cache: offline, the cached token is served as it is.
+		c.record(Action{Metric: MetricGetToken, OK: true})
+		c.sendAPI(call, now)
+		return
+	}
 	valid := c.token != "" && now.Before(c.tokenTimes.ExpiresAt)
 	fresh := valid && now.Before(c.tokenTimes.ExpiresAt.Add(-c.cfg.StaleWindow))
 	if fresh || (valid && !c.cfg.Blocking) {
@@ -338,6 +449,10 @@ func (c *Client) signOut(now time.Time, code string) {
 	c.status = status
 	c.lostSession = true
 	c.record(Action{Metric: MetricForcedSignOut, Code: code})
+	if c.recovering {
+		c.recovering = false
+		c.record(Action{Metric: MetricForegroundRecovery, OK: false, Class: Class401, Latency: now.Sub(c.foreAt)})
+	}
 	c.failWaiting(now, Class401)
 	c.sessionID, c.clientToken, c.token = "", "", ""
 	c.tokenTimes = TokenTimes{}
@@ -353,6 +468,7 @@ func (c *Client) stop(now time.Time) {
 		return
 	}
 	c.phase = PhaseStopped
+	c.recovering = false
 	for k := TimerKind(0); k < NumTimers; k++ {
 		c.cancelTimer(k)
 	}
@@ -411,7 +527,15 @@ func (c *Client) findInflight(req uint64) int {
 	return -1
 }
 
+// setTimer arms a timer, except in the background, where no timer runs:
+// coming back to the foreground re-arms what is needed.
 func (c *Client) setTimer(k TimerKind, at time.Time) {
+	if c.background {
+		if k == TimerRetry {
+			c.retryPending = false
+		}
+		return
+	}
 	c.out = append(c.out, Action{Kind: ActSetTimer, Timer: k, At: at})
 }
 
@@ -456,11 +580,48 @@ func (c *Client) apiGap() time.Duration {
 	return time.Duration(-math.Log(1-u) * float64(c.cfg.APIInterval))
 }
 
-// backoff is min(base·2^attempt + U(0, jitter), cap), and at least retryAfter.
+// retryable reports whether the retry policy retries an outcome class.
+func (c *Client) retryable(class ErrorClass) bool {
+	if c.cfg.NetworkOnly {
+		return class == ClassNetwork || class == ClassTimeout
+	}
+	return class.Retryable()
+}
+
+// backoff is the wait before retry number attempt+1 under the jitter
+// strategy, and at least retryAfter:
+//
+//	additive      min(cap, base·m^n + U(0, spread))   (DESIGN §1)
+//	none          min(cap, base·m^n)
+//	full          U(0, min(cap, base·m^n))
+//	equal         v/2 + U(0, v/2) with v = min(cap, base·m^n)
+//	decorrelated  min(cap, U(base, 3·previous wait))
 func (c *Client) backoff(attempt int, retryAfter time.Duration) time.Duration {
-	d := float64(c.cfg.RetryBase)*math.Pow(2, float64(attempt)) + c.uniform()*float64(c.cfg.RetryJitter)
-	wait := time.Duration(math.Min(d, float64(c.cfg.RetryCap)))
-	return max(wait, retryAfter)
+	base, limit := float64(c.cfg.RetryBase), float64(c.cfg.RetryCap)
+	m := c.cfg.RetryMultiplier
+	if m <= 0 {
+		m = 2
+	}
+	v := math.Min(base*math.Pow(m, float64(attempt)), limit)
+	var d float64
+	switch c.cfg.RetryStrategy {
+	case profiles.JitterNone:
+		d = v
+	case profiles.JitterFull:
+		d = c.uniform() * v
+	case profiles.JitterEqual:
+		d = v/2 + c.uniform()*v/2
+	case profiles.JitterDecorrelated:
+		prev := float64(c.lastBackoff)
+		if attempt == 0 || prev < base {
+			prev = base
+		}
+		d = math.Min(limit, base+c.uniform()*(3*prev-base))
+	default:
+		d = math.Min(base*math.Pow(m, float64(attempt))+c.uniform()*float64(c.cfg.RetryJitter), limit)
+	}
+	c.lastBackoff = time.Duration(d)
+	return max(time.Duration(d), retryAfter)
 }
 
 func (c *Client) uniform() float64 {

@@ -1831,6 +1831,10 @@ func TestNewClientConfig(t *testing.T) {
 		RetryCap:     time.Second,
 		RetryJitter:  100 * time.Millisecond,
 		MaxRetries:   3,
+
+		RetryMultiplier:    2,
+		RetryStrategy:      profiles.JitterAdditive,
+		RefreshOnReconnect: true,
 	}
 	if got != want {
 		t.Errorf("NewClientConfig(default):\n got %+v\nwant %+v", got, want)

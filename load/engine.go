@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/stampede-load/stampede/chaos"
 	"github.com/stampede-load/stampede/profiles"
 	"github.com/stampede-load/stampede/reports"
 )
@@ -19,6 +20,9 @@ type Config struct {
 	Profile  profiles.Profile
 	Auth     Authenticator
 	Resource Resource
+	// Admin is the target's admin API, which fleet events act through; nil
+	// when the target has none (such events are then reported as errors).
+	Admin chaos.Admin
 	// Observe, if set, sees every action of every client as it is taken
 	// (from the client's goroutine; it must be safe for concurrent use).
 	Observe func(client int, now time.Time, a Action)
@@ -31,10 +35,11 @@ type Config struct {
 // Engine is the live engine: a goroutine per simulated client drives its
 // Client model against real HTTP in real (scaled) time.
 type Engine struct {
-	cfg   Config
-	ccfg  ClientConfig
-	rec   atomic.Pointer[Recorder]
-	start time.Time
+	cfg     Config
+	ccfg    ClientConfig
+	windows []chaos.Window
+	rec     atomic.Pointer[Recorder]
+	start   time.Time
 }
 
 // New prepares a run. The profile must be valid.
@@ -48,7 +53,7 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Interrupted <= 0 {
 		cfg.Interrupted = 2 * time.Second
 	}
-	return &Engine{cfg: cfg, ccfg: NewClientConfig(cfg.Profile)}, nil
+	return &Engine{cfg: cfg, ccfg: NewClientConfig(cfg.Profile), windows: chaos.Plan(cfg.Profile)}, nil
 }
 
 // Live reports the running test's totals; zero before Run starts.
@@ -68,6 +73,7 @@ func (e *Engine) Run(ctx context.Context, res *reports.Result) error {
 	e.start = time.Now()
 	timeout := p.SDK.RequestTimeout.D()
 	rec := NewRecorder(shardCount(p.Clients), e.start, p.Duration.D()+timeout)
+	rec.windowClients = make([]atomic.Int64, len(e.windows))
 	e.rec.Store(rec)
 
 	// requests run under reqCtx; when the drain is over it is cancelled with
@@ -82,6 +88,18 @@ func (e *Engine) Run(ctx context.Context, res *reports.Result) error {
 		go func() {
 			defer clients.Done()
 			e.runClient(reqCtx, stop, i, rec)
+		}()
+	}
+
+	var fleet *chaos.Fleet
+	fleetDone := make(chan struct{})
+	fleetCtx, stopFleet := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopFleet()
+	if len(e.windows) > 0 {
+		fleet = chaos.NewFleet(e.cfg.Admin, e.windows, p)
+		go func() {
+			defer close(fleetDone)
+			fleet.Run(fleetCtx, e.start)
 		}()
 	}
 
@@ -101,6 +119,7 @@ func (e *Engine) Run(ctx context.Context, res *reports.Result) error {
 		partial = true
 	}
 	close(stop)
+	stopFleet()
 	grace := timeout
 	if partial {
 		grace = min(grace, e.cfg.Interrupted)
@@ -119,13 +138,22 @@ func (e *Engine) Run(ctx context.Context, res *reports.Result) error {
 	close(samplerStop)
 	<-sampled
 	rec.sample(endedAt, runtime.NumGoroutine())
+	var applied []chaos.Applied
+	if fleet != nil {
+		<-fleetDone
+		applied = fleet.Applied()
+	}
 
 	res.StartedAt, res.EndedAt = e.start.UTC(), endedAt.UTC()
 	res.Partial = partial
 	res.Profile = p
 	res.Engine.Clients = p.Clients
 	res.Engine.MaxRSSBytes = maxRSS()
-	return rec.Fill(res, endedAt)
+	if err := rec.Fill(res, endedAt); err != nil {
+		return err
+	}
+	res.Events = eventResults(p, e.windows, rec.eventClients(), applied, res.Timeline)
+	return nil
 }
 
 // sample closes a timeline bucket every TimelineBucket with the fleet's gauges.
@@ -164,16 +192,29 @@ type runner struct {
 	inbox    chan answer
 	inflight int
 	timer    *time.Timer
-	armed    [NumTimers]time.Time
-	wake     time.Time // what timer is set for; zero if stopped
+	armed    [NumTimers]time.Time // the model's timers, in real time
+	wake     time.Time            // what timer is set for; zero if stopped
+
+	// Chaos around the client.
+	link    *chaos.Link
+	life    *chaos.Lifecycle
+	lifeAt  time.Time // next foreground/background switch; zero if none
+	cold    bool      // the app will be killed during this background gap
+	changes []chaos.ClientChange
+	next    int           // next change to apply
+	offline string        // outage mode while offline, "" online
+	skew    time.Duration // the device clock's error
 }
 
 func (e *Engine) runClient(ctx context.Context, stop <-chan struct{}, idx int, rec *Recorder) {
 	p := e.cfg.Profile
 	r := &runner{
 		e: e, idx: idx, sh: idx % len(rec.shards), rec: rec, ctx: ctx,
-		c:     NewClient(&e.ccfg, p.Seed, idx),
-		inbox: make(chan answer, 4),
+		c:       NewClient(&e.ccfg, p.Seed, idx),
+		inbox:   make(chan answer, 4),
+		link:    chaos.NewLink(p, idx),
+		life:    chaos.NewLifecycle(p, idx),
+		changes: chaos.ClientChanges(p, e.windows, idx),
 	}
 	slot := e.start.Add(rampOffset(p.Seed, idx, p.Clients, p.Ramp.D()))
 	r.timer = time.NewTimer(time.Until(slot))
@@ -190,9 +231,11 @@ func (e *Engine) runClient(ctx context.Context, stop <-chan struct{}, idx int, r
 				rec.started.Add(1)
 				rec.lag(r.sh, now.Sub(slot))
 				r.step(now, Event{Kind: EvStart, At: slot})
-			} else {
-				r.fireDue(now)
+				if r.life != nil {
+					r.lifeAt = now.Add(r.life.Foreground())
+				}
 			}
+			r.fireDue(now)
 			r.rearm()
 		case a := <-r.inbox:
 			r.inflight--
@@ -201,6 +244,13 @@ func (e *Engine) runClient(ctx context.Context, stop <-chan struct{}, idx int, r
 		case <-stop:
 			stop = nil
 			r.step(time.Now(), Event{Kind: EvStop})
+			r.lifeAt, r.next = time.Time{}, len(r.changes)
+			if r.c.Background() {
+				rec.background.Add(-1)
+			}
+			if r.offline != "" {
+				rec.offline.Add(-1)
+			}
 			r.timer.Stop()
 			r.wake = time.Time{}
 		}
@@ -211,31 +261,98 @@ func (e *Engine) runClient(ctx context.Context, stop <-chan struct{}, idx int, r
 	}
 }
 
-// fireDue feeds every timer that is due to the client, earliest first.
-func (r *runner) fireDue(now time.Time) {
-	for {
-		k, at := r.earliest()
-		if at.IsZero() || at.After(now) {
-			return
-		}
-		r.armed[k] = time.Time{}
-		r.rec.lag(r.sh, now.Sub(at))
-		r.step(now, Event{Kind: EvTimer, Timer: k, At: at})
-	}
-}
+// due kinds besides the model's timers.
+const (
+	dueLife   = -1
+	dueChange = -2
+)
 
-func (r *runner) earliest() (TimerKind, time.Time) {
-	var k TimerKind
-	var at time.Time
+// earliest is the next deadline: a model timer (its kind), the lifecycle
+// switch (dueLife) or a client change (dueChange).
+func (r *runner) earliest() (int, time.Time) {
+	k, at := 0, time.Time{}
 	for i, t := range r.armed {
 		if !t.IsZero() && (at.IsZero() || t.Before(at)) {
-			k, at = TimerKind(i), t
+			k, at = i, t
+		}
+	}
+	if !r.lifeAt.IsZero() && (at.IsZero() || r.lifeAt.Before(at)) {
+		k, at = dueLife, r.lifeAt
+	}
+	if r.next < len(r.changes) {
+		if t := r.e.start.Add(r.changes[r.next].At); at.IsZero() || t.Before(at) {
+			k, at = dueChange, t
 		}
 	}
 	return k, at
 }
 
-// rearm points the goroutine's single timer at the earliest armed deadline.
+// fireDue handles everything due by now, earliest first.
+func (r *runner) fireDue(now time.Time) {
+	if r.c.Phase() == PhaseIdle {
+		return
+	}
+	for {
+		k, at := r.earliest()
+		if at.IsZero() || at.After(now) {
+			return
+		}
+		switch k {
+		case dueLife:
+			r.switchLife(now)
+		case dueChange:
+			r.applyChange(now, r.changes[r.next])
+			r.next++
+		default:
+			r.armed[k] = time.Time{}
+			r.rec.lag(r.sh, now.Sub(at))
+			r.step(now, Event{Kind: EvTimer, Timer: TimerKind(k), At: at})
+		}
+	}
+}
+
+// switchLife moves the app between foreground and background.
+func (r *runner) switchLife(now time.Time) {
+	if r.c.Background() {
+		r.rec.background.Add(-1)
+		r.step(now, Event{Kind: EvForeground, ColdStart: r.cold})
+		r.lifeAt = now.Add(r.life.Foreground())
+		return
+	}
+	var gap time.Duration
+	gap, r.cold = r.life.Background()
+	r.step(now, Event{Kind: EvBackground})
+	if r.c.Background() {
+		r.rec.background.Add(1)
+	}
+	r.lifeAt = now.Add(gap)
+}
+
+// applyChange carries out a fleet event's effect on this client.
+func (r *runner) applyChange(now time.Time, ch chaos.ClientChange) {
+	switch ch.Kind {
+	case chaos.ChangeOffline:
+		r.rec.windowClients[ch.Window].Add(1)
+		if r.offline == "" {
+			r.rec.offline.Add(1)
+		}
+		r.offline = ch.Mode
+		r.step(now, Event{Kind: EvOffline})
+	case chaos.ChangeOnline:
+		if r.offline != "" {
+			r.rec.offline.Add(-1)
+		}
+		r.offline = ""
+		r.step(now, Event{Kind: EvOnline})
+	case chaos.ChangeSkew:
+		if ch.Skew != 0 {
+			r.rec.windowClients[ch.Window].Add(1)
+		}
+		r.skew = ch.Skew
+	}
+}
+
+// rearm points the goroutine's single timer at the earliest deadline.
 func (r *runner) rearm() {
 	if r.c.Phase() == PhaseIdle {
 		return // still waiting for its ramp slot
@@ -257,14 +374,22 @@ func (r *runner) settle(a answer) {
 	r.step(time.Now(), a.ev)
 }
 
+// step feeds ev to the client in device time (real time plus the device
+// clock's error) and carries out its actions in real time.
 func (r *runner) step(now time.Time, ev Event) {
 	before := r.c.Phase()
-	acts := r.c.Step(now, ev)
+	if !ev.At.IsZero() {
+		ev.At = ev.At.Add(r.skew)
+	}
+	acts := r.c.Step(now.Add(r.skew), ev)
 	r.phaseChanged(before, r.c.Phase())
 	for i := range acts {
 		a := &acts[i]
 		if r.e.cfg.Observe != nil {
 			r.e.cfg.Observe(r.idx, now, *a)
+		}
+		if !a.At.IsZero() {
+			a.At = a.At.Add(-r.skew)
 		}
 		switch a.Kind {
 		case ActSetTimer:
@@ -272,7 +397,7 @@ func (r *runner) step(now time.Time, ev Event) {
 		case ActCancelTimer:
 			r.armed[a.Timer] = time.Time{}
 		case ActRecord:
-			r.rec.metric(r.sh, a)
+			r.rec.metric(r.sh, now, a)
 		case ActSignIn, ActRefresh, ActAPI:
 			r.send(*a)
 		}
@@ -315,22 +440,55 @@ func (r *runner) send(a Action) {
 	r.rec.sent(r.sh, o, sent)
 	timeout := r.e.cfg.Profile.SDK.RequestTimeout.D()
 	user := fmt.Sprintf("user-%d", r.idx)
+	// The network decides first, from this goroutine, so draws stay seeded.
+	offline := r.offline
+	delay, lost := r.link.Plan(chaos.RequestBytes, chaos.ResponseBytes)
 	go func() {
 		ctx, cancel := context.WithTimeout(r.ctx, timeout)
 		defer cancel()
 		ev := Event{Kind: kind, Req: a.Req}
+		if out, cut := linkFails(ctx, offline, delay, lost); cut {
+			ev.Outcome = out
+			r.inbox <- answer{ev: ev, op: o, intended: a.At, sent: sent, done: time.Now()}
+			return
+		}
 		switch a.Kind {
 		case ActSignIn:
 			var cr Credentials
 			cr, ev.Outcome = r.e.cfg.Auth.SignIn(ctx, user)
 			ev.SessionID, ev.ClientToken, ev.Token = cr.SessionID, cr.ClientToken, cr.Token
 		case ActRefresh:
-			ev.Token, ev.Outcome = r.e.cfg.Auth.Refresh(ctx, a.SessionID, a.ClientToken)
+			var cr Credentials
+			cr, ev.Outcome = r.e.cfg.Auth.Refresh(ctx, a.SessionID, a.ClientToken)
+			ev.Token, ev.ClientToken = cr.Token, cr.ClientToken
 		default:
 			ev.Outcome = r.e.cfg.Resource.Call(ctx, a.Token)
 		}
 		r.inbox <- answer{ev: ev, op: o, intended: a.At, sent: sent, done: time.Now()}
 	}()
+}
+
+// linkFails applies the client's network to a request about to be sent:
+// offline fail-fast fails at once; offline blackhole and loss hang until the
+// request's timeout; latency delays the request. cut says the request never
+// reaches the target.
+func linkFails(ctx context.Context, offline string, delay time.Duration, lost bool) (Outcome, bool) {
+	switch {
+	case offline == profiles.OutageFailFast:
+		return Outcome{Class: ClassNetwork, Code: "offline"}, true
+	case offline != "" || lost:
+		<-ctx.Done()
+		return classify(ctx, nil, nil, ctx.Err()), true
+	case delay > 0:
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return classify(ctx, nil, nil, ctx.Err()), true
+		}
+	}
+	return Outcome{}, false
 }
 
 // rampOffset is client idx's start within the ramp: linear across the fleet,

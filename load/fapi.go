@@ -20,7 +20,9 @@ type Credentials struct {
 // Authenticator signs clients in and refreshes their session tokens.
 type Authenticator interface {
 	SignIn(ctx context.Context, identifier string) (Credentials, Outcome)
-	Refresh(ctx context.Context, sessionID, clientToken string) (string, Outcome)
+	// Refresh mints a session token; Credentials.ClientToken is set when
+	// the server rotated the client token.
+	Refresh(ctx context.Context, sessionID, clientToken string) (Credentials, Outcome)
 }
 
 // Resource is the protected API the simulated apps call.
@@ -57,15 +59,17 @@ func (f *FAPI) SignIn(ctx context.Context, identifier string) (Credentials, Outc
 }
 
 // Refresh mints a session token: POST /v1/client/sessions/{sid}/tokens.
-func (f *FAPI) Refresh(ctx context.Context, sessionID, clientToken string) (string, Outcome) {
+// A server rotating client tokens answers with the new one as client_token.
+func (f *FAPI) Refresh(ctx context.Context, sessionID, clientToken string) (Credentials, Outcome) {
 	var ans struct {
-		JWT string `json:"jwt"`
+		JWT         string `json:"jwt"`
+		ClientToken string `json:"client_token"`
 	}
 	o := f.do(ctx, http.MethodPost, "/v1/client/sessions/"+url.PathEscape(sessionID)+"/tokens", clientToken, nil, &ans)
 	if o.Class == ClassOK && ans.JWT == "" {
-		return "", Outcome{Class: ClassOther, Status: o.Status, Code: "no_token"}
+		return Credentials{}, Outcome{Class: ClassOther, Status: o.Status, Code: "no_token"}
 	}
-	return ans.JWT, o
+	return Credentials{SessionID: sessionID, ClientToken: ans.ClientToken, Token: ans.JWT}, o
 }
 
 // Call calls the protected API with the session token as bearer.

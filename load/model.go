@@ -21,6 +21,15 @@ const (
 	EvAPIDone
 	// EvStop: the run is over; the client sends nothing more.
 	EvStop
+	// EvBackground: the app went to the background; its timers stop.
+	EvBackground
+	// EvForeground: the app came back; ColdStart says it had been killed
+	// and restarts from the persisted client token alone.
+	EvForeground
+	// EvOffline: the device lost its network.
+	EvOffline
+	// EvOnline: the device's network came back.
+	EvOnline
 )
 
 // TimerKind names one of a client's timers; a client has at most one of each.
@@ -99,9 +108,13 @@ type Event struct {
 	Outcome Outcome   // Ev*Done
 	// Token is the session JWT an EvSignInDone or EvRefreshDone carried.
 	Token string
-	// SessionID and ClientToken come with a successful EvSignInDone.
+	// SessionID and ClientToken come with a successful EvSignInDone; a
+	// server that rotates client tokens sends a new ClientToken with
+	// EvRefreshDone too.
 	SessionID   string
 	ClientToken string
+	// ColdStart marks an EvForeground after the app was killed.
+	ColdStart bool
 }
 
 // ActionKind says what a client asks its engine to do.
@@ -140,6 +153,9 @@ const (
 	MetricReSignIn
 	// MetricRefreshRetry: a refresh retry was scheduled.
 	MetricRefreshRetry
+	// MetricForegroundRecovery: back in the foreground, the app held a valid
+	// token after Latency (OK), or lost its session (not OK).
+	MetricForegroundRecovery
 )
 
 // Action is one output of Client.Step. Which fields matter depends on Kind.

@@ -32,6 +32,7 @@ const (
 	tlRefreshErrors
 	tlAPICalls
 	tlAPI401
+	tlForcedSignouts
 	numTimelineCounters
 )
 
@@ -58,6 +59,16 @@ type shard struct {
 	statuses map[string]int64
 }
 
+// Gauges sampled at the end of each timeline bucket.
+const (
+	gInflightPeak = iota
+	gSignedIn
+	gSignedOut
+	gBackground
+	gOffline
+	numGauges
+)
+
 // Recorder collects what a run measured: HDR histograms and counters per
 // shard of clients, merged when a snapshot is taken, plus fleet gauges
 // sampled into the timeline.
@@ -69,14 +80,19 @@ type Recorder struct {
 	started         atomic.Int64
 	signedIn        atomic.Int64
 	signedOut       atomic.Int64
+	background      atomic.Int64
+	offline         atomic.Int64
 	refreshes       atomic.Int64
 	refreshErrors   atomic.Int64
 	apiCalls        atomic.Int64
 	refreshInflight atomic.Int64
 	inflightPeak    atomic.Int64
 
+	// windowClients counts, per fleet event, the clients it acted on.
+	windowClients []atomic.Int64
+
 	gmu     sync.Mutex
-	gauges  [][3]int64 // per bucket: refresh in-flight peak, signed in, signed out
+	gauges  [][numGauges]int64 // per bucket
 	maxGoro int
 }
 
@@ -190,14 +206,18 @@ func (r *Recorder) lag(sh int, d time.Duration) {
 	s.mu.Unlock()
 }
 
-// metric records an ActRecord of the client model.
-func (r *Recorder) metric(sh int, a *Action) {
+// metric records an ActRecord of the client model taken at now.
+func (r *Recorder) metric(sh int, now time.Time, a *Action) {
 	s := r.shards[sh]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch a.Metric {
-	case MetricGetToken:
-		rec := &s.ops[opGetToken]
+	case MetricGetToken, MetricForegroundRecovery:
+		o := opGetToken
+		if a.Metric == MetricForegroundRecovery {
+			o = opForegroundRecovery
+		}
+		rec := &s.ops[o]
 		rec.count++
 		if a.OK {
 			rec.ok++
@@ -221,6 +241,7 @@ func (r *Recorder) metric(sh int, a *Action) {
 		}
 	case MetricForcedSignOut:
 		s.forced++
+		s.tl(r.bucket(now), tlForcedSignouts)
 	case MetricReSignIn:
 		s.resigns++
 	}
@@ -241,10 +262,18 @@ func (r *Recorder) sample(t time.Time, goroutines int) {
 	r.gmu.Lock()
 	defer r.gmu.Unlock()
 	for len(r.gauges) <= b {
-		r.gauges = append(r.gauges, [3]int64{})
+		r.gauges = append(r.gauges, [numGauges]int64{})
 	}
-	r.gauges[b] = [3]int64{peak, r.signedIn.Load(), r.signedOut.Load()}
+	r.gauges[b] = [numGauges]int64{peak, r.signedIn.Load(), r.signedOut.Load(), r.background.Load(), r.offline.Load()}
 	r.maxGoro = max(r.maxGoro, goroutines)
+}
+
+func (r *Recorder) eventClients() []int64 {
+	out := make([]int64, len(r.windowClients))
+	for i := range r.windowClients {
+		out[i] = r.windowClients[i].Load()
+	}
+	return out
 }
 
 // Live is a cheap view of a running test for progress output.
@@ -253,6 +282,7 @@ type Live struct {
 	Refreshes, RefreshErrors     int64
 	APICalls                     int64
 	RefreshInflight              int64
+	Background, Offline          int64
 	// RecentRefreshP99 is the refresh p99 since the previous Live call.
 	RecentRefreshP99 time.Duration
 }
@@ -270,6 +300,7 @@ func (r *Recorder) Live() Live {
 		Started: r.started.Load(), SignedIn: r.signedIn.Load(), SignedOut: r.signedOut.Load(),
 		Refreshes: r.refreshes.Load(), RefreshErrors: r.refreshErrors.Load(),
 		APICalls: r.apiCalls.Load(), RefreshInflight: r.refreshInflight.Load(),
+		Background: r.background.Load(), Offline: r.offline.Load(),
 		RecentRefreshP99: time.Duration(w.ValueAtQuantile(99)) * time.Microsecond,
 	}
 }
@@ -352,7 +383,7 @@ func (r *Recorder) Fill(res *reports.Result, end time.Time) error {
 
 	t := reports.Timeline{BucketMs: int(TimelineBucket / time.Millisecond)}
 	series := []*[]int64{&t.RefreshAttempts, &t.RefreshOK, &t.RefreshErrors, &t.APICalls, &t.API401,
-		&t.RefreshInflight, &t.SignedIn, &t.SignedOut}
+		&t.ForcedSignouts, &t.RefreshInflight, &t.SignedIn, &t.SignedOut, &t.Background, &t.Offline}
 	for _, p := range series {
 		*p = make([]int64, nb)
 	}
@@ -362,12 +393,16 @@ func (r *Recorder) Fill(res *reports.Result, end time.Time) error {
 		t.RefreshErrors[b] = tl[b][tlRefreshErrors]
 		t.APICalls[b] = tl[b][tlAPICalls]
 		t.API401[b] = tl[b][tlAPI401]
+		t.ForcedSignouts[b] = tl[b][tlForcedSignouts]
 	}
 	r.gmu.Lock()
 	for b := 0; b < len(r.gauges) && b < nb; b++ {
-		t.RefreshInflight[b] = r.gauges[b][0]
-		t.SignedIn[b] = r.gauges[b][1]
-		t.SignedOut[b] = r.gauges[b][2]
+		g := r.gauges[b]
+		t.RefreshInflight[b] = g[gInflightPeak]
+		t.SignedIn[b] = g[gSignedIn]
+		t.SignedOut[b] = g[gSignedOut]
+		t.Background[b] = g[gBackground]
+		t.Offline[b] = g[gOffline]
 	}
 	res.Engine.Goroutines = r.maxGoro
 	r.gmu.Unlock()

@@ -4,7 +4,6 @@ package profiles
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -16,9 +15,6 @@ const (
 	TokenModeSWR      = "swr"
 	TokenModeBlocking = "blocking"
 )
-
-// Signing algorithms of the embedded backend.
-var signings = []string{"RS256", "ES256", "EdDSA"}
 
 // Profile is one load scenario. Duration and Ramp are wall-clock time, what
 // the user waits for; every other duration of the profile, event times
@@ -41,7 +37,9 @@ type Profile struct {
 // SDK is how each simulated client's auth SDK keeps its session token.
 type SDK struct {
 	// Preset is the SDK whose behaviour the fields start from: "clerk",
-	// "firebase", "auth0-spa" or "custom" (DESIGN §1).
+	// "firebase", "auth0-spa" or "custom" (DESIGN §1; see SDKPreset). Parse
+	// starts the section from the preset's values, then applies the fields
+	// the profile gives.
 	Preset string `json:"preset" yaml:"preset"`
 	// TokenMode is how getToken answers inside the stale window: "swr" returns
 	// the cached token and refreshes in the background, "blocking" waits.
@@ -131,7 +129,9 @@ type Dist struct {
 // Network is every client's link to the target.
 type Network struct {
 	// Preset names a published link profile (see NetworkPresets); explicit
-	// fields override it. "" or "none" is an unimpaired link.
+	// fields override it. "" or "none" is an unimpaired link. Parse copies
+	// the preset's figures into the fields below, so the engine reads only
+	// those; Preset stays as a record of where they came from.
 	Preset string `json:"preset" yaml:"preset"`
 	// Latency is added to each request (round trip); Jitter varies it ±.
 	Latency Duration `json:"latency" yaml:"latency"`
@@ -239,7 +239,7 @@ func (a *At) UnmarshalJSON(b []byte) error {
 func ParseAt(s string) (At, error) {
 	if pct, ok := strings.CutSuffix(strings.TrimSpace(s), "%"); ok {
 		f, err := strconv.ParseFloat(strings.TrimSpace(pct), 64)
-		if err != nil || f <= 0 || f > 100 {
+		if err != nil || !(f > 0 && f <= 100) {
 			return At{}, fmt.Errorf("invalid event time %q: a share must be more than 0%% and at most 100%%", s)
 		}
 		return At{Share: f / 100}, nil
@@ -264,15 +264,18 @@ type Backend struct {
 
 // Default returns the "default" profile: 1,000 clients for 60 s of wall time
 // at time scale 10 (ten simulated minutes of 60 s RS256 tokens), 10 s ramp.
+// It is the one source of defaults: a parsed profile starts from it, and
+// builtin/default.yaml writes every one of its fields out.
 func Default() Profile {
 	return Profile{
-		Name:        "default",
-		Description: "1,000 foreground clients refresh 60 s session tokens and call the API; a healthy baseline.",
-		Clients:     1000,
-		Duration:    Duration(60 * time.Second),
-		Ramp:        Duration(10 * time.Second),
-		TimeScale:   10,
-		Seed:        1,
+		Name: "default",
+		Description: "A healthy baseline: 1,000 foreground clients refresh 60 s RS256 session tokens and call the API, no faults.\n" +
+			"Look at ops.refresh.latency_ms (p99), herd.peak_to_mean (near 1: refreshes spread out) and requests.lost (0).",
+		Clients:   1000,
+		Duration:  Duration(60 * time.Second),
+		Ramp:      Duration(10 * time.Second),
+		TimeScale: 10,
+		Seed:      1,
 		SDK: SDK{
 			Preset:             "custom",
 			TokenMode:          TokenModeSWR,
@@ -309,84 +312,3 @@ func (p Profile) Scale(d Duration) time.Duration {
 	}
 	return time.Duration(float64(d) / p.TimeScale)
 }
-
-// FieldError is one invalid profile field, named by its path (e.g. "sdk.retry.base").
-type FieldError struct {
-	Path    string
-	Message string
-}
-
-func (e *FieldError) Error() string { return e.Path + ": " + e.Message }
-
-// Validate reports every invalid field at once, joined; nil when the profile is valid.
-func (p Profile) Validate() error {
-	var errs []error
-	bad := func(path, format string, args ...any) {
-		errs = append(errs, &FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
-	}
-	positive := func(path string, d Duration) {
-		if d <= 0 {
-			bad(path, "must be greater than 0, got %s", d)
-		}
-	}
-	nonNegative := func(path string, d Duration) {
-		if d < 0 {
-			bad(path, "must not be negative, got %s", d)
-		}
-	}
-	if p.Clients <= 0 {
-		bad("clients", "must be at least 1, got %d", p.Clients)
-	}
-	positive("duration", p.Duration)
-	nonNegative("ramp", p.Ramp)
-	if p.Ramp > p.Duration && p.Duration > 0 {
-		bad("ramp", "must not exceed duration (%s), got %s", p.Duration, p.Ramp)
-	}
-	if !(p.TimeScale >= 1) {
-		bad("time_scale", "must be at least 1, got %g", p.TimeScale)
-	}
-	switch p.SDK.TokenMode {
-	case TokenModeSWR, TokenModeBlocking:
-	default:
-		bad("sdk.token_mode", "must be %q or %q, got %q", TokenModeSWR, TokenModeBlocking, p.SDK.TokenMode)
-	}
-	nonNegative("sdk.refresh_ahead", p.SDK.RefreshAhead)
-	nonNegative("sdk.stale_window", p.SDK.StaleWindow)
-	positive("sdk.request_timeout", p.SDK.RequestTimeout)
-	positive("sdk.retry.base", p.SDK.Retry.Base)
-	positive("sdk.retry.cap", p.SDK.Retry.Cap)
-	nonNegative("sdk.retry.spread", p.SDK.Retry.Spread)
-	if p.SDK.Retry.MaxRetries < 0 {
-		bad("sdk.retry.max_retries", "must not be negative, got %d", p.SDK.Retry.MaxRetries)
-	}
-	if p.App.APICallsPerMinute < 0 {
-		bad("app.api_calls_per_minute", "must not be negative, got %g", p.App.APICallsPerMinute)
-	}
-	nonNegative("app.think_time", p.App.ThinkTime)
-	positive("backend.token_lifetime", p.Backend.TokenLifetime)
-	if p.SDK.RefreshAhead >= p.Backend.TokenLifetime && p.Backend.TokenLifetime > 0 {
-		bad("sdk.refresh_ahead", "must be shorter than backend.token_lifetime (%s), got %s", p.Backend.TokenLifetime, p.SDK.RefreshAhead)
-	}
-	positive("backend.max_lifetime", p.Backend.MaxLifetime)
-	nonNegative("backend.inactivity_timeout", p.Backend.InactivityTimeout)
-	okSigning := false
-	for _, s := range signings {
-		okSigning = okSigning || s == p.Backend.Signing
-	}
-	if !okSigning {
-		bad("backend.signing", "must be one of %v, got %q", signings, p.Backend.Signing)
-	}
-	return errors.Join(errs...)
-}
-
-// Builtin returns the built-in profile of that name.
-func Builtin(name string) (Profile, error) {
-	switch name {
-	case "", "default":
-		return Default(), nil
-	}
-	return Profile{}, fmt.Errorf("unknown profile %q (built-in profiles: %v)", name, BuiltinNames())
-}
-
-// BuiltinNames lists the built-in profiles.
-func BuiltinNames() []string { return []string{"default"} }

@@ -41,7 +41,32 @@ type Result struct {
 	Sessions    Sessions         `json:"sessions"`
 	Requests    Requests         `json:"requests"`
 	Engine      Engine           `json:"engine"`
+	Events      []Event          `json:"events"`
 	Timeline    Timeline         `json:"timeline"`
+}
+
+// Event is one fleet event of the profile as it happened, with its own counters.
+type Event struct {
+	Index int    `json:"index"`
+	Type  string `json:"type"`
+	// At is the event time as the profile gave it ("3m0s", "50%").
+	At string `json:"at"`
+	// StartS and EndS are wall-clock seconds from the start of the run
+	// (equal for an instant event).
+	StartS float64 `json:"start_s"`
+	EndS   float64 `json:"end_s"`
+	// Clients is how many clients it acted on (outage, clock skew);
+	// Sessions how many sessions it revoked (revocation_wave).
+	Clients  int64 `json:"clients,omitempty"`
+	Sessions int64 `json:"sessions,omitempty"`
+	// Error is set when the target refused the event.
+	Error string `json:"error,omitempty"`
+	// Burst10s counts refresh attempts in the 10 simulated seconds from the
+	// event's start (after it ends, for an outage: the reconnection herd);
+	// API401 and ForcedSignouts count over the same window.
+	Burst10s       int64 `json:"burst_10s"`
+	API401         int64 `json:"api_401"`
+	ForcedSignouts int64 `json:"forced_signouts"`
 }
 
 // Target is what the run was aimed at.
@@ -148,6 +173,9 @@ type Timeline struct {
 	RefreshInflight []int64 `json:"refresh_inflight"`
 	APICalls        []int64 `json:"api_calls"`
 	API401          []int64 `json:"api_401"`
+	ForcedSignouts  []int64 `json:"forced_signouts"`
 	SignedIn        []int64 `json:"clients_signed_in"`
 	SignedOut       []int64 `json:"clients_signed_out"`
+	Background      []int64 `json:"clients_background"`
+	Offline         []int64 `json:"clients_offline"`
 }

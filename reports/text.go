@@ -66,6 +66,20 @@ func WriteText(w io.Writer, r *Result) error {
 		b.WriteString("\nerrors by class:\n" + strings.Join(errs, "\n") + "\n")
 	}
 
+	if len(r.Events) > 0 {
+		b.WriteString("\nfleet events (burst, 401s and sign-outs in the 10 simulated seconds after each; after the restore for an outage):\n")
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  #\tevent\tat\tstart s\tend s\tclients\tsessions\tburst_10s\tapi 401s\tforced sign-outs\t")
+		for _, e := range r.Events {
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%.1f\t%.1f\t%d\t%d\t%d\t%d\t%d\t\n", e.Index, e.Type, e.At, e.StartS, e.EndS,
+				e.Clients, e.Sessions, e.Burst10s, e.API401, e.ForcedSignouts)
+			if e.Error != "" {
+				fmt.Fprintf(tw, "  \t  error: %s\t\t\t\t\t\t\t\t\t\n", e.Error)
+			}
+		}
+		tw.Flush()
+	}
+
 	s := r.Sessions
 	fmt.Fprintf(&b, "\nsessions   %s · %d forced sign-outs · %d re-sign-ins\n", byStatus(s.ByStatus), s.ForcedSignouts, s.ReSignIns)
 	q := r.Requests

@@ -80,3 +80,35 @@ func TestRevokeFractionRejectsOutOfRange(t *testing.T) {
 		}
 	}
 }
+
+func TestKeyIDMatchesRotation(t *testing.T) {
+	b, _ := newTestBackend(t, Config{})
+	first := b.KeyID()
+	if first == "" || first != b.keys.load().signing.kid {
+		t.Fatalf("KeyID() = %q, want the signing kid", first)
+	}
+	rec := do(t, b, http.MethodPost, "/admin/keys/rotate", "", "")
+	if kid := decode[map[string]string](t, rec)["kid"]; kid == first || kid != b.KeyID() {
+		t.Errorf("rotate answered kid %q; KeyID() = %q, first %q", kid, b.KeyID(), first)
+	}
+}
+
+func TestFieldErrorMessages(t *testing.T) {
+	tests := []struct {
+		err         *FieldError
+		goMsg, wire string
+	}{
+		{&FieldError{Type: "Faults", Field: "Rate429", JSONField: "rate_429", Problem: "must be within [0,1], got 1.5"},
+			"backend: Faults.Rate429 (rate_429) must be within [0,1], got 1.5", "rate_429 must be within [0,1], got 1.5"},
+		{&FieldError{Type: "Rotation", JSONField: "nope", Problem: "allowed: enabled, grace"},
+			`backend: Rotation: unknown field "nope"; allowed: enabled, grace`, `unknown field "nope"; allowed: enabled, grace`},
+	}
+	for _, tt := range tests {
+		if got := tt.err.Error(); got != tt.goMsg {
+			t.Errorf("Error() = %q, want %q", got, tt.goMsg)
+		}
+		if got := tt.err.wireMessage(); got != tt.wire {
+			t.Errorf("wireMessage() = %q, want %q", got, tt.wire)
+		}
+	}
+}

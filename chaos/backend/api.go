@@ -10,7 +10,9 @@ type apiResponse struct {
 }
 
 // handleAPI serves the protected resource: it verifies the session JWT
-// locally, without looking up the session.
+// locally, without looking up the session, on the JWT clock (Config.Now
+// shifted by Faults.ClockOffset). A valid token may still be answered 401
+// token_invalid when Faults.Spurious401 is set.
 func (b *Backend) handleAPI(w http.ResponseWriter, r *http.Request, _ string) {
 	if _, ok := readBody(w, r); !ok {
 		return
@@ -26,6 +28,11 @@ func (b *Backend) handleAPI(w http.ResponseWriter, r *http.Request, _ string) {
 	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		writeError(w, http.StatusUnauthorized, tokenErrorCode(err), "session token rejected: "+err.Error())
+		return
+	}
+	if b.spurious401() {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		writeError(w, http.StatusUnauthorized, CodeTokenInvalid, "session token rejected (injected fault)")
 		return
 	}
 	writeJSON(w, http.StatusOK, apiResponse{OK: true, Sub: claims.Subject, Sid: claims.SessionID})

@@ -4,6 +4,29 @@
 // protected API that verifies those JWTs locally. Admin endpoints rotate keys
 // and revoke sessions, and the backend counts every response it serves so
 // that load-test results can be checked against it.
+//
+// Fleet-wide chaos events act on it at run time, from Go or over the admin
+// API: injected faults (token-endpoint brownout with latency, 429 and 503,
+// spurious API 401s, server clock skew; see Faults) and client-token rotation
+// with reuse detection and a grace period (see Rotation).
+//
+// Admin API (every action also has a Go method):
+//
+//	POST   /admin/keys/rotate          {"keep_previous":bool}? → {"kid":"..."}      RotateKeys, KeyID
+//	POST   /admin/sessions/{sid}/revoke                      → session object       Revoke
+//	POST   /admin/sessions/{sid}/remove                      → session object       Remove
+//	POST   /admin/revoke               {"fraction":0..1}     → {"revoked":n}        RevokeFraction
+//	GET    /admin/stats                                      → Stats                Stats
+//	GET    /admin/faults                                     → Faults               Faults
+//	PUT    /admin/faults               Faults                → Faults               SetFaults
+//	DELETE /admin/faults                                     → Faults (zero)        ClearFaults
+//	GET    /admin/rotation                                   → Rotation             Rotation
+//	PUT    /admin/rotation             Rotation              → Rotation             SetRotation
+//
+// PUT bodies replace the settings whole (missing fields are zero) and are
+// decoded strictly: an unknown field, a wrong type or a value out of range
+// is answered 400 code "invalid_request" with a message naming the JSON
+// field, and the settings stay as they were.
 package backend
 
 import (
@@ -43,8 +66,16 @@ type Config struct {
 	Issuer string
 	// MaxBodyBytes bounds request bodies; default 64 KiB.
 	MaxBodyBytes int64
-	// Now is the clock; default time.Now.
+	// Now is the clock; default time.Now. Faults.ClockOffset shifts it for
+	// JWTs only.
 	Now func() time.Time
+	// Seed seeds the draws of the injected fault rates (see Faults): the
+	// same seed and request order give the same faults. Every value,
+	// 0 included, is a fixed seed.
+	Seed uint64
+	// Rotation is the initial client-token rotation setting (default off);
+	// SetRotation changes it at run time.
+	Rotation Rotation
 }
 
 // withDefaults returns c with zero fields set to their defaults, or an error
@@ -61,6 +92,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("backend: Config.InactivityTimeout must not be negative, got %v", c.InactivityTimeout)
 	case c.MaxBodyBytes < 0:
 		return c, fmt.Errorf("backend: Config.MaxBodyBytes must not be negative, got %d", c.MaxBodyBytes)
+	case c.Rotation.Grace < 0:
+		return c, fmt.Errorf("backend: Config.Rotation.Grace must not be negative, got %v", c.Rotation.Grace)
 	}
 	if c.TokenLifetime == 0 {
 		c.TokenLifetime = DefaultTokenLifetime
@@ -101,6 +134,10 @@ type Backend struct {
 	sessions     *sessionStore
 	counters     *responseCounters
 	tokensMinted atomic.Int64
+	faults       atomic.Pointer[Faults]
+	rotation     atomic.Pointer[Rotation]
+	tokenDice    *faultDice // token-endpoint 429/503 draws
+	apiDice      *faultDice // spurious-401 draws
 }
 
 // New returns a Backend for cfg with defaults filled in and its first
@@ -114,16 +151,23 @@ func New(cfg Config) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backend: %w", err)
 	}
-	return &Backend{
-		cfg:      cfg,
-		keys:     keys,
-		tokens:   newTokenIssuer(keys, cfg.Issuer, cfg.TokenLifetime, cfg.Now),
-		sessions: newSessionStore(cfg.MaxLifetime, cfg.InactivityTimeout),
-		counters: &responseCounters{},
-	}, nil
+	b := &Backend{
+		cfg:       cfg,
+		keys:      keys,
+		sessions:  newSessionStore(cfg.MaxLifetime, cfg.InactivityTimeout),
+		counters:  &responseCounters{},
+		tokenDice: newFaultDice(cfg.Seed, streamToken),
+		apiDice:   newFaultDice(cfg.Seed, streamAPI),
+	}
+	b.tokens = newTokenIssuer(keys, cfg.Issuer, cfg.TokenLifetime, b.jwtNow)
+	b.faults.Store(&Faults{})
+	rotation := cfg.Rotation
+	b.rotation.Store(&rotation)
+	return b, nil
 }
 
-// Config returns the effective configuration, defaults filled in.
+// Config returns the effective configuration, defaults filled in. Its
+// Rotation is the initial setting; see Rotation for the current one.
 func (b *Backend) Config() Config {
 	return b.cfg
 }
@@ -145,6 +189,9 @@ const (
 	allowPost = "POST"
 	allowGet  = "GET, HEAD"
 	allowAPI  = "GET, HEAD, POST, PUT, DELETE, PATCH"
+	// Settings resources.
+	allowFaults   = "GET, HEAD, PUT, DELETE"
+	allowRotation = "GET, HEAD, PUT"
 )
 
 // match returns the route for path, or a route without handler.
@@ -162,6 +209,10 @@ func match(path string) route {
 		return route{ep: epAdmin, allow: allowPost, handler: (*Backend).handleRevokeFraction}
 	case "/admin/stats":
 		return route{ep: epAdmin, allow: allowGet, handler: (*Backend).handleStats}
+	case "/admin/faults":
+		return route{ep: epAdmin, allow: allowFaults, handler: (*Backend).handleFaults}
+	case "/admin/rotation":
+		return route{ep: epAdmin, allow: allowRotation, handler: (*Backend).handleRotation}
 	}
 	if rest, ok := strings.CutPrefix(path, "/v1/client/sessions/"); ok {
 		sid, action, ok := strings.Cut(rest, "/")

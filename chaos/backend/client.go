@@ -17,10 +17,13 @@ type signInResponse struct {
 	JWT         string      `json:"jwt"`
 }
 
-// tokenResponse is the body of a successful token mint.
+// tokenResponse is the body of a successful token mint. ClientToken is set
+// when the client must switch to it: after a rotation, or when a retired
+// token was accepted within grace (see Rotation).
 type tokenResponse struct {
-	Object string `json:"object"`
-	JWT    string `json:"jwt"`
+	Object      string `json:"object"`
+	JWT         string `json:"jwt"`
+	ClientToken string `json:"client_token,omitempty"`
 }
 
 // mint signs a session JWT and counts it.
@@ -48,52 +51,61 @@ func (b *Backend) handleSignIn(w http.ResponseWriter, r *http.Request, _ string)
 	writeJSON(w, http.StatusOK, signInResponse{ClientToken: clientToken, Session: view.json(), JWT: jwt})
 }
 
-// handleToken mints a session JWT for an active session.
+// handleToken mints a session JWT for an active session, after the injected
+// faults (see Faults) and rotating the client token if rotation is on (see
+// Rotation).
 func (b *Backend) handleToken(w http.ResponseWriter, r *http.Request, sid string) {
-	view, ok := b.clientAccess(w, r, sid, actionActivity)
+	if b.injectTokenFaults(w, r) {
+		return
+	}
+	res, ok := b.clientAccess(w, r, sid, actionMint)
 	if !ok {
 		return
 	}
-	jwt, err := b.mint(view.UserID, view.ID)
+	jwt, err := b.mint(res.view.UserID, res.view.ID)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, CodeInternal, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, tokenResponse{Object: "token", JWT: jwt})
+	writeJSON(w, http.StatusOK, tokenResponse{Object: "token", JWT: jwt, ClientToken: res.clientToken})
 }
 
 // handleTouch marks activity on an active session.
 func (b *Backend) handleTouch(w http.ResponseWriter, r *http.Request, sid string) {
-	if view, ok := b.clientAccess(w, r, sid, actionActivity); ok {
-		writeJSON(w, http.StatusOK, view.json())
+	if res, ok := b.clientAccess(w, r, sid, actionTouch); ok {
+		writeJSON(w, http.StatusOK, res.view.json())
 	}
 }
 
 // handleEnd signs an active session out.
 func (b *Backend) handleEnd(w http.ResponseWriter, r *http.Request, sid string) {
-	if view, ok := b.clientAccess(w, r, sid, actionEnd); ok {
-		writeJSON(w, http.StatusOK, view.json())
+	if res, ok := b.clientAccess(w, r, sid, actionEnd); ok {
+		writeJSON(w, http.StatusOK, res.view.json())
 	}
 }
 
 // clientAccess authenticates the request's client token for session sid and
 // applies action. On failure it writes the error response and returns false.
-func (b *Backend) clientAccess(w http.ResponseWriter, r *http.Request, sid string, action clientAction) (sessionView, bool) {
+func (b *Backend) clientAccess(w http.ResponseWriter, r *http.Request, sid string, action clientAction) (accessResult, bool) {
 	if _, ok := readBody(w, r); !ok {
-		return sessionView{}, false
+		return accessResult{}, false
 	}
 	clientToken := bearerToken(r)
 	if clientToken == "" {
 		writeError(w, http.StatusUnauthorized, CodeClientTokenInvalid, "missing client token: send Authorization: Bearer <client_token>")
-		return sessionView{}, false
+		return accessResult{}, false
 	}
-	view, err := b.sessions.access(sid, clientToken, action, b.cfg.Now())
+	res, err := b.sessions.access(sid, clientToken, action, *b.rotation.Load(), b.cfg.Now())
 	if err == nil {
-		return view, true
+		return res, true
 	}
 	if inactive, ok := errors.AsType[*inactiveError](err); ok {
 		writeError(w, http.StatusUnauthorized, "session_"+inactive.status, inactive.Error())
-		return sessionView{}, false
+		return accessResult{}, false
+	}
+	if reuse, ok := errors.AsType[*reuseError](err); ok {
+		writeError(w, http.StatusUnauthorized, CodeClientTokenReused, reuse.Error())
+		return accessResult{}, false
 	}
 	switch {
 	case errors.Is(err, ErrSessionNotFound):
@@ -103,5 +115,5 @@ func (b *Backend) clientAccess(w http.ResponseWriter, r *http.Request, sid strin
 	default:
 		writeError(w, http.StatusInternalServerError, CodeInternal, err.Error())
 	}
-	return sessionView{}, false
+	return accessResult{}, false
 }

@@ -27,6 +27,20 @@ const (
 	CodeTokenInvalid       = "token_invalid"
 )
 
+// Error codes of injected faults and client-token rotation.
+const (
+	// CodeRateLimited: injected 429 on the token endpoint (Faults.Rate429).
+	CodeRateLimited = "rate_limited"
+	// CodeUnavailable: injected 503 on the token endpoint (Faults.Rate503).
+	CodeUnavailable = "unavailable"
+	// CodeClientClosedRequest: the token request's context ended while it
+	// waited out Faults.TokenLatency; status 499.
+	CodeClientClosedRequest = "client_closed_request"
+	// CodeClientTokenReused: a retired client token was presented after
+	// the rotation grace period (status 401); the session is now revoked.
+	CodeClientTokenReused = "client_token_reused"
+)
+
 // ErrSessionNotFound reports that no session has the given id.
 var ErrSessionNotFound = errors.New("session not found")
 

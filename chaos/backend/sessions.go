@@ -3,7 +3,6 @@ package backend
 import (
 	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
@@ -31,8 +30,20 @@ var sessionStatuses = [...]string{SessionActive, SessionEnded, SessionExpired, S
 // sessionShards is the number of independently locked parts of the store.
 const sessionShards = 64
 
-// errClientToken reports a client token that does not match the session's.
+// errClientToken reports a client token that was never the session's.
 var errClientToken = errors.New("client token is invalid")
+
+// reuseError reports a retired client token presented outside the grace
+// period; the session has been revoked.
+type reuseError struct {
+	sid    string
+	detail string
+}
+
+// Error describes the reuse.
+func (e *reuseError) Error() string {
+	return "client token of session " + e.sid + " was reused " + e.detail + "; the session is revoked"
+}
 
 // inactiveError reports a session whose status is not active.
 type inactiveError struct {
@@ -50,7 +61,10 @@ func (e *inactiveError) Error() string {
 type session struct {
 	id          string
 	userID      string
-	clientToken string
+	clientToken string    // current client token
+	gen         uint64    // generation of clientToken, 0 at sign-in
+	prevToken   string    // the token retired last, "" if none
+	retiredAt   time.Time // when prevToken was retired (real clock)
 	created     time.Time
 	lastActive  time.Time
 	status      string // stored status; active sessions may have lapsed, see statusAt
@@ -104,6 +118,7 @@ type sessionShard struct {
 type sessionStore struct {
 	maxLifetime time.Duration
 	inactivity  time.Duration // 0 = off
+	signer      *clientTokenSigner
 	shards      [sessionShards]sessionShard
 
 	usersMu  sync.Mutex
@@ -113,7 +128,7 @@ type sessionStore struct {
 
 // newSessionStore returns an empty store.
 func newSessionStore(maxLifetime, inactivity time.Duration) *sessionStore {
-	s := &sessionStore{maxLifetime: maxLifetime, inactivity: inactivity, users: make(map[string]string)}
+	s := &sessionStore{maxLifetime: maxLifetime, inactivity: inactivity, signer: newClientTokenSigner(), users: make(map[string]string)}
 	for i := range s.shards {
 		s.shards[i].m = make(map[string]*session)
 	}
@@ -149,16 +164,14 @@ func (s *sessionStore) userFor(identifier string) string {
 // create adds an active session for identifier and returns it with its
 // client token.
 func (s *sessionStore) create(identifier string, now time.Time) (view sessionView, clientToken string) {
-	var tok [32]byte
-	_, _ = rand.Read(tok[:]) // crypto/rand.Read never fails
 	se := &session{
-		id:          "sess_" + strings.ToLower(rand.Text()),
-		userID:      s.userFor(identifier),
-		clientToken: base64.RawURLEncoding.EncodeToString(tok[:]),
-		created:     now,
-		lastActive:  now,
-		status:      SessionActive,
+		id:         "sess_" + strings.ToLower(rand.Text()),
+		userID:     s.userFor(identifier),
+		created:    now,
+		lastActive: now,
+		status:     SessionActive,
 	}
+	se.clientToken = s.signer.token(se.id, 0)
 	sh := s.shard(se.id)
 	sh.mu.Lock()
 	sh.m[se.id] = se
@@ -201,34 +214,94 @@ func (s *sessionStore) viewLocked(se *session, now time.Time) sessionView {
 type clientAction int
 
 const (
-	actionActivity clientAction = iota // token mint or touch: marks activity
-	actionEnd                          // sign out: status → ended
+	actionMint  clientAction = iota // token mint: marks activity, may rotate the client token
+	actionTouch                     // touch: marks activity
+	actionEnd                       // sign out: status → ended
 )
 
-// access authenticates clientToken against session sid and applies action
-// if the session is active. Errors: ErrSessionNotFound, errClientToken or
-// *inactiveError.
-func (s *sessionStore) access(sid, clientToken string, action clientAction, now time.Time) (sessionView, error) {
+// tokenKind classifies a presented client token.
+type tokenKind int
+
+const (
+	tokenCurrent  tokenKind = iota
+	tokenPrevious           // the token retired last
+	tokenOlder              // an earlier generation of the session's tokens
+)
+
+// accessResult is a successful access.
+type accessResult struct {
+	view sessionView
+	// clientToken is the client token to hand back: the new one after a
+	// rotation, the current one when a previous token was accepted within
+	// grace, "" otherwise.
+	clientToken string
+}
+
+// classifyLocked tells which of se's tokens tok is. Comparisons with the
+// current and previous token are constant-time; older generations are
+// recognised by their MAC.
+func (s *sessionStore) classifyLocked(se *session, tok string) (tokenKind, error) {
+	if subtle.ConstantTimeCompare([]byte(tok), []byte(se.clientToken)) == 1 {
+		return tokenCurrent, nil
+	}
+	if se.prevToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(se.prevToken)) == 1 {
+		return tokenPrevious, nil
+	}
+	if gen, ok := s.signer.generation(se.id, tok); ok && gen < se.gen {
+		return tokenOlder, nil
+	}
+	return 0, errClientToken
+}
+
+// access authenticates clientToken against session sid under the rotation
+// settings rot and applies action if the session is active (see Rotation
+// for the rules). Errors: ErrSessionNotFound, errClientToken,
+// *inactiveError or *reuseError.
+func (s *sessionStore) access(sid, clientToken string, action clientAction, rot Rotation, now time.Time) (accessResult, error) {
 	sh := s.shard(sid)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	se, ok := sh.m[sid]
 	if !ok {
-		return sessionView{}, fmt.Errorf("session %s: %w", sid, ErrSessionNotFound)
+		return accessResult{}, fmt.Errorf("session %s: %w", sid, ErrSessionNotFound)
 	}
-	if subtle.ConstantTimeCompare([]byte(clientToken), []byte(se.clientToken)) != 1 {
-		return sessionView{}, errClientToken
+	kind, err := s.classifyLocked(se, clientToken)
+	if err != nil {
+		return accessResult{}, err
 	}
 	if status := s.statusLocked(se, now); status != SessionActive {
-		return sessionView{}, &inactiveError{sid: sid, status: status}
+		return accessResult{}, &inactiveError{sid: sid, status: status}
+	}
+	var res accessResult
+	switch kind {
+	case tokenPrevious:
+		deadline := se.retiredAt.Add(rot.Grace)
+		if !now.Before(deadline) {
+			se.status = SessionRevoked
+			return accessResult{}, &reuseError{sid: sid,
+				detail: fmt.Sprintf("%v after its retirement (grace %v)", now.Sub(se.retiredAt), rot.Grace)}
+		}
+		res.clientToken = se.clientToken
+	case tokenOlder:
+		se.status = SessionRevoked
+		return accessResult{}, &reuseError{sid: sid, detail: "after a later token was retired too"}
 	}
 	switch action {
-	case actionActivity:
+	case actionMint:
+		se.lastActive = now
+		if kind == tokenCurrent && rot.Enabled {
+			se.prevToken, se.retiredAt = se.clientToken, now
+			se.gen++
+			se.clientToken = s.signer.token(se.id, se.gen)
+			res.clientToken = se.clientToken
+		}
+	case actionTouch:
 		se.lastActive = now
 	case actionEnd:
 		se.status = SessionEnded
 	}
-	return s.viewLocked(se, now), nil
+	res.view = s.viewLocked(se, now)
+	return res, nil
 }
 
 // setStatus applies an administrative status to session sid. Revoking

@@ -2,12 +2,14 @@ package backend
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // equalEndpoints reports whether two Stats.Endpoints maps are equal.
@@ -200,5 +202,98 @@ func TestStatsMatchClientCountsOverHTTP(t *testing.T) {
 	}
 	if want := counts[EndpointSignIn]["200"] + counts[EndpointToken]["200"]; got.TokensMinted != want {
 		t.Errorf("TokensMinted = %d, want %d", got.TokensMinted, want)
+	}
+}
+
+// TestStatsMatchClientCountsUnderFaults drives the server concurrently over
+// real connections with faults and client-token rotation on, changing both
+// at run time, and holds the client's counts against the server's.
+func TestStatsMatchClientCountsUnderFaults(t *testing.T) {
+	b, _ := newTestBackend(t, Config{Signing: SigningEdDSA, Seed: 3, Rotation: Rotation{Enabled: true, Grace: time.Minute}})
+	setFaults(t, b, Faults{TokenLatency: time.Millisecond, Rate429: 0.2, RetryAfter: time.Second, Rate503: 0.1, Spurious401: 0.2})
+	srv, err := b.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+
+	var (
+		mu     sync.Mutex
+		counts = map[string]map[string]int64{}
+		wg     sync.WaitGroup
+	)
+	call := func(ep, method, path, auth, body string, into any) int {
+		req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		if err != nil {
+			t.Error(err)
+			return 0
+		}
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			return 0
+		}
+		defer resp.Body.Close()
+		mu.Lock()
+		if counts[ep] == nil {
+			counts[ep] = map[string]int64{}
+		}
+		counts[ep][strconv.Itoa(resp.StatusCode)]++
+		mu.Unlock()
+		if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") != "1" {
+			t.Errorf("429 with Retry-After %q", resp.Header.Get("Retry-After"))
+		}
+		if into != nil && resp.StatusCode == http.StatusOK {
+			if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
+				t.Error(err)
+			}
+		}
+		return resp.StatusCode
+	}
+	for range 8 {
+		wg.Go(func() {
+			for range 4 {
+				var si signInResponse
+				call(EndpointSignIn, http.MethodPost, "/v1/client/sign_ins", "", "", &si)
+				current := si.ClientToken
+				for range 5 {
+					var tr tokenResponse
+					if call(EndpointToken, http.MethodPost, "/v1/client/sessions/"+si.Session.ID+"/tokens", current, "", &tr) != http.StatusOK {
+						continue
+					}
+					if tr.ClientToken != "" {
+						current = tr.ClientToken
+					}
+					call(EndpointAPI, http.MethodGet, "/api/feed", tr.JWT, "", nil)
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for i := range 6 {
+			call(EndpointAdmin, http.MethodPut, "/admin/faults", "", fmt.Sprintf(`{"rate_429":0.%d,"rate_503":0.1,"spurious_401":0.3,"retry_after":"1s"}`, i), nil)
+			call(EndpointAdmin, http.MethodPut, "/admin/rotation", "", fmt.Sprintf(`{"enabled":%t,"grace":"1m"}`, i%2 == 0), nil)
+			call(EndpointAdmin, http.MethodGet, "/admin/faults", "", "", nil)
+		}
+	})
+	wg.Wait()
+
+	got := b.Stats()
+	if !equalEndpoints(got.Endpoints, counts) {
+		t.Errorf("server counts %v\nclient counts %v", got.Endpoints, counts)
+	}
+	if want := counts[EndpointSignIn]["200"] + counts[EndpointToken]["200"]; got.TokensMinted != want {
+		t.Errorf("TokensMinted = %d, want %d", got.TokensMinted, want)
+	}
+	for _, code := range []string{"200", "429", "503"} {
+		if counts[EndpointToken][code] == 0 {
+			t.Errorf("no token answers with status %s: %v", code, counts[EndpointToken])
+		}
+	}
+	if counts[EndpointAPI]["401"] == 0 {
+		t.Errorf("no spurious 401s: %v", counts[EndpointAPI])
 	}
 }

@@ -70,9 +70,13 @@ func (r *rate) per(now time.Time, n int64) float64 {
 }
 
 func liveLine(l load.Live, refreshRate float64, p profiles.Profile) string {
-	return fmt.Sprintf("clients %d/%d (signed in %d, signed out %d) · refresh %d (%.0f/s, p99 %s, %d errors, %d in flight) · api %d",
-		l.Started, p.Clients, l.SignedIn, l.SignedOut, l.Refreshes, refreshRate,
-		l.RecentRefreshP99.Round(10*time.Microsecond), l.RefreshErrors, l.RefreshInflight, l.APICalls)
+	p99 := "-"
+	if l.RecentRefreshP99 > 0 {
+		p99 = l.RecentRefreshP99.Round(10 * time.Microsecond).String()
+	}
+	return fmt.Sprintf("clients %d/%d (signed in %d, signed out %d, background %d, offline %d) · refresh %d (%.0f/s, p99 %s, %d errors, %d in flight) · api %d",
+		l.Started, p.Clients, l.SignedIn, l.SignedOut, l.Background, l.Offline, l.Refreshes, refreshRate,
+		p99, l.RefreshErrors, l.RefreshInflight, l.APICalls)
 }
 
 func (pr *progress) plain(w io.Writer, src liveSource, p profiles.Profile, start time.Time) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stampede-load/stampede/chaos"
 	"github.com/stampede-load/stampede/chaos/backend"
 	"github.com/stampede-load/stampede/load"
 	"github.com/stampede-load/stampede/profiles"
@@ -253,7 +254,8 @@ func (o *runOptions) run(ctx context.Context) error {
 	}
 
 	fapi := &load.FAPI{Base: target.URL, Client: hc}
-	eng, err := load.New(load.Config{Profile: p, Auth: fapi, Resource: fapi})
+	admin := &chaos.AdminClient{Base: target.URL, Client: hc}
+	eng, err := load.New(load.Config{Profile: p, Auth: fapi, Resource: fapi, Admin: admin})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,78 @@
+package chaos
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/stampede-load/stampede/chaos/backend"
+)
+
+// AdminClient speaks the embedded backend's admin API over HTTP, at Base:
+// the in-process backend or a stampede serve elsewhere.
+type AdminClient struct {
+	Base   string
+	Client *http.Client
+}
+
+// RotateKeys starts signing with a new key: POST /admin/keys/rotate.
+func (a *AdminClient) RotateKeys(ctx context.Context, keepPrevious bool) error {
+	return a.do(ctx, http.MethodPost, "/admin/keys/rotate", map[string]bool{"keep_previous": keepPrevious}, nil)
+}
+
+// RevokeFraction revokes that share of active sessions: POST /admin/revoke.
+func (a *AdminClient) RevokeFraction(ctx context.Context, fraction float64) (int, error) {
+	var ans struct {
+		Revoked int `json:"revoked"`
+	}
+	err := a.do(ctx, http.MethodPost, "/admin/revoke", map[string]float64{"fraction": fraction}, &ans)
+	return ans.Revoked, err
+}
+
+// SetFaults replaces the backend's faults: PUT /admin/faults.
+func (a *AdminClient) SetFaults(ctx context.Context, f backend.Faults) error {
+	return a.do(ctx, http.MethodPut, "/admin/faults", f, nil)
+}
+
+// SetRotation configures client-token rotation: PUT /admin/rotation.
+func (a *AdminClient) SetRotation(ctx context.Context, r backend.Rotation) error {
+	return a.do(ctx, http.MethodPut, "/admin/rotation", r, nil)
+}
+
+func (a *AdminClient) do(ctx context.Context, method, path string, body, into any) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return fmt.Errorf("admin %s: %w", path, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(a.Base, "/")+path, bytes.NewReader(b))
+	if err != nil {
+		return fmt.Errorf("admin %s: %w", path, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := a.Client.Do(req)
+	if err != nil {
+		return fmt.Errorf("admin %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("admin %s: %w", path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		var eb backend.ErrorResponse
+		if json.Unmarshal(data, &eb) == nil && len(eb.Errors) > 0 {
+			return fmt.Errorf("admin %s: %d %s: %s", path, resp.StatusCode, eb.Errors[0].Code, eb.Errors[0].Message)
+		}
+		return fmt.Errorf("admin %s: HTTP %d", path, resp.StatusCode)
+	}
+	if into != nil {
+		if err := json.Unmarshal(data, into); err != nil {
+			return fmt.Errorf("admin %s: %w", path, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,176 @@
+package chaos
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/stampede-load/stampede/chaos/backend"
+	"github.com/stampede-load/stampede/profiles"
+)
+
+// Admin is the target's admin API: what fleet events do to the backend.
+type Admin interface {
+	RotateKeys(ctx context.Context, keepPrevious bool) error
+	RevokeFraction(ctx context.Context, fraction float64) (int, error)
+	SetFaults(ctx context.Context, f backend.Faults) error
+	SetRotation(ctx context.Context, r backend.Rotation) error
+}
+
+// Applied is what happened when an event acted on the backend.
+type Applied struct {
+	Window int
+	// At is the wall-clock time it took effect.
+	At time.Time
+	// Affected is how many sessions it revoked (revocation_wave).
+	Affected int
+	Err      error
+}
+
+// Fleet applies the backend side of a run's events on time: key rotations,
+// revocation waves, brownouts and spurious 401s, server clock skew and
+// client-token rotation. Outages and device clocks act on the clients and
+// are the engine's (see ClientChanges).
+type Fleet struct {
+	admin   Admin
+	windows []Window
+	scale   func(profiles.Duration) time.Duration
+
+	mu      sync.Mutex
+	applied []Applied
+}
+
+// ErrNoAdmin is the error of backend events against a target without an admin API.
+var ErrNoAdmin = errors.New("the target has no admin API")
+
+// NewFleet returns the backend side of p's events, placed in ws. admin may
+// be nil: each backend event then fails with ErrNoAdmin.
+func NewFleet(admin Admin, ws []Window, p profiles.Profile) *Fleet {
+	return &Fleet{admin: admin, windows: ws, scale: p.Scale}
+}
+
+type step struct {
+	at    time.Duration
+	w     int
+	start bool
+}
+
+// backendEvent reports whether an event acts on the backend.
+func backendEvent(e profiles.Event) bool {
+	switch e.Type {
+	case profiles.EventKeyRotation, profiles.EventRevocationWave, profiles.EventBrownout,
+		profiles.EventSpurious401, profiles.EventClientTokenRotation:
+		return true
+	case profiles.EventClockSkew:
+		return e.ServerOffset != 0
+	}
+	return false
+}
+
+// Run applies every backend event at start + its offset until ctx ends.
+// Windows still open when ctx ends are closed (faults cleared) before Run
+// returns, so a shared target is left as it was found.
+func (f *Fleet) Run(ctx context.Context, start time.Time) {
+	var steps []step
+	for _, w := range f.windows {
+		if !backendEvent(w.Event) {
+			continue
+		}
+		steps = append(steps, step{at: w.Start, w: w.Index, start: true})
+		if w.End > w.Start {
+			steps = append(steps, step{at: w.End, w: w.Index})
+		}
+	}
+	sort.SliceStable(steps, func(i, j int) bool { return steps[i].at < steps[j].at })
+	active := map[int]bool{}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	<-timer.C
+	for _, s := range steps {
+		timer.Reset(time.Until(start.Add(s.at)))
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			f.closeAll(active)
+			return
+		}
+		f.apply(ctx, s, active)
+	}
+	<-ctx.Done()
+	f.closeAll(active)
+}
+
+func (f *Fleet) closeAll(active map[int]bool) {
+	if len(active) == 0 || f.admin == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for w := range active {
+		delete(active, w)
+		if f.windows[w].Event.Type == profiles.EventClientTokenRotation {
+			_ = f.admin.SetRotation(ctx, backend.Rotation{})
+		}
+	}
+	_ = f.admin.SetFaults(ctx, backend.Faults{})
+}
+
+func (f *Fleet) apply(ctx context.Context, s step, active map[int]bool) {
+	e := f.windows[s.w].Event
+	a := Applied{Window: s.w, At: time.Now()}
+	if s.start {
+		active[s.w] = true
+	} else {
+		delete(active, s.w)
+	}
+	switch {
+	case f.admin == nil:
+		a.Err = ErrNoAdmin
+	case e.Type == profiles.EventKeyRotation:
+		a.Err = f.admin.RotateKeys(ctx, e.Overlap)
+	case e.Type == profiles.EventRevocationWave:
+		a.Affected, a.Err = f.admin.RevokeFraction(ctx, e.Fraction)
+	case e.Type == profiles.EventClientTokenRotation:
+		r := backend.Rotation{}
+		if s.start {
+			r = backend.Rotation{Enabled: true, Grace: f.scale(e.Grace)}
+		}
+		a.Err = f.admin.SetRotation(ctx, r)
+	default:
+		a.Err = f.admin.SetFaults(ctx, f.faults(active))
+	}
+	if s.start || a.Err != nil {
+		f.mu.Lock()
+		f.applied = append(f.applied, a)
+		f.mu.Unlock()
+	}
+}
+
+// faults merges the open brownout, spurious-401 and clock-skew windows.
+func (f *Fleet) faults(active map[int]bool) backend.Faults {
+	var ft backend.Faults
+	for w := range active {
+		e := f.windows[w].Event
+		switch e.Type {
+		case profiles.EventBrownout:
+			ft.TokenLatency = max(ft.TokenLatency, e.Latency.D())
+			ft.Rate429 = max(ft.Rate429, e.Rate429)
+			ft.Rate503 = max(ft.Rate503, e.Rate503)
+			ft.RetryAfter = max(ft.RetryAfter, f.scale(e.RetryAfter))
+		case profiles.EventSpurious401:
+			ft.Spurious401 = max(ft.Spurious401, e.Rate)
+		case profiles.EventClockSkew:
+			ft.ClockOffset += f.scale(e.ServerOffset)
+		}
+	}
+	return ft
+}
+
+// Applied returns what the events did so far, in the order they happened.
+func (f *Fleet) Applied() []Applied {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Applied(nil), f.applied...)
+}
