@@ -108,6 +108,8 @@ type Client struct {
 	token       string
 	tokenTimes  TokenTimes
 	tokenSeq    uint64
+	rejected    bool          // the target answered 401 to the current token
+	lifetime    time.Duration // of the last token received, kept after a cold start
 
 	refreshReq     uint64 // the refresh in flight, 0 if none
 	refreshAttempt int    // retries so far of the current refresh
@@ -337,16 +339,21 @@ func (c *Client) onRefresh(now time.Time, ev Event) {
 		c.serveWaiting(now)
 	case o.Class == ClassCancelled:
 	case SessionLost(o):
-		c.signOut(now, o.Code)
-	case c.retryable(o.Class) && c.refreshAttempt < c.cfg.MaxRetries:
+		c.signOut(now, o)
+	case c.retryable(o.Class) && c.refreshAttempt < c.cfg.MaxRetries && !c.background:
 		c.retryPending = true
 		c.setTimer(TimerRetry, now.Add(c.backoff(c.refreshAttempt, o.RetryAfter)))
 		c.refreshAttempt++
 		c.record(Action{Metric: MetricRefreshRetry})
 	default:
-		// The refresh failed for good: callers waiting for a token see an
-		// error, and the poller tries again one refresh interval later.
+		// The refresh failed for good (or the app is in the background, where
+		// nothing retries): callers waiting for a token see an error, and the
+		// poller tries again one refresh interval later.
 		c.refreshAttempt = 0
+		if c.recovering {
+			c.recovering = false
+			c.record(Action{Metric: MetricForegroundRecovery, OK: false, Class: o.Class, Latency: now.Sub(c.foreAt)})
+		}
 		c.failWaiting(now, o.Class)
 		c.setTimer(TimerRefresh, now.Add(c.pollGap()))
 	}
@@ -366,6 +373,9 @@ func (c *Client) onAPI(now time.Time, ev Event) {
 	case o.Class == ClassCancelled:
 		c.settle(false, ClassCancelled)
 	case o.Class == Class401 && !call.retried && c.phase == PhaseSignedIn:
+		if call.tokenSeq == c.tokenSeq {
+			c.rejected = true
+		}
 		// The interceptor: refresh once (single flight) and retry once.
 		call.retried = true
 		call.since = now
@@ -439,7 +449,8 @@ func (c *Client) failWaiting(now time.Time, class ErrorClass) {
 	c.waiting = c.waiting[:0]
 }
 
-func (c *Client) signOut(now time.Time, code string) {
+func (c *Client) signOut(now time.Time, o Outcome) {
+	code := o.Code
 	status := "signed_out"
 	switch s := strings.TrimPrefix(code, "session_"); s {
 	case "expired", "abandoned", "revoked", "ended", "removed", "replaced":
@@ -451,9 +462,9 @@ func (c *Client) signOut(now time.Time, code string) {
 	c.record(Action{Metric: MetricForcedSignOut, Code: code})
 	if c.recovering {
 		c.recovering = false
-		c.record(Action{Metric: MetricForegroundRecovery, OK: false, Class: Class401, Latency: now.Sub(c.foreAt)})
+		c.record(Action{Metric: MetricForegroundRecovery, OK: false, Class: o.Class, Latency: now.Sub(c.foreAt)})
 	}
-	c.failWaiting(now, Class401)
+	c.failWaiting(now, o.Class)
 	c.sessionID, c.clientToken, c.token = "", "", ""
 	c.tokenTimes = TokenTimes{}
 	c.refreshAttempt, c.retryPending = 0, false
@@ -484,7 +495,18 @@ func (c *Client) settle(ok bool, class ErrorClass) {
 	c.record(Action{Metric: MetricRequestSettled, OK: ok, Class: class})
 }
 
+// ValidToken reports whether the client holds a session token that has not
+// expired by now and that the target has not rejected.
+func (c *Client) ValidToken(now time.Time) bool {
+	return c.phase == PhaseSignedIn && c.token != "" && !c.rejected && now.Before(c.tokenTimes.ExpiresAt)
+}
+
+// TokenExpiry is when the cached session token expires (zero if none).
+func (c *Client) TokenExpiry() time.Time { return c.tokenTimes.ExpiresAt }
+
 func (c *Client) setToken(now time.Time, token string, times TokenTimes) {
+	c.rejected = false
+	defer func() { c.lifetime = c.tokenTimes.Lifetime() }()
 	if times.IssuedAt.IsZero() || times.IssuedAt.After(times.ExpiresAt) {
 		times.IssuedAt = now // no usable iat: the lifetime counts from receipt
 	}
@@ -561,17 +583,20 @@ func (c *Client) nextPoll(now time.Time) time.Time {
 
 // pollGap is the poller's period after a refresh that failed for good.
 func (c *Client) pollGap() time.Duration {
-	if g := c.tokenTimes.Lifetime() - c.cfg.RefreshAhead; g > c.minGap() {
+	if g := c.lifetime - c.cfg.RefreshAhead; g > c.minGap() {
 		return g
 	}
 	return c.minGap()
 }
 
+// minGap is the least time between two polls: a tenth of the last token's
+// lifetime, or of RefreshAhead before any token arrived.
 func (c *Client) minGap() time.Duration {
-	if g := c.tokenTimes.Lifetime() / 10; g > time.Millisecond {
-		return g
+	l := c.lifetime
+	if l <= 0 {
+		l = c.cfg.RefreshAhead
 	}
-	return time.Millisecond
+	return max(l/10, time.Millisecond)
 }
 
 // apiGap draws the time to the next API call: exponential, mean APIInterval.

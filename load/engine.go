@@ -26,6 +26,9 @@ type Config struct {
 	// Observe, if set, sees every action of every client as it is taken
 	// (from the client's goroutine; it must be safe for concurrent use).
 	Observe func(client int, now time.Time, a Action)
+	// ObserveEvent, if set, sees every event fed to every client, in real
+	// time, like Observe.
+	ObserveEvent func(client int, now time.Time, ev Event)
 	// Interrupted is the grace in-flight requests get when the run is
 	// interrupted before its end; default 2 s. At a normal end they get the
 	// profile's request timeout.
@@ -62,6 +65,24 @@ func (e *Engine) Live() Live {
 		return r.Live()
 	}
 	return Live{}
+}
+
+// Snapshot fills res with what the running test measured so far (ops,
+// sessions, requests, timeline, herd); it is a no-op before Run starts. Use
+// it to watch thresholds live.
+func (e *Engine) Snapshot(res *reports.Result) error {
+	rec := e.rec.Load()
+	if rec == nil {
+		return nil
+	}
+	res.Profile = e.cfg.Profile
+	res.StartedAt = e.start.UTC()
+	res.EndedAt = time.Now().UTC()
+	if err := rec.Fill(res, time.Now()); err != nil {
+		return err
+	}
+	reports.Analyze(res)
+	return nil
 }
 
 // Run runs the fleet until the profile's duration has passed or ctx is
@@ -152,18 +173,25 @@ func (e *Engine) Run(ctx context.Context, res *reports.Result) error {
 	if err := rec.Fill(res, endedAt); err != nil {
 		return err
 	}
-	res.Events = eventResults(p, e.windows, rec.eventClients(), applied, res.Timeline)
+	res.Events = eventResults(e.windows, rec.eventClients(), applied)
+	reports.Analyze(res)
 	return nil
 }
 
-// sample closes a timeline bucket every TimelineBucket with the fleet's gauges.
+// sample closes a timeline bucket every TimelineBucket with the fleet's
+// gauges, and a window of the refresh latency series every LatencyWindow.
 func (e *Engine) sample(rec *Recorder, stop <-chan struct{}) {
 	t := time.NewTicker(TimelineBucket)
 	defer t.Stop()
+	w := reports.NewHistogram()
+	n := 0
 	for {
 		select {
 		case now := <-t.C:
 			rec.sample(now, runtime.NumGoroutine())
+			if n++; n%int(LatencyWindow/TimelineBucket) == 0 {
+				rec.rollLatency(w)
+			}
 		case <-stop:
 			return
 		}
@@ -176,10 +204,12 @@ func shardCount(clients int) int {
 
 // answer is an Ev*Done event with the timing of its request.
 type answer struct {
-	ev         Event
-	op         op
-	intended   time.Time
-	sent, done time.Time
+	ev       Event
+	op       op
+	intended time.Time
+	// sent: the client started the request; wire: it left the device;
+	// done: its answer (or failure) came.
+	sent, wire, done time.Time
 }
 
 // runner is one client's goroutine state.
@@ -201,9 +231,16 @@ type runner struct {
 	lifeAt  time.Time // next foreground/background switch; zero if none
 	cold    bool      // the app will be killed during this background gap
 	changes []chaos.ClientChange
-	next    int           // next change to apply
-	offline string        // outage mode while offline, "" online
-	skew    time.Duration // the device clock's error
+	next    int    // next change to apply
+	offline string // outage mode while offline, "" online
+	// restored is closed when the network comes back from a blackhole
+	// outage: requests hanging in it go out then.
+	restored chan struct{}
+	skew     time.Duration // the device clock's error
+
+	valid      bool      // holds a valid token, as last counted in the gauge
+	expireAt   time.Time // when that token expires (real time); zero if none
+	refreshing int       // refreshes of this client in flight
 }
 
 func (e *Engine) runClient(ctx context.Context, stop <-chan struct{}, idx int, rec *Recorder) {
@@ -265,6 +302,7 @@ func (e *Engine) runClient(ctx context.Context, stop <-chan struct{}, idx int, r
 const (
 	dueLife   = -1
 	dueChange = -2
+	dueExpiry = -3
 )
 
 // earliest is the next deadline: a model timer (its kind), the lifecycle
@@ -283,6 +321,9 @@ func (r *runner) earliest() (int, time.Time) {
 		if t := r.e.start.Add(r.changes[r.next].At); at.IsZero() || t.Before(at) {
 			k, at = dueChange, t
 		}
+	}
+	if !r.expireAt.IsZero() && (at.IsZero() || r.expireAt.Before(at)) {
+		k, at = dueExpiry, r.expireAt
 	}
 	return k, at
 }
@@ -303,6 +344,9 @@ func (r *runner) fireDue(now time.Time) {
 		case dueChange:
 			r.applyChange(now, r.changes[r.next])
 			r.next++
+		case dueExpiry:
+			r.expireAt = time.Time{}
+			r.countValid(now)
 		default:
 			r.armed[k] = time.Time{}
 			r.rec.lag(r.sh, now.Sub(at))
@@ -337,12 +381,19 @@ func (r *runner) applyChange(now time.Time, ch chaos.ClientChange) {
 			r.rec.offline.Add(1)
 		}
 		r.offline = ch.Mode
+		if ch.Mode == profiles.OutageBlackhole && r.restored == nil {
+			r.restored = make(chan struct{})
+		}
 		r.step(now, Event{Kind: EvOffline})
 	case chaos.ChangeOnline:
 		if r.offline != "" {
 			r.rec.offline.Add(-1)
 		}
 		r.offline = ""
+		if r.restored != nil {
+			close(r.restored)
+			r.restored = nil
+		}
 		r.step(now, Event{Kind: EvOnline})
 	case chaos.ChangeSkew:
 		if ch.Skew != 0 {
@@ -370,7 +421,10 @@ func (r *runner) rearm() {
 
 // settle feeds an answer to the client after recording it.
 func (r *runner) settle(a answer) {
-	r.rec.answered(r.sh, a.op, a.ev.Outcome.Class, a.done, a.done.Sub(a.intended), a.done.Sub(a.sent))
+	if a.op == opRefresh {
+		r.refreshing--
+	}
+	r.rec.answered(r.sh, a.op, a.ev.Outcome.Class, a.wire, a.done, a.done.Sub(a.intended), a.done.Sub(a.sent))
 	r.step(time.Now(), a.ev)
 }
 
@@ -378,11 +432,15 @@ func (r *runner) settle(a answer) {
 // clock's error) and carries out its actions in real time.
 func (r *runner) step(now time.Time, ev Event) {
 	before := r.c.Phase()
+	if r.e.cfg.ObserveEvent != nil {
+		r.e.cfg.ObserveEvent(r.idx, now, ev)
+	}
 	if !ev.At.IsZero() {
 		ev.At = ev.At.Add(r.skew)
 	}
 	acts := r.c.Step(now.Add(r.skew), ev)
 	r.phaseChanged(before, r.c.Phase())
+	defer r.countValid(now)
 	for i := range acts {
 		a := &acts[i]
 		if r.e.cfg.Observe != nil {
@@ -401,6 +459,24 @@ func (r *runner) step(now time.Time, ev Event) {
 		case ActSignIn, ActRefresh, ActAPI:
 			r.send(*a)
 		}
+	}
+}
+
+// countValid keeps the fleet's valid-token gauge and this client's expiry
+// deadline in step with the client.
+func (r *runner) countValid(now time.Time) {
+	v := r.c.Phase() != PhaseStopped && r.c.ValidToken(now.Add(r.skew))
+	if v != r.valid {
+		r.valid = v
+		if v {
+			r.rec.validToken.Add(1)
+		} else {
+			r.rec.validToken.Add(-1)
+		}
+	}
+	r.expireAt = time.Time{}
+	if v {
+		r.expireAt = r.c.TokenExpiry().Add(-r.skew)
 	}
 }
 
@@ -437,21 +513,32 @@ func (r *runner) send(a Action) {
 		o, kind = opAPI, EvAPIDone
 	}
 	sent := time.Now()
-	r.rec.sent(r.sh, o, sent)
+	r.rec.sent(o)
+	if o == opRefresh {
+		if r.refreshing > 0 {
+			r.rec.duplicates.Add(1)
+		}
+		if a.Attempt > 0 {
+			r.rec.retries.Add(1)
+		}
+		r.refreshing++
+	}
 	timeout := r.e.cfg.Profile.SDK.RequestTimeout.D()
 	user := fmt.Sprintf("user-%d", r.idx)
 	// The network decides first, from this goroutine, so draws stay seeded.
-	offline := r.offline
+	offline, restored := r.offline, r.restored
 	delay, lost := r.link.Plan(chaos.RequestBytes, chaos.ResponseBytes)
 	go func() {
 		ctx, cancel := context.WithTimeout(r.ctx, timeout)
 		defer cancel()
 		ev := Event{Kind: kind, Req: a.Req}
-		if out, cut := linkFails(ctx, offline, delay, lost); cut {
+		if out, cut := linkFails(ctx, offline, restored, delay, lost); cut {
 			ev.Outcome = out
-			r.inbox <- answer{ev: ev, op: o, intended: a.At, sent: sent, done: time.Now()}
+			now := time.Now()
+			r.inbox <- answer{ev: ev, op: o, intended: a.At, sent: sent, wire: now, done: now}
 			return
 		}
+		wire := time.Now()
 		switch a.Kind {
 		case ActSignIn:
 			var cr Credentials
@@ -464,19 +551,26 @@ func (r *runner) send(a Action) {
 		default:
 			ev.Outcome = r.e.cfg.Resource.Call(ctx, a.Token)
 		}
-		r.inbox <- answer{ev: ev, op: o, intended: a.At, sent: sent, done: time.Now()}
+		r.inbox <- answer{ev: ev, op: o, intended: a.At, sent: sent, wire: wire, done: time.Now()}
 	}()
 }
 
 // linkFails applies the client's network to a request about to be sent:
-// offline fail-fast fails at once; offline blackhole and loss hang until the
-// request's timeout; latency delays the request. cut says the request never
-// reaches the target.
-func linkFails(ctx context.Context, offline string, delay time.Duration, lost bool) (Outcome, bool) {
+// offline fail-fast fails at once; offline blackhole hangs until the network
+// comes back (restored closes; the request then goes out) or the request
+// times out; a lost request hangs until its timeout; latency delays it. cut
+// says the request never reaches the target.
+func linkFails(ctx context.Context, offline string, restored <-chan struct{}, delay time.Duration, lost bool) (Outcome, bool) {
 	switch {
 	case offline == profiles.OutageFailFast:
 		return Outcome{Class: ClassNetwork, Code: "offline"}, true
-	case offline != "" || lost:
+	case offline != "":
+		select {
+		case <-restored:
+		case <-ctx.Done():
+			return classify(ctx, nil, nil, ctx.Err()), true
+		}
+	case lost:
 		<-ctx.Done()
 		return classify(ctx, nil, nil, ctx.Err()), true
 	case delay > 0:

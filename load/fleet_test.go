@@ -17,6 +17,12 @@ import (
 // backend (no sockets), and returns the result and the backend.
 func runFake(t *testing.T, p profiles.Profile, observe func(int, time.Time, Action)) (res reports.Result, st backend.Stats) {
 	t.Helper()
+	return runFakeObserved(t, p, observe, nil)
+}
+
+// runFakeObserved is runFake with an event observer too.
+func runFakeObserved(t *testing.T, p profiles.Profile, observe func(int, time.Time, Action), observeEvent func(int, time.Time, Event)) (res reports.Result, st backend.Stats) {
+	t.Helper()
 	synctest.Test(t, func(t *testing.T) {
 		be, err := backend.New(backend.Config{
 			TokenLifetime:     p.Scale(p.Backend.TokenLifetime),
@@ -31,7 +37,7 @@ func runFake(t *testing.T, p profiles.Profile, observe func(int, time.Time, Acti
 		hc := &http.Client{Transport: handlerTransport{be}}
 		fapi := &FAPI{Base: "http://backend.test", Client: hc}
 		eng, err := New(Config{Profile: p, Auth: fapi, Resource: fapi,
-			Admin: &chaos.AdminClient{Base: "http://backend.test", Client: hc}, Observe: observe})
+			Admin: &chaos.AdminClient{Base: "http://backend.test", Client: hc}, Observe: observe, ObserveEvent: observeEvent})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,4 +143,20 @@ func TestJitterNoneRetriesInLockstep(t *testing.T) {
 	if pn < 90 || pn <= 2*pf {
 		t.Errorf("jitter none: peak %d per 100 ms after the restore, full: %d; want none ≥ 90 and more than twice full", pn, pf)
 	}
+}
+
+// bucketRange is the half-open range of timeline buckets covering [from, from+span).
+func bucketRange(from, span time.Duration, bucketMs int) (lo, hi int) {
+	b := time.Duration(bucketMs) * time.Millisecond
+	lo = int(from / b)
+	hi = int((from + span + b - 1) / b)
+	return lo, max(hi, lo+1)
+}
+
+func sumRange(s []int64, lo, hi int) int64 {
+	var n int64
+	for i := max(lo, 0); i < hi && i < len(s); i++ {
+		n += s[i]
+	}
+	return n
 }

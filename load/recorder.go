@@ -66,6 +66,7 @@ const (
 	gSignedOut
 	gBackground
 	gOffline
+	gValidToken
 	numGauges
 )
 
@@ -82,6 +83,9 @@ type Recorder struct {
 	signedOut       atomic.Int64
 	background      atomic.Int64
 	offline         atomic.Int64
+	validToken      atomic.Int64
+	duplicates      atomic.Int64
+	retries         atomic.Int64
 	refreshes       atomic.Int64
 	refreshErrors   atomic.Int64
 	apiCalls        atomic.Int64
@@ -90,6 +94,10 @@ type Recorder struct {
 
 	// windowClients counts, per fleet event, the clients it acted on.
 	windowClients []atomic.Int64
+
+	// Refresh latency per LatencyWindow, rolled by the sampler.
+	lastP99 atomic.Int64 // of the last window, in ns
+	latency reports.LatencySeries
 
 	gmu     sync.Mutex
 	gauges  [][numGauges]int64 // per bucket
@@ -131,9 +139,9 @@ func (s *shard) tl(b, counter int) {
 	s.timeline[b][counter]++
 }
 
-// sent notes a request leaving at t.
-func (r *Recorder) sent(sh int, o op, t time.Time) {
-	s := r.shards[sh]
+// sent notes that a client started a request: live totals and the
+// fleet's refreshes in flight.
+func (r *Recorder) sent(o op) {
 	switch o {
 	case opRefresh:
 		r.refreshes.Add(1)
@@ -144,20 +152,16 @@ func (r *Recorder) sent(sh int, o op, t time.Time) {
 				break
 			}
 		}
-		s.mu.Lock()
-		s.tl(r.bucket(t), tlRefreshAttempts)
-		s.mu.Unlock()
 	case opAPI:
 		r.apiCalls.Add(1)
-		s.mu.Lock()
-		s.tl(r.bucket(t), tlAPICalls)
-		s.mu.Unlock()
 	}
 }
 
-// answered records a request's outcome; latency runs from its intended start,
-// service from the moment it was sent.
-func (r *Recorder) answered(sh int, o op, class ErrorClass, done time.Time, latency, service time.Duration) {
+// answered records a request's outcome. The timeline counts the attempt
+// when it went on the wire (later than sent when the network held it back,
+// as in a blackhole outage), latency runs from its intended start, service
+// from the moment the client sent it.
+func (r *Recorder) answered(sh int, o op, class ErrorClass, wire, done time.Time, latency, service time.Duration) {
 	s := r.shards[sh]
 	if o == opRefresh {
 		r.refreshInflight.Add(-1)
@@ -167,6 +171,12 @@ func (r *Recorder) answered(sh int, o op, class ErrorClass, done time.Time, late
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	switch o {
+	case opRefresh:
+		s.tl(r.bucket(wire), tlRefreshAttempts)
+	case opAPI:
+		s.tl(r.bucket(wire), tlAPICalls)
+	}
 	rec := &s.ops[o]
 	rec.count++
 	if class == ClassOK {
@@ -264,7 +274,7 @@ func (r *Recorder) sample(t time.Time, goroutines int) {
 	for len(r.gauges) <= b {
 		r.gauges = append(r.gauges, [numGauges]int64{})
 	}
-	r.gauges[b] = [numGauges]int64{peak, r.signedIn.Load(), r.signedOut.Load(), r.background.Load(), r.offline.Load()}
+	r.gauges[b] = [numGauges]int64{peak, r.signedIn.Load(), r.signedOut.Load(), r.background.Load(), r.offline.Load(), r.validToken.Load()}
 	r.maxGoro = max(r.maxGoro, goroutines)
 }
 
@@ -283,25 +293,39 @@ type Live struct {
 	APICalls                     int64
 	RefreshInflight              int64
 	Background, Offline          int64
-	// RecentRefreshP99 is the refresh p99 since the previous Live call.
+	// RecentRefreshP99 is the refresh p99 of the last LatencyWindow.
 	RecentRefreshP99 time.Duration
 }
 
-// Live returns current totals and the refresh p99 since the previous call.
-func (r *Recorder) Live() Live {
-	w := reports.NewHistogram()
+// LatencyWindow is the width of the refresh latency series' windows.
+const LatencyWindow = time.Second
+
+// rollLatency closes a LatencyWindow of refresh latencies into the series.
+func (r *Recorder) rollLatency(w *hdrhistogram.Histogram) {
+	w.Reset()
 	for _, s := range r.shards {
 		s.mu.Lock()
 		w.Merge(s.window)
 		s.window.Reset()
 		s.mu.Unlock()
 	}
+	sum := reports.Summarize(w)
+	r.lastP99.Store(int64(sum.P99 * float64(time.Millisecond)))
+	r.gmu.Lock()
+	r.latency.P50 = append(r.latency.P50, sum.P50)
+	r.latency.P99 = append(r.latency.P99, sum.P99)
+	r.latency.Max = append(r.latency.Max, sum.Max)
+	r.gmu.Unlock()
+}
+
+// Live returns current totals and the refresh p99 of the last LatencyWindow.
+func (r *Recorder) Live() Live {
 	return Live{
 		Started: r.started.Load(), SignedIn: r.signedIn.Load(), SignedOut: r.signedOut.Load(),
 		Refreshes: r.refreshes.Load(), RefreshErrors: r.refreshErrors.Load(),
 		APICalls: r.apiCalls.Load(), RefreshInflight: r.refreshInflight.Load(),
 		Background: r.background.Load(), Offline: r.offline.Load(),
-		RecentRefreshP99: time.Duration(w.ValueAtQuantile(99)) * time.Microsecond,
+		RecentRefreshP99: time.Duration(r.lastP99.Load()),
 	}
 }
 
@@ -383,7 +407,7 @@ func (r *Recorder) Fill(res *reports.Result, end time.Time) error {
 
 	t := reports.Timeline{BucketMs: int(TimelineBucket / time.Millisecond)}
 	series := []*[]int64{&t.RefreshAttempts, &t.RefreshOK, &t.RefreshErrors, &t.APICalls, &t.API401,
-		&t.ForcedSignouts, &t.RefreshInflight, &t.SignedIn, &t.SignedOut, &t.Background, &t.Offline}
+		&t.ForcedSignouts, &t.RefreshInflight, &t.SignedIn, &t.SignedOut, &t.Background, &t.Offline, &t.ValidToken}
 	for _, p := range series {
 		*p = make([]int64, nb)
 	}
@@ -403,9 +427,15 @@ func (r *Recorder) Fill(res *reports.Result, end time.Time) error {
 		t.SignedOut[b] = g[gSignedOut]
 		t.Background[b] = g[gBackground]
 		t.Offline[b] = g[gOffline]
+		t.ValidToken[b] = g[gValidToken]
 	}
 	res.Engine.Goroutines = r.maxGoro
+	t.RefreshLatencyMs = reports.LatencySeries{WindowMs: int(LatencyWindow / time.Millisecond),
+		P50: append([]float64{}, r.latency.P50...), P99: append([]float64{}, r.latency.P99...),
+		Max: append([]float64{}, r.latency.Max...)}
 	r.gmu.Unlock()
 	res.Timeline = t
+	res.Herd.Retries = r.retries.Load()
+	res.Herd.DuplicateRefreshes = r.duplicates.Load()
 	return nil
 }

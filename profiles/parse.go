@@ -75,6 +75,8 @@ func ResolveWith(nameOrPath string, adjust func(*Profile)) (Profile, error) {
 		name, strings.Join(BuiltinNames(), ", "))
 }
 
+// parse decodes data over Default(), applies adjust, validates, and returns
+// the profile or every problem located in file.
 func parse(file string, data []byte, adjust func(*Profile)) (Profile, error) {
 	d := &decoder{file: file, lines: map[string]int{}, failed: map[string]bool{}, active: map[*yaml.Node]bool{}}
 	p := Default()
@@ -114,6 +116,7 @@ type decoder struct {
 	active map[*yaml.Node]bool // aliases being followed
 }
 
+// fail records a problem at a line of the file and marks path as unread.
 func (d *decoder) fail(line int, path, format string, args ...any) {
 	d.errs = append(d.errs, &FieldError{Path: path, Message: fmt.Sprintf(format, args...), File: d.file, Line: line})
 	d.failed[path] = true
@@ -151,6 +154,7 @@ func (d *decoder) document(data []byte) *yaml.Node {
 	return root
 }
 
+// syntax records a YAML syntax error, at its line when the parser gave one.
 func (d *decoder) syntax(err error) {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	line := 0
@@ -223,6 +227,7 @@ func describe(n *yaml.Node) string {
 	return "something else"
 }
 
+// isNull reports whether n is an empty value ("key:" or "key: null").
 func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
 
 // value decodes n into v, the field at path.
@@ -252,6 +257,14 @@ func (d *decoder) value(n *yaml.Node, path string, v reflect.Value) {
 	case reflect.TypeFor[At]():
 		d.at(n, path, v)
 		return
+	case reflect.TypeFor[Threshold]():
+		if n.Kind == yaml.ScalarNode && !isNull(n) {
+			d.scalar(n, join(path, "expr"), v.FieldByName("Expr"))
+			return
+		}
+		if n.Kind == yaml.MappingNode {
+			v.Set(reflect.Zero(t))
+		}
 	case reflect.TypeFor[Dist]():
 		if n.Kind == yaml.ScalarNode && !isNull(n) {
 			var dv Duration
@@ -281,7 +294,14 @@ func (d *decoder) mapping(n *yaml.Node, path string, v reflect.Value) {
 		return // "sdk:" with nothing under it: the defaults stay
 	}
 	if n.Kind != yaml.MappingNode {
-		d.fail(n.Line, path, "want a mapping of %s fields (%s), got %s", path, strings.Join(fieldNames(t), ", "), describe(n))
+		switch t {
+		case reflect.TypeFor[Threshold]():
+			d.fail(n.Line, path, `want a threshold such as "refresh.p99 < 250ms" or {expr: "...", abort_on_fail: true}, got %s`, describe(n))
+		case reflect.TypeFor[Dist]():
+			d.fail(n.Line, path, `want a duration such as "2m" (fixed) or {dist: fixed|exponential|lognormal, value: 2m, sigma: 1}, got %s`, describe(n))
+		default:
+			d.fail(n.Line, path, "want a mapping of %s fields (%s), got %s", path, strings.Join(fieldNames(t), ", "), describe(n))
+		}
 		return
 	}
 	switch t {
@@ -356,6 +376,8 @@ func (d *decoder) unknown(line int, path, key string, t reflect.Type, v reflect.
 	switch {
 	case parent(path) == "":
 		where = "profile fields"
+	case t == reflect.TypeFor[Threshold]():
+		where = "threshold fields"
 	case t == reflect.TypeFor[Event]():
 		where = "event fields"
 		if typ := v.Interface().(Event).Type; EventFields(typ) != nil {
@@ -397,7 +419,11 @@ func (d *decoder) sequence(n *yaml.Node, path string, v reflect.Value) {
 		return
 	}
 	if n.Kind != yaml.SequenceNode {
-		d.fail(n.Line, path, "want a list (each item \"- type: ...\"), got %s", describe(n))
+		item := `"- type: ..."`
+		if v.Type().Elem() == reflect.TypeFor[Threshold]() {
+			item = `"- refresh.p99 < 250ms"`
+		}
+		d.fail(n.Line, path, "want a list (each item %s), got %s", item, describe(n))
 		return
 	}
 	if len(n.Content) == 0 {

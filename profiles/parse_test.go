@@ -162,6 +162,17 @@ func TestBuiltinSourceKeepsComments(t *testing.T) {
 	}
 }
 
+func TestThresholds(t *testing.T) {
+	p, err := Parse("t.yaml", []byte("thresholds:\n  - refresh.p99 < 250ms\n  - {expr: requests.lost == 0, abort_on_fail: true}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Threshold{{Expr: "refresh.p99 < 250ms"}, {Expr: "requests.lost == 0", AbortOnFail: true}}
+	if !reflect.DeepEqual(p.Thresholds, want) {
+		t.Fatalf("got %+v, want %+v", p.Thresholds, want)
+	}
+}
+
 func TestSDKPresetThenExplicitFields(t *testing.T) {
 	// The preset comes first whatever its place in the mapping; the fields
 	// given override it, the others keep the preset's values.

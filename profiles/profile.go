@@ -32,6 +32,16 @@ type Profile struct {
 	Network     Network  `json:"network" yaml:"network"`
 	Events      []Event  `json:"events,omitempty" yaml:"events"`
 	Backend     Backend  `json:"backend" yaml:"backend"`
+	// Thresholds gate the run: any that fails makes stampede exit 99.
+	Thresholds []Threshold `json:"thresholds,omitempty" yaml:"thresholds"`
+}
+
+// Threshold is one pass/fail gate on the result, "METRIC OP VALUE" such as
+// "refresh.p99 < 250ms" (see reports.ParseThreshold).
+type Threshold struct {
+	Expr string `json:"expr" yaml:"expr"`
+	// AbortOnFail stops the run as soon as the threshold fails on the live figures.
+	AbortOnFail bool `json:"abort_on_fail,omitempty" yaml:"abort_on_fail"`
 }
 
 // SDK is how each simulated client's auth SDK keeps its session token.

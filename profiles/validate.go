@@ -84,6 +84,7 @@ type validator struct {
 	errs []error
 }
 
+// bad records a problem with the field at path.
 func (v *validator) bad(path, format string, args ...any) {
 	v.errs = append(v.errs, &FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
 }
@@ -93,12 +94,14 @@ func (v *validator) badRel(path string, related []string, format string, args ..
 	v.errs = append(v.errs, &FieldError{Path: path, Message: fmt.Sprintf(format, args...), related: related})
 }
 
+// positive checks a duration greater than 0.
 func (v *validator) positive(path string, d Duration) {
 	if d <= 0 {
 		v.bad(path, "must be greater than 0, got %s", d)
 	}
 }
 
+// nonNegative checks a duration of at least 0.
 func (v *validator) nonNegative(path string, d Duration) {
 	if d < 0 {
 		v.bad(path, "must not be negative, got %s", d)
@@ -117,6 +120,7 @@ func (v *validator) share(path string, f float64, zeroOK bool, of string) {
 	}
 }
 
+// oneOf checks an enumerated string; "" is reported as missing.
 func (v *validator) oneOf(path, got string, allowed []string) {
 	if !slices.Contains(allowed, got) {
 		if got == "" {
@@ -153,9 +157,15 @@ func (p Profile) Validate() error {
 	v.positive("backend.max_lifetime", p.Backend.MaxLifetime)
 	v.nonNegative("backend.inactivity_timeout", p.Backend.InactivityTimeout)
 	v.oneOf("backend.signing", p.Backend.Signing, signings)
+	for i, t := range p.Thresholds {
+		if strings.TrimSpace(t.Expr) == "" {
+			v.bad(fmt.Sprintf("thresholds[%d].expr", i), "is required: METRIC OP VALUE such as \"refresh.p99 < 250ms\"")
+		}
+	}
 	return errors.Join(v.errs...)
 }
 
+// validateSDK checks the sdk section, its retry policy included.
 func (p Profile) validateSDK(v *validator) {
 	s := p.SDK
 	if s.Preset != "" {
@@ -201,6 +211,7 @@ func validDist(v *validator, path string, d Dist) {
 	}
 }
 
+// validateApp checks the app section and its lifecycle model.
 func (p Profile) validateApp(v *validator) {
 	a := p.App
 	if !(a.APICallsPerMinute >= 0) {
@@ -230,6 +241,7 @@ func (p Profile) validateApp(v *validator) {
 	}
 }
 
+// validateNetwork checks the network section.
 func (p Profile) validateNetwork(v *validator) {
 	n := p.Network
 	if _, ok := NetworkPreset(n.Preset); !ok {
@@ -249,6 +261,7 @@ func (p Profile) validateNetwork(v *validator) {
 	}
 }
 
+// validateEvent checks events[i]: its time, its type and the fields of that type.
 func (p Profile) validateEvent(v *validator, i int, e Event) {
 	at := fmt.Sprintf("events[%d]", i)
 	f := func(name string) string { return at + "." + name }

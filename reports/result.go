@@ -41,8 +41,54 @@ type Result struct {
 	Sessions    Sessions         `json:"sessions"`
 	Requests    Requests         `json:"requests"`
 	Engine      Engine           `json:"engine"`
+	Herd        Herd             `json:"herd"`
 	Events      []Event          `json:"events"`
 	Timeline    Timeline         `json:"timeline"`
+	// Thresholds are the gates evaluated on this result; Verdict is "pass"
+	// when every one held (or there were none), "fail" otherwise.
+	Thresholds []ThresholdResult `json:"thresholds"`
+	Verdict    string            `json:"verdict"`
+}
+
+// Verdicts.
+const (
+	VerdictPass = "pass"
+	VerdictFail = "fail"
+)
+
+// ThresholdResult is one threshold evaluated on the result.
+type ThresholdResult struct {
+	Expr string `json:"expr"`
+	// Value is the metric's value, in the unit the expression's limit uses
+	// (ms for latencies, % for rates written with %).
+	Value float64 `json:"value"`
+	OK    bool    `json:"ok"`
+	// AbortOnFail and Aborted: the threshold could stop the run early, and did.
+	AbortOnFail bool `json:"abort_on_fail,omitempty"`
+	Aborted     bool `json:"aborted,omitempty"`
+}
+
+// Herd is what the fleet did to the refresh endpoint (DESIGN §5). Rates are
+// per wall-clock second; the run's ramp is left out of MeanRPS and Dispersion.
+type Herd struct {
+	// PeakRPS is the most refresh attempts in any 1 s window.
+	PeakRPS float64 `json:"peak_rps"`
+	// MeanRPS is refresh attempts per second after the ramp.
+	MeanRPS    float64 `json:"mean_rps"`
+	PeakToMean float64 `json:"peak_to_mean"`
+	// MaxInflight is the most refresh requests in flight at once.
+	MaxInflight int64 `json:"max_inflight"`
+	// Amplification is refresh attempts per successful refresh.
+	Amplification float64 `json:"amplification"`
+	// DuplicateRefreshes counts refreshes a client started while another of
+	// its own was in flight (single-flight violations).
+	DuplicateRefreshes int64 `json:"duplicate_refreshes"`
+	// Retries counts refresh attempts that were retries, and their share of all attempts.
+	Retries      int64   `json:"retries"`
+	RetriesShare float64 `json:"retries_share"`
+	// Dispersion is the variance-to-mean ratio of refresh attempts per
+	// 100 ms bucket: about 1 for independent arrivals, far above 1 for a herd.
+	Dispersion float64 `json:"dispersion"`
 }
 
 // Event is one fleet event of the profile as it happened, with its own counters.
@@ -67,6 +113,11 @@ type Event struct {
 	Burst10s       int64 `json:"burst_10s"`
 	API401         int64 `json:"api_401"`
 	ForcedSignouts int64 `json:"forced_signouts"`
+	// RecoveryS is how long after the event (after the restore, for an
+	// outage) the clients holding a valid token got back to 99% of their
+	// number just before it; 0 when it never fell below; null when it had
+	// not recovered by the end of the run.
+	RecoveryS *float64 `json:"recovery_s"`
 }
 
 // Target is what the run was aimed at.
@@ -178,4 +229,18 @@ type Timeline struct {
 	SignedOut       []int64 `json:"clients_signed_out"`
 	Background      []int64 `json:"clients_background"`
 	Offline         []int64 `json:"clients_offline"`
+	// ValidToken counts clients holding a session token that has not
+	// expired and that the target has not rejected.
+	ValidToken []int64 `json:"clients_valid_token"`
+	// RefreshLatencyMs is the refresh latency over time, per WindowMs.
+	RefreshLatencyMs LatencySeries `json:"refresh_latency_ms"`
+}
+
+// LatencySeries is a latency distribution over time: one value per window,
+// from the refreshes answered in it (0 where none were).
+type LatencySeries struct {
+	WindowMs int       `json:"window_ms"`
+	P50      []float64 `json:"p50"`
+	P99      []float64 `json:"p99"`
+	Max      []float64 `json:"max"`
 }

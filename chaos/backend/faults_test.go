@@ -183,7 +183,7 @@ func TestSpurious401(t *testing.T) {
 	b, clock := newTestBackend(t, Config{Signing: SigningEdDSA, Seed: 1})
 	si := signIn(t, b)
 	setFaults(t, b, Faults{Spurious401: 0.25})
-	const n = 1000
+	const n = 800
 	rejected := 0
 	for range n {
 		rec := callAPI(t, b, si.JWT)
@@ -193,8 +193,8 @@ func TestSpurious401(t *testing.T) {
 		expectTokenRejected(t, rec, CodeTokenInvalid)
 		rejected++
 	}
-	if rejected < 200 || rejected > 300 {
-		t.Errorf("spurious 401s: %d of %d, want 250 ± 50", rejected, n)
+	if rejected < 160 || rejected > 240 {
+		t.Errorf("spurious 401s: %d of %d, want 200 ± 40", rejected, n)
 	}
 	if got := b.Stats().Endpoints[EndpointAPI]; got["401"] != int64(rejected) || got["200"] != int64(n-rejected) {
 		t.Errorf(`Endpoints["api"] = %v, want 401: %d, 200: %d`, got, rejected, n-rejected)

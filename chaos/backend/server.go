@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -31,6 +32,9 @@ type Server struct {
 	serveErr  error
 	closeOnce sync.Once
 	closeErr  error
+
+	fresh    sync.Map    // net.Conn → struct{}: accepted, no request started yet
+	shutdown atomic.Bool // set by closeFresh
 }
 
 // Listen serves b on addr ("127.0.0.1:0" picks a free port) until Close.
@@ -50,6 +54,8 @@ func (b *Backend) Listen(addr string) (*Server, error) {
 		},
 		done: make(chan struct{}),
 	}
+	s.srv.ConnState = s.trackFresh
+	s.srv.RegisterOnShutdown(s.closeFresh)
 	go func() {
 		defer close(s.done)
 		if err := s.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -59,9 +65,38 @@ func (b *Backend) Listen(addr string) (*Server, error) {
 	return s, nil
 }
 
+// trackFresh records which connections have not started a request yet.
+// Once shutdown has begun, a connection accepted just before the listener
+// closed is closed at once.
+// It takes no lock for connections that are not fresh: it runs on every
+// request.
+func (s *Server) trackFresh(c net.Conn, state http.ConnState) {
+	if state != http.StateNew {
+		s.fresh.LoadAndDelete(c)
+		return
+	}
+	s.fresh.Store(c, struct{}{})
+	if s.shutdown.Load() { // closeFresh may have run before the Store
+		s.fresh.Delete(c)
+		_ = c.Close()
+	}
+}
+
+// closeFresh closes the connections that have not started a request. Without
+// it a graceful shutdown waits 5s for every connection a client transport
+// dialed but never used (net/http treats them as busy that long).
+func (s *Server) closeFresh() {
+	s.shutdown.Store(true)
+	for c := range s.fresh.Range {
+		s.fresh.Delete(c)
+		_ = c.(net.Conn).Close()
+	}
+}
+
 // Close shuts the server down gracefully, waiting up to 5s for in-flight
 // requests before closing their connections, and returns once the server
-// has stopped. Later calls return the first call's result.
+// has stopped. Connections that have not started a request are closed at
+// once. Later calls return the first call's result.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)

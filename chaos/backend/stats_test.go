@@ -135,6 +135,7 @@ func TestStatsMatchClientCountsOverHTTP(t *testing.T) {
 	}
 	defer srv.Close()
 	client := &http.Client{}
+	defer client.CloseIdleConnections()
 
 	var (
 		mu     sync.Mutex
@@ -216,6 +217,10 @@ func TestStatsMatchClientCountsUnderFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
+	// Closed before the server: a connection the transport dialed but never
+	// used would hold a graceful shutdown for 5s.
+	client := &http.Client{}
+	defer client.CloseIdleConnections()
 
 	var (
 		mu     sync.Mutex
@@ -231,7 +236,7 @@ func TestStatsMatchClientCountsUnderFaults(t *testing.T) {
 		if auth != "" {
 			req.Header.Set("Authorization", "Bearer "+auth)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Error(err)
 			return 0

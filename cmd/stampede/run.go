@@ -61,7 +61,7 @@ func newRunCmd(s streams) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.profile, "profile", "p", "default", "built-in profile name")
+	f.StringVarP(&o.profile, "profile", "p", "default", "built-in profile name or YAML file (see stampede profiles list)")
 	f.IntVar(&o.clients, "clients", def.Clients, "number of simulated clients")
 	f.DurationVar(&o.duration, "duration", def.Duration.D(), "wall-clock length of the run")
 	f.DurationVar(&o.ramp, "ramp", def.Ramp.D(), "wall-clock time over which clients start")
@@ -74,57 +74,67 @@ func newRunCmd(s streams) *cobra.Command {
 	return cmd
 }
 
-// resolve builds the profile from the named built-in and the flags given,
-// reporting every problem at once, each naming its flag or field.
+// resolve builds the profile from the built-in or file named by -p and the
+// flags given, reporting every problem at once: each names its flag, or the
+// profile file, line and field.
 func (o *runOptions) resolve() (profiles.Profile, error) {
-	p, err := profiles.Builtin(o.profile)
-	if err != nil {
-		return p, usageErrorf("--profile: %w", err)
-	}
 	var errs []error
 	given := func(name string) bool { return o.flags != nil && o.flags(name) }
-	if given("clients") {
-		if o.clients < 1 {
-			errs = append(errs, fmt.Errorf("--clients: must be at least 1, got %d", o.clients))
-		}
-		p.Clients = o.clients
+	bad := map[string]bool{} // flags whose own value is invalid
+	flagErr := func(flag, format string, args ...any) {
+		bad[flag] = true
+		errs = append(errs, fmt.Errorf("--"+flag+": "+format, args...))
 	}
-	if given("duration") {
-		if o.duration <= 0 {
-			errs = append(errs, fmt.Errorf("--duration: must be greater than 0, got %s", o.duration))
-		}
-		p.Duration = profiles.Duration(o.duration)
+	if given("clients") && o.clients < 1 {
+		flagErr("clients", "must be at least 1, got %d", o.clients)
 	}
-	if given("ramp") {
-		if o.ramp < 0 {
-			errs = append(errs, fmt.Errorf("--ramp: must not be negative, got %s", o.ramp))
-		}
-		p.Ramp = profiles.Duration(o.ramp)
+	if given("duration") && o.duration <= 0 {
+		flagErr("duration", "must be greater than 0, got %s", o.duration)
 	}
-	if given("time-scale") {
-		if !(o.timeScale >= 1) {
-			errs = append(errs, fmt.Errorf("--time-scale: must be at least 1, got %g", o.timeScale))
-		}
-		p.TimeScale = o.timeScale
+	if given("ramp") && o.ramp < 0 {
+		flagErr("ramp", "must not be negative, got %s", o.ramp)
 	}
-	if given("seed") {
-		p.Seed = o.seed
+	if given("time-scale") && !(o.timeScale >= 1) {
+		flagErr("time-scale", "must be at least 1, got %g", o.timeScale)
 	}
 	if o.target != "" {
 		if err := checkTargetURL(o.target); err != nil {
 			errs = append(errs, fmt.Errorf("--target: %w", err))
 		}
 	}
-	if len(errs) == 0 {
-		// Problems the flags did not already name: cross-field rules.
-		var fe *profiles.FieldError
-		for _, e := range unjoin(p.Validate()) {
-			if errors.As(e, &fe) && fe.Path == "ramp" && given("ramp") {
-				errs = append(errs, fmt.Errorf("--ramp: %s", fe.Message))
-				continue
-			}
-			errs = append(errs, fmt.Errorf("profile %s: %w", p.Name, e))
+	// The flags given override the profile before it is validated, so a
+	// problem they cause still names the profile's file and line.
+	p, err := profiles.ResolveWith(o.profile, func(p *profiles.Profile) {
+		if given("clients") {
+			p.Clients = o.clients
 		}
+		if given("duration") {
+			p.Duration = profiles.Duration(o.duration)
+		}
+		if given("ramp") {
+			p.Ramp = profiles.Duration(o.ramp)
+		}
+		if given("time-scale") {
+			p.TimeScale = o.timeScale
+		}
+		if given("seed") {
+			p.Seed = o.seed
+		}
+	})
+	fieldFlag := map[string]string{"clients": "clients", "duration": "duration", "ramp": "ramp", "time_scale": "time-scale"}
+	for _, e := range unjoin(err) {
+		var fe *profiles.FieldError
+		if !errors.As(e, &fe) {
+			errs = append(errs, fmt.Errorf("--profile: %w", e)) // unknown name, unreadable file
+			continue
+		}
+		if flag, ok := fieldFlag[fe.Path]; ok && given(flag) {
+			if !bad[flag] { // a rule the flag's value breaks (ramp > duration)
+				errs = append(errs, fmt.Errorf("--%s: %s", flag, fe.Message))
+			}
+			continue
+		}
+		errs = append(errs, e)
 	}
 	if len(errs) > 0 {
 		return p, usageError(errors.Join(errs...))

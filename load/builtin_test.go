@@ -1,0 +1,112 @@
+package load
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stampede-load/stampede/profiles"
+	"github.com/stampede-load/stampede/reports"
+)
+
+// scaledDown is built-in profile name with a fleet small enough for a test;
+// its own durations and time scale are kept (the run is in fake time).
+func scaledDown(t *testing.T, name string, clients int) profiles.Profile {
+	t.Helper()
+	p, err := profiles.Builtin(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Clients = clients
+	return p
+}
+
+// windowBefore counts refresh attempts in the span just before from.
+func windowBefore(tl reports.Timeline, from, span time.Duration) int64 {
+	lo, hi := bucketRange(from-span, span, tl.BucketMs)
+	return sumRange(tl.RefreshAttempts, lo, hi)
+}
+
+func TestBuiltinsRunAndShowTheirEffect(t *testing.T) {
+	for _, name := range profiles.BuiltinNames() {
+		t.Run(name, func(t *testing.T) {
+			p := scaledDown(t, name, 100)
+			if name == "soak" {
+				// 1.5 simulated hours: sessions of 1 h expire once.
+				p.Clients, p.Duration = 40, profiles.Duration(90*time.Second)
+			}
+			// brownout: every retry must wait at least what Retry-After said.
+			var mu sync.Mutex
+			retryAfter := map[int]time.Time{}
+			early := 0
+			obsEvent := func(c int, now time.Time, ev Event) {
+				if ev.Kind == EvRefreshDone && ev.Outcome.RetryAfter > 0 {
+					mu.Lock()
+					retryAfter[c] = now.Add(ev.Outcome.RetryAfter)
+					mu.Unlock()
+				}
+			}
+			obs := func(c int, now time.Time, a Action) {
+				if a.Kind != ActRefresh || a.Attempt == 0 {
+					return
+				}
+				mu.Lock()
+				if until, ok := retryAfter[c]; ok && now.Before(until) {
+					early++
+				}
+				delete(retryAfter, c)
+				mu.Unlock()
+			}
+			res, _ := runFakeObserved(t, p, obs, obsEvent)
+			checkBooks(t, &res)
+			api, refresh := res.Ops[reports.OpAPI], res.Ops[reports.OpRefresh]
+			if refresh.OK == 0 {
+				t.Fatal("no successful refresh")
+			}
+			for _, e := range res.Events {
+				if e.Error != "" {
+					t.Errorf("event %d (%s): %s", e.Index, e.Type, e.Error)
+				}
+			}
+			switch name {
+			case "key-rotation":
+				e := res.Events[0]
+				before := windowBefore(res.Timeline, time.Duration(e.StartS*float64(time.Second)), p.Scale(profiles.Duration(reports.BurstWindow)))
+				if api.Errors["http_401"] == 0 || e.Burst10s <= before {
+					t.Errorf("api 401s %d, burst_10s %d vs %d before", api.Errors["http_401"], e.Burst10s, before)
+				}
+			case "elevator":
+				e := res.Events[0]
+				before := windowBefore(res.Timeline, time.Duration(e.StartS*float64(time.Second)), p.Scale(profiles.Duration(reports.BurstWindow)))
+				if e.Clients == 0 || e.Burst10s <= before {
+					t.Errorf("outage hit %d clients; burst at restore %d vs %d before the outage", e.Clients, e.Burst10s, before)
+				}
+			case "brownout":
+				if refresh.Errors["http_429"] == 0 || refresh.Errors["http_5xx"] == 0 || res.Herd.Retries == 0 {
+					t.Errorf("brownout: 429s %d, 5xx %d, retries %d", refresh.Errors["http_429"], refresh.Errors["http_5xx"], res.Herd.Retries)
+				}
+				if early > 0 {
+					t.Errorf("%d retries came earlier than Retry-After allowed", early)
+				}
+			case "revocation-wave":
+				want := p.Events[0].Fraction * float64(p.Clients)
+				if got := float64(res.Sessions.ForcedSignouts); got < want-2 || got > want+2 {
+					t.Errorf("forced sign-outs %v, want about %v", got, want)
+				}
+			case "commute":
+				fr := res.Ops[reports.OpForegroundRecovery]
+				var bg int64
+				for _, v := range res.Timeline.Background {
+					bg = max(bg, v)
+				}
+				if bg == 0 || fr.Count == 0 || fr.OK == 0 {
+					t.Errorf("commute: at most %d clients in the background, %d foreground recoveries (%d ok)", bg, fr.Count, fr.OK)
+				}
+			case "soak":
+				if res.Sessions.ForcedSignouts == 0 || res.Sessions.ReSignIns == 0 {
+					t.Errorf("soak: %d forced sign-outs, %d re-sign-ins; sessions should expire", res.Sessions.ForcedSignouts, res.Sessions.ReSignIns)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,130 @@
+package reports
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// WriteMarkdown writes r as GitHub-flavoured Markdown fit for a CI job
+// summary page ($GITHUB_STEP_SUMMARY): the verdict, the run's identity,
+// the thresholds, the operations, the herd figures, the fleet events, and
+// what happened to sessions and requests.
+func WriteMarkdown(w io.Writer, r *Result) error {
+	var b strings.Builder
+	p := r.Profile
+	verdict := "PASS"
+	if r.Verdict == VerdictFail {
+		verdict = "FAIL"
+	}
+	if r.Partial {
+		verdict += " (partial: the run was interrupted)"
+	}
+	fmt.Fprintf(&b, "## stampede: %s\n\n", verdict)
+	switch failed := countFailedThresholds(r); {
+	case len(r.Thresholds) == 0:
+		b.WriteString("No thresholds were set.\n\n")
+	case failed == 0:
+		fmt.Fprintf(&b, "All %d thresholds held.\n\n", len(r.Thresholds))
+	default:
+		fmt.Fprintf(&b, "%d of %d thresholds failed.\n\n", failed, len(r.Thresholds))
+	}
+
+	wall := r.EndedAt.Sub(r.StartedAt).Round(100 * time.Millisecond)
+	fmt.Fprintf(&b, "| run | profile | target | clients | wall time | seed | stampede |\n|---|---|---|--:|--:|--:|---|\n")
+	fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %d | %s |\n\n", mdCode(r.RunID), mdCode(p.Name),
+		mdCell(strings.TrimSpace(r.Target.Kind+" "+r.Target.URL)), p.Clients, wall, p.Seed, mdCell(r.ToolVersion))
+	if !r.StartedAt.IsZero() {
+		fmt.Fprintf(&b, "Started %s, time scale ×%g, ramp %s.\n\n", r.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC"), p.TimeScale, p.Ramp)
+	}
+
+	if len(r.Thresholds) > 0 {
+		b.WriteString("### Thresholds\n\n| threshold | value | result |\n|---|--:|---|\n")
+		for _, t := range r.Thresholds {
+			res := "pass"
+			if !t.OK {
+				res = "**FAIL**"
+			}
+			if t.Aborted {
+				res += " (stopped the run)"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", mdCode(t.Expr), thresholdValueText(t), res)
+		}
+		b.WriteString("\n")
+	}
+
+	b.WriteString("### Operations\n\nLatency in ms from each request's intended start (coordinated omission corrected).\n\n")
+	b.WriteString("| operation | count | errors | error % | p50 | p95 | p99 | max |\n|---|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, name := range OpNames {
+		o := r.Ops[name]
+		if o == nil || o.Count == 0 {
+			continue
+		}
+		l := o.LatencyMs
+		fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %s | %s | %s |\n", name, o.Count, o.ErrorCount(),
+			percent(o.ErrorCount(), o.Count), ms(l.P50), ms(l.P95), ms(l.P99), ms(l.Max))
+	}
+	b.WriteString("\n")
+
+	h := r.Herd
+	b.WriteString("### Refresh herd\n\n| figure | value |\n|---|--:|\n")
+	fmt.Fprintf(&b, "| peak attempts/s (any 1 s window) | %s |\n", fmtFigure(h.PeakRPS))
+	fmt.Fprintf(&b, "| mean attempts/s (after ramp) | %s |\n", fmtFigure(h.MeanRPS))
+	fmt.Fprintf(&b, "| peak to mean | %s |\n", fmtFigure(h.PeakToMean))
+	fmt.Fprintf(&b, "| max in flight | %d |\n", h.MaxInflight)
+	fmt.Fprintf(&b, "| amplification (attempts per success) | %s |\n", fmtFigure(h.Amplification))
+	fmt.Fprintf(&b, "| duplicate refreshes | %d |\n", h.DuplicateRefreshes)
+	fmt.Fprintf(&b, "| retries | %d (%s%%) |\n", h.Retries, fmtFigure(100*h.RetriesShare))
+	fmt.Fprintf(&b, "| dispersion (variance/mean per 100 ms) | %s |\n\n", fmtFigure(h.Dispersion))
+
+	if len(r.Events) > 0 {
+		b.WriteString("### Fleet events\n\nCounted over the 10 simulated seconds after each event (after the restore, for an outage).\n\n")
+		b.WriteString("| # | event | at | burst_10s | recovery_s | forced sign-outs |\n|--:|---|---|--:|--:|--:|\n")
+		for _, e := range r.Events {
+			rec := "not recovered"
+			if e.Error != "" {
+				rec = "-"
+			} else if e.RecoveryS != nil {
+				rec = fmt.Sprintf("%.1f", *e.RecoveryS)
+			}
+			typ := mdCell(e.Type)
+			if e.Error != "" {
+				typ += " (refused: " + mdCell(e.Error) + ")"
+			}
+			fmt.Fprintf(&b, "| %d | %s | %s | %d | %s | %d |\n", e.Index, typ, mdCell(e.At), e.Burst10s, rec, e.ForcedSignouts)
+		}
+		b.WriteString("\n")
+	}
+
+	s := r.Sessions
+	fmt.Fprintf(&b, "**Sessions:** %s · %d forced sign-outs · %d re-sign-ins  \n", mdCell(byStatus(s.ByStatus)), s.ForcedSignouts, s.ReSignIns)
+	q := r.Requests
+	fmt.Fprintf(&b, "**Requests:** %d issued · %d settled (%d ok, %d user-visible errors, %d cancelled at the end) · %d lost  \n",
+		q.Issued, q.Settled, q.OK, q.UserVisibleErrors, q.Cancelled, q.Lost)
+	e := r.Engine
+	fmt.Fprintf(&b, "**Engine:** scheduling lag p50 %s ms, p99 %s ms, max %s ms\n", ms(e.LagMs.P50), ms(e.LagMs.P99), ms(e.LagMs.Max))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// mdCell escapes s for a GitHub table cell: pipes and line breaks would
+// end the cell, and "<" could open an HTML tag.
+func mdCell(s string) string {
+	return strings.ReplaceAll(mdOneLine(s), "<", "&lt;")
+}
+
+// mdCode puts s in a code span inside a table cell.
+func mdCode(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "`" + strings.ReplaceAll(mdOneLine(s), "`", "'") + "`"
+}
+
+// mdOneLine escapes pipes and joins the lines of s.
+func mdOneLine(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	s = strings.ReplaceAll(s, "\r", "")
+	return strings.ReplaceAll(s, "\n", " ")
+}
