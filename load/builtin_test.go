@@ -30,6 +30,7 @@ func windowBefore(tl reports.Timeline, from, span time.Duration) int64 {
 func TestBuiltinsRunAndShowTheirEffect(t *testing.T) {
 	for _, name := range profiles.BuiltinNames() {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			p := scaledDown(t, name, 100)
 			if name == "soak" {
 				// 1.5 simulated hours: sessions of 1 h expire once.
@@ -108,5 +109,63 @@ func TestBuiltinsRunAndShowTheirEffect(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestInterceptorRaceCatchesEveryBug runs the interceptor-race built-in in
+// fake time with each interceptor strategy: each reference bug shows in the
+// invariant that names it, and single_flight is clean on all of them.
+func TestInterceptorRaceCatchesEveryBug(t *testing.T) {
+	results := map[string]reports.Result{}
+	var mu sync.Mutex
+	t.Run("strategies", func(t *testing.T) {
+		for _, s := range profiles.Interceptors() {
+			t.Run(s, func(t *testing.T) {
+				t.Parallel()
+				p := scaledDown(t, "interceptor-race", 100)
+				p.SDK.Interceptor = s
+				res, _ := runFake(t, p, nil)
+				checkBooksAllowingLost(t, &res)
+				q := res.Requests
+				t.Logf("%-20s lost %4d  duplicates %4d  retry loops %4d  stale retries %4d  user-visible errors %5d  refreshes %6d",
+					s, q.Lost, res.Herd.DuplicateRefreshes, q.RetryLoops, q.StaleTokenRetries, q.UserVisibleErrors, res.Ops[reports.OpRefresh].Count)
+				mu.Lock()
+				results[s] = res
+				mu.Unlock()
+			})
+		}
+	})
+	clean := results[profiles.InterceptorSingleFlight]
+	if q := clean.Requests; q.Lost != 0 || clean.Herd.DuplicateRefreshes != 0 || q.RetryLoops != 0 || q.StaleTokenRetries != 0 {
+		t.Errorf("single_flight is not clean: %+v, duplicates %d", q, clean.Herd.DuplicateRefreshes)
+	}
+	for strategy, caught := range map[string]func(reports.Result) bool{
+		profiles.InterceptorNaive:             func(r reports.Result) bool { return r.Herd.DuplicateRefreshes > 0 },
+		profiles.InterceptorBugUnsettledQueue: func(r reports.Result) bool { return r.Requests.Lost > 0 },
+		profiles.InterceptorBugStuckFlag:      func(r reports.Result) bool { return r.Requests.Lost > 0 },
+		profiles.InterceptorBugNoRetryFlag:    func(r reports.Result) bool { return r.Requests.RetryLoops > 0 },
+		profiles.InterceptorBugStaleRetry:     func(r reports.Result) bool { return r.Requests.StaleTokenRetries > 0 },
+		profiles.InterceptorRetryOnce: func(r reports.Result) bool {
+			return r.Requests.UserVisibleErrors > clean.Requests.UserVisibleErrors
+		},
+	} {
+		if !caught(results[strategy]) {
+			t.Errorf("%s: its invariant did not catch it: requests %+v, duplicates %d", strategy, results[strategy].Requests, results[strategy].Herd.DuplicateRefreshes)
+		}
+	}
+}
+
+// checkBooksAllowingLost is checkBooks for runs whose bugs lose requests:
+// every count still adds up.
+func checkBooksAllowingLost(t *testing.T, res *reports.Result) {
+	t.Helper()
+	for name, o := range res.Ops {
+		if o.Count != o.OK+o.ErrorCount() {
+			t.Errorf("ops.%s: count %d != ok %d + errors %d", name, o.Count, o.OK, o.ErrorCount())
+		}
+	}
+	q := res.Requests
+	if q.Issued != q.Settled+q.Lost || q.Settled != q.OK+q.UserVisibleErrors+q.Cancelled {
+		t.Errorf("requests do not add up: %+v", q)
 	}
 }

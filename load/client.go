@@ -31,6 +31,10 @@ type ClientConfig struct {
 	OfflineCache bool
 	// RefreshOnReconnect refreshes when the network comes back.
 	RefreshOnReconnect bool
+	// Interceptor is the 401 interceptor's strategy (profiles.Interceptor*); "" is single_flight.
+	Interceptor string
+	// Burst is how many API calls a screen load fires at once; 0 means 1.
+	Burst int
 }
 
 // NewClientConfig derives the client model's configuration from a profile.
@@ -50,6 +54,8 @@ func NewClientConfig(p profiles.Profile) ClientConfig {
 		NetworkOnly:        p.SDK.Retry.NetworkOnly,
 		OfflineCache:       p.SDK.OfflineCache,
 		RefreshOnReconnect: p.SDK.RefreshOnReconnect,
+		Interceptor:        p.SDK.Interceptor,
+		Burst:              p.App.Burst,
 	}
 	if p.App.APICallsPerMinute > 0 {
 		c.APIInterval = p.Scale(profiles.Duration(float64(time.Minute) / p.App.APICallsPerMinute))
@@ -83,8 +89,10 @@ type apiCall struct {
 	req      uint64    // id of the HTTP attempt in flight; 0 while waiting for a token
 	intended time.Time // when the app wanted to make the call
 	since    time.Time // when its current getToken started
-	retried  bool      // it already got a 401 and was retried
+	retries  int       // how often it was retried after a 401
 	tokenSeq uint64    // which token the attempt in flight carries
+	token    string    // and that token itself
+	owner    bool      // it started the interceptor's refresh (isRefreshing)
 }
 
 // Client is one simulated mobile app and its auth SDK, as a state machine:
@@ -121,6 +129,13 @@ type Client struct {
 	offline    bool      // the device has no network
 	recovering bool      // back in the foreground, waiting for a valid token
 	foreAt     time.Time // when it came to the foreground
+
+	// The 401 interceptor's state (see intercept).
+	irefreshing bool            // isRefreshing
+	stuck       bool            // bug_stuck_flag: isRefreshing was never reset
+	iqueue      []apiCall       // failedQueue
+	orphans     int             // calls dropped unsettled (bug_unsettled_queue)
+	private     []privateFlight // naive: refreshes started for one call each
 
 	waiting  []apiCall // API calls waiting for a token
 	inflight []apiCall // API calls whose HTTP attempt is in flight
@@ -206,8 +221,11 @@ func (c *Client) toForeground(now time.Time, cold bool) {
 	}
 	c.background = false
 	if cold {
-		// The process was killed: the session token lived in memory only.
+		// The process was killed: the session token lived in memory only,
+		// and so did the interceptor's flag and queue (its calls are lost).
 		c.token, c.tokenTimes = "", TokenTimes{}
+		c.orphans += len(c.iqueue)
+		c.iqueue, c.irefreshing, c.stuck = nil, false, false
 	}
 	switch c.phase {
 	case PhaseSignedIn:
@@ -265,8 +283,10 @@ func (c *Client) onTimer(now time.Time, ev Event) {
 		if c.phase != PhaseSignedIn {
 			return
 		}
-		c.record(Action{Metric: MetricRequestIssued})
-		c.getToken(now, apiCall{intended: ev.At, since: now})
+		for range max(c.cfg.Burst, 1) {
+			c.record(Action{Metric: MetricRequestIssued})
+			c.getToken(now, apiCall{intended: ev.At, since: now})
+		}
 		c.setTimer(TimerAPI, ev.At.Add(c.apiGap()))
 	}
 }
@@ -312,6 +332,9 @@ func (c *Client) onSignIn(now time.Time, ev Event) {
 }
 
 func (c *Client) onRefresh(now time.Time, ev Event) {
+	if c.onPrivateRefresh(now, ev) {
+		return
+	}
 	if ev.Req != c.refreshReq || c.phase != PhaseSignedIn {
 		return
 	}
@@ -372,23 +395,11 @@ func (c *Client) onAPI(now time.Time, ev Event) {
 		c.settle(true, ClassOK)
 	case o.Class == ClassCancelled:
 		c.settle(false, ClassCancelled)
-	case o.Class == Class401 && !call.retried && c.phase == PhaseSignedIn:
+	case o.Class == Class401 && c.phase == PhaseSignedIn:
 		if call.tokenSeq == c.tokenSeq {
 			c.rejected = true
 		}
-		// The interceptor: refresh once (single flight) and retry once.
-		call.retried = true
-		call.since = now
-		if c.token != "" && c.tokenSeq > call.tokenSeq && now.Before(c.tokenTimes.ExpiresAt) {
-			// A newer token arrived meanwhile: getToken serves it at once.
-			c.record(Action{Metric: MetricGetToken, OK: true})
-			c.sendAPI(call, now)
-			return
-		}
-		c.waiting = append(c.waiting, call)
-		if c.refreshReq == 0 && !c.retryPending {
-			c.sendRefresh(now)
-		}
+		c.intercept(now, call)
 	default:
 		c.settle(false, o.Class)
 	}
@@ -434,19 +445,29 @@ func (c *Client) getToken(now time.Time, call apiCall) {
 }
 
 func (c *Client) serveWaiting(now time.Time) {
+	owner := false
 	for _, call := range c.waiting {
 		c.record(Action{Metric: MetricGetToken, OK: true, Latency: now.Sub(call.since)})
 		c.sendAPI(call, now)
+		owner = owner || call.owner
 	}
 	c.waiting = c.waiting[:0]
+	if owner {
+		c.processQueue(now, true)
+	}
 }
 
 func (c *Client) failWaiting(now time.Time, class ErrorClass) {
+	owner := false
 	for _, call := range c.waiting {
 		c.record(Action{Metric: MetricGetToken, OK: false, Class: class, Latency: now.Sub(call.since)})
 		c.settle(false, class)
+		owner = owner || call.owner
 	}
 	c.waiting = c.waiting[:0]
+	if owner {
+		c.processQueue(now, false)
+	}
 }
 
 func (c *Client) signOut(now time.Time, o Outcome) {
@@ -489,6 +510,29 @@ func (c *Client) stop(now time.Time) {
 	}
 	c.waiting = c.waiting[:0]
 	c.retryPending = false
+	// Calls queued behind a refresh that will still answer would have
+	// settled: they are cancelled. Calls queued behind a stuck flag would
+	// never have: they stay unsettled, lost.
+	if !c.stuck {
+		for range c.iqueue {
+			c.settle(false, ClassCancelled)
+		}
+		c.iqueue = nil
+	}
+	for range c.private {
+		c.settle(false, ClassCancelled)
+	}
+	c.private = nil
+}
+
+// Lost is how many API calls the client dropped without settling them:
+// those its interceptor's bugs left behind.
+func (c *Client) Lost() int {
+	n := c.orphans
+	if c.stuck {
+		n += len(c.iqueue)
+	}
+	return n
 }
 
 func (c *Client) settle(ok bool, class ErrorClass) {
@@ -529,15 +573,24 @@ func (c *Client) sendRefresh(intended time.Time) {
 }
 
 func (c *Client) sendAPI(call apiCall, now time.Time) {
+	c.sendAPIWith(call, now, c.token, c.tokenSeq)
+}
+
+// sendAPIWith sends call carrying token (number seq); a retry sent with a
+// token older than the newest is counted as a stale-token retry.
+func (c *Client) sendAPIWith(call apiCall, now time.Time, token string, seq uint64) {
 	c.nextReq++
 	call.req = c.nextReq
-	call.tokenSeq = c.tokenSeq
-	intended, attempt := call.intended, 0
-	if call.retried {
-		intended, attempt = now, 1
+	call.tokenSeq, call.token = seq, token
+	intended := call.intended
+	if call.retries > 0 {
+		intended = now
+		if seq < c.tokenSeq {
+			c.record(Action{Metric: MetricStaleRetry})
+		}
 	}
 	c.inflight = append(c.inflight, call)
-	c.out = append(c.out, Action{Kind: ActAPI, Req: call.req, At: intended, Attempt: attempt, Token: c.token})
+	c.out = append(c.out, Action{Kind: ActAPI, Req: call.req, At: intended, Attempt: call.retries, Token: token})
 }
 
 func (c *Client) findInflight(req uint64) int {

@@ -1835,6 +1835,8 @@ func TestNewClientConfig(t *testing.T) {
 		RetryMultiplier:    2,
 		RetryStrategy:      profiles.JitterAdditive,
 		RefreshOnReconnect: true,
+		Interceptor:        profiles.InterceptorSingleFlight,
+		Burst:              1,
 	}
 	if got != want {
 		t.Errorf("NewClientConfig(default):\n got %+v\nwant %+v", got, want)

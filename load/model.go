@@ -156,6 +156,10 @@ const (
 	// MetricForegroundRecovery: back in the foreground, the app held a valid
 	// token after Latency (OK), or lost its session (not OK).
 	MetricForegroundRecovery
+	// MetricRetryLoop: a request was retried past the interceptor's bound of one retry.
+	MetricRetryLoop
+	// MetricStaleRetry: a retry was sent with a token older than the client's newest.
+	MetricStaleRetry
 )
 
 // Action is one output of Client.Step. Which fields matter depends on Kind.

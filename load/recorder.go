@@ -249,6 +249,10 @@ func (r *Recorder) metric(sh int, now time.Time, a *Action) {
 		default:
 			s.requests.UserVisibleErrors++
 		}
+	case MetricRetryLoop:
+		s.requests.RetryLoops++
+	case MetricStaleRetry:
+		s.requests.StaleTokenRetries++
 	case MetricForcedSignOut:
 		s.forced++
 		s.tl(r.bucket(now), tlForcedSignouts)
@@ -369,6 +373,8 @@ func (r *Recorder) Fill(res *reports.Result, end time.Time) error {
 		req.OK += s.requests.OK
 		req.UserVisibleErrors += s.requests.UserVisibleErrors
 		req.Cancelled += s.requests.Cancelled
+		req.RetryLoops += s.requests.RetryLoops
+		req.StaleTokenRetries += s.requests.StaleTokenRetries
 		forced += s.forced
 		resigns += s.resigns
 		for b := 0; b < len(s.timeline) && b < nb; b++ {

@@ -42,6 +42,12 @@ func (e *FieldError) Error() string {
 	return b.String()
 }
 
+// Fields returns the paths of the fields the problem involves: Path, then
+// those of the other fields its rule involves (for ramp's rule, duration).
+func (e *FieldError) Fields() []string {
+	return append([]string{e.Path}, e.related...)
+}
+
 // FieldErrors returns the *FieldError values joined in err (as Parse,
 // LoadFile and Validate return them), in order; nil when err holds none.
 func FieldErrors(err error) []*FieldError {

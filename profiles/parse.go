@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -114,6 +115,9 @@ type decoder struct {
 	failed map[string]bool
 	nodes  int
 	active map[*yaml.Node]bool // aliases being followed
+	// rebase is set for an override (Set): a preset keeps the fields the
+	// section changed from its old preset (see startFrom).
+	rebase bool
 }
 
 // fail records a problem at a line of the file and marks path as unread.
@@ -222,7 +226,11 @@ func describe(n *yaml.Node) string {
 		case "!!int", "!!float", "!!bool":
 			return n.Value
 		}
-		return n.ShortTag() + " " + strconv.Quote(n.Value)
+		tag := n.ShortTag()
+		if strings.ContainsFunc(tag, func(r rune) bool { return !unicode.IsGraphic(r) || unicode.IsSpace(r) }) {
+			tag = strconv.Quote(tag) // "!%0A" is a tag with a newline
+		}
+		return tag + " " + strconv.Quote(n.Value)
 	}
 	return "something else"
 }
@@ -308,13 +316,13 @@ func (d *decoder) mapping(n *yaml.Node, path string, v reflect.Value) {
 	case reflect.TypeFor[SDK]():
 		if name, ok := presetName(n); ok {
 			if s, ok := SDKPreset(name); ok {
-				v.Set(reflect.ValueOf(s))
+				d.startFrom(v, reflect.ValueOf(s))
 			}
 		}
 	case reflect.TypeFor[Network]():
 		if name, ok := presetName(n); ok {
 			if s, ok := NetworkPreset(name); ok {
-				v.Set(reflect.ValueOf(s))
+				d.startFrom(v, reflect.ValueOf(s))
 			}
 		}
 	}

@@ -65,8 +65,53 @@ type SDK struct {
 	OfflineCache bool `json:"offline_cache" yaml:"offline_cache"`
 	// RefreshOnReconnect refreshes when the network comes back (a
 	// NetInfo-style restore callback).
-	RefreshOnReconnect bool  `json:"refresh_on_reconnect" yaml:"refresh_on_reconnect"`
-	Retry              Retry `json:"retry" yaml:"retry"`
+	RefreshOnReconnect bool `json:"refresh_on_reconnect" yaml:"refresh_on_reconnect"`
+	// Interceptor is what the app's 401 interceptor does when an API call is
+	// answered 401: one of Interceptors(), single_flight by default.
+	Interceptor string `json:"interceptor" yaml:"interceptor"`
+	Retry       Retry  `json:"retry" yaml:"retry"`
+}
+
+// Interceptor strategies of SDK.Interceptor (issue 5): what the app does
+// with an API call answered 401, after the isRefreshing / failedQueue
+// pattern of the seed article. The bug_ strategies reproduce documented
+// failures of that pattern, so that a run shows which invariant catches each.
+const (
+	// InterceptorSingleFlight is the correct pattern: one refresh per client
+	// at a time; calls that get a 401 while it runs wait in a queue and are
+	// retried once with the new token, or failed if the refresh fails.
+	InterceptorSingleFlight = "single_flight"
+	// InterceptorNaive refreshes on every 401, each call its own refresh:
+	// a burst of calls that get 401 together refreshes that many times
+	// (herd.duplicate_refreshes).
+	InterceptorNaive = "naive"
+	// InterceptorRetryOnce is the simple protected-API hook: each call that
+	// gets a 401 refreshes once and retries once, with no queue; a second
+	// 401 reaches the user (requests.user_visible_errors).
+	InterceptorRetryOnce = "retry_once"
+	// InterceptorBugUnsettledQueue is single_flight whose queued calls are
+	// never settled (neither retried nor failed) when the refresh yields no
+	// token: they hang (requests.lost).
+	InterceptorBugUnsettledQueue = "bug_unsettled_queue"
+	// InterceptorBugNoRetryFlag is single_flight without the "already
+	// retried" mark: a retried call that gets 401 again refreshes and
+	// retries again, without bound (requests.retry_loops).
+	InterceptorBugNoRetryFlag = "bug_no_retry_flag"
+	// InterceptorBugStuckFlag is single_flight whose refreshing flag is not
+	// reset when the refresh fails: every later 401 joins a queue that is
+	// never drained (requests.lost).
+	InterceptorBugStuckFlag = "bug_stuck_flag"
+	// InterceptorBugStaleRetry is single_flight whose queued calls are
+	// retried with the token they first carried, not the new one
+	// (requests.stale_token_retries).
+	InterceptorBugStaleRetry = "bug_stale_retry"
+)
+
+// Interceptors lists the interceptor strategies: single_flight (the
+// default) first, then naive and retry_once, then the reference bugs.
+func Interceptors() []string {
+	return []string{InterceptorSingleFlight, InterceptorNaive, InterceptorRetryOnce,
+		InterceptorBugUnsettledQueue, InterceptorBugNoRetryFlag, InterceptorBugStuckFlag, InterceptorBugStaleRetry}
 }
 
 // Jitter strategies of the retry policy.
@@ -95,13 +140,22 @@ type Retry struct {
 
 // App is what the simulated app does with its session.
 type App struct {
-	// APICallsPerMinute is each foreground client's mean rate of protected API
-	// calls (Poisson arrivals); 0 disables API calls.
+	// APICallsPerMinute is each foreground client's mean rate of screen
+	// loads (Poisson arrivals), each firing Burst protected API calls at
+	// once; 0 disables API calls. With the default Burst of 1 it is the
+	// rate of API calls.
 	APICallsPerMinute float64 `json:"api_calls_per_minute" yaml:"api_calls_per_minute"`
+	// Burst is how many API calls a screen load fires at once, 1 to
+	// MaxBurst: calls of one client that get a 401 together race to its
+	// interceptor (SDK.Interceptor).
+	Burst int `json:"burst" yaml:"burst"`
 	// ThinkTime is how long a user takes to sign in again after a forced sign-out.
 	ThinkTime Duration  `json:"think_time" yaml:"think_time"`
 	Lifecycle Lifecycle `json:"lifecycle" yaml:"lifecycle"`
 }
+
+// MaxBurst bounds App.Burst.
+const MaxBurst = 1000
 
 // Lifecycle is how the app moves between foreground and background.
 type Lifecycle struct {
@@ -293,6 +347,7 @@ func Default() Profile {
 			StaleWindow:        Duration(15 * time.Second),
 			RequestTimeout:     Duration(10 * time.Second),
 			RefreshOnReconnect: true,
+			Interceptor:        InterceptorSingleFlight,
 			Retry: Retry{
 				Base:       Duration(time.Second),
 				Cap:        Duration(10 * time.Second),
@@ -304,6 +359,7 @@ func Default() Profile {
 		},
 		App: App{
 			APICallsPerMinute: 4,
+			Burst:             1,
 			ThinkTime:         Duration(5 * time.Second),
 			Lifecycle:         Lifecycle{Model: LifecycleForeground},
 		},

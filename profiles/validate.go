@@ -175,6 +175,7 @@ func (p Profile) validateSDK(v *validator) {
 	v.nonNegative("sdk.refresh_ahead", s.RefreshAhead)
 	v.nonNegative("sdk.stale_window", s.StaleWindow)
 	v.positive("sdk.request_timeout", s.RequestTimeout)
+	v.oneOf("sdk.interceptor", s.Interceptor, Interceptors())
 	if lt := p.Backend.TokenLifetime; s.RefreshAhead >= lt && lt > 0 {
 		hint := ""
 		if ps, ok := SDKPreset(s.Preset); ok && s.Preset != SDKCustom && ps.RefreshAhead == s.RefreshAhead {
@@ -216,6 +217,9 @@ func (p Profile) validateApp(v *validator) {
 	a := p.App
 	if !(a.APICallsPerMinute >= 0) {
 		v.bad("app.api_calls_per_minute", "must not be negative (0 makes no API calls), got %g", a.APICallsPerMinute)
+	}
+	if a.Burst < 1 || a.Burst > MaxBurst {
+		v.bad("app.burst", "must be from 1 to %d (API calls fired at once per screen load; 1 is one call at a time), got %d", MaxBurst, a.Burst)
 	}
 	v.nonNegative("app.think_time", a.ThinkTime)
 	l := a.Lifecycle

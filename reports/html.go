@@ -113,6 +113,7 @@ type htmlView struct {
 	Partial                    bool
 	ThresholdSummary           string
 	Run, Herd                  []htmlRow
+	RunColumns                 [][]htmlRow // Run in two columns
 	Sessions, Requests, Engine []htmlRow
 	Thresholds                 []htmlThreshold
 	Events                     []htmlEvent
@@ -205,6 +206,13 @@ func htmlViewOf(r *Result, d *htmlData) *htmlView {
 	if r.Shard.Count > 1 {
 		v.Run = append(v.Run, htmlRow{Name: "shard", Value: fmt.Sprintf("%d of %d", r.Shard.Index+1, r.Shard.Count)})
 	}
+	for i := range v.Run {
+		if v.Run[i].Value == "" {
+			v.Run[i].Value = "-"
+		}
+	}
+	half := (len(v.Run) + 1) / 2
+	v.RunColumns = [][]htmlRow{v.Run[:half], v.Run[half:]}
 
 	for _, t := range r.Thresholds {
 		_, op, limit, unit, ok := renderExprParts(t.Expr)
@@ -283,7 +291,7 @@ func htmlViewOf(r *Result, d *htmlData) *htmlView {
 
 	s := r.Sessions
 	v.Sessions = []htmlRow{
-		{Name: "by status at the end", Value: byStatusText(s.ByStatus)},
+		{Name: "by status at the end", Value: htmlByStatus(s.ByStatus)},
 		{Name: "forced sign-outs", Value: strconv.FormatInt(s.ForcedSignouts, 10)},
 		{Name: "re-sign-ins", Value: strconv.FormatInt(s.ReSignIns, 10)},
 	}
@@ -320,7 +328,7 @@ func htmlViewOf(r *Result, d *htmlData) *htmlView {
 		{Name: ChartLatency, Title: "Refresh latency over time",
 			Caption: "p50, p99 and max of the refreshes answered in each " + window + ", ms on a log axis, measured from the intended start. Gaps: no refresh answered in that window."},
 		{Name: ChartHDR, Title: "Latency percentile distribution",
-			Caption: "Each operation's HDR histogram: latency (ms, from the intended start) against percentile on a 1/(1−p) log axis, as HdrHistogram's plotter draws it. Each line ends at its maximum."},
+			Caption: "Each operation's HDR histogram: latency (ms, from the intended start) against percentile on a 1/(1−p) log axis, as HdrHistogram's plotter draws it; latency on a log axis, linear with the box unticked. Each line ends at its maximum."},
 		{Name: ChartClients, Title: "Clients by state",
 			Caption: "Clients signed in, holding a valid token, in the background, offline and signed out, sampled at the end of each bucket."},
 	}
@@ -330,8 +338,8 @@ func htmlViewOf(r *Result, d *htmlData) *htmlView {
 	return v
 }
 
-// byStatusText lists session statuses by count, largest first.
-func byStatusText(m map[string]int64) string {
+// htmlByStatus lists session statuses by count, largest first.
+func htmlByStatus(m map[string]int64) string {
 	type kv struct {
 		k string
 		v int64
@@ -375,23 +383,23 @@ type htmlEventMark struct {
 // htmlChartJSON is one chart's data. Time charts give StepS (x_i = i·StepS
 // seconds); the HDR chart gives X. Values are aligned with x; null is a gap.
 type htmlChartJSON struct {
-	StepS  float64          `json:"step_s,omitempty"`
-	X      jsonNums         `json:"x,omitempty"`
-	Series []htmlChartJSONs `json:"series"`
-	Note   string           `json:"note,omitempty"`
+	StepS  float64      `json:"step_s,omitempty"`
+	X      htmlNums     `json:"x,omitempty"`
+	Series []htmlSeries `json:"series"`
+	Note   string       `json:"note,omitempty"`
 }
 
-type htmlChartJSONs struct {
+type htmlSeries struct {
 	Label  string   `json:"label"`
 	Key    string   `json:"key"`
-	Values jsonNums `json:"values"`
+	Values htmlNums `json:"values"`
 }
 
-// jsonNums is a float series that encodes NaN and ±Inf as null (a gap).
-type jsonNums []float64
+// htmlNums is a float series that encodes NaN and ±Inf as null (a gap).
+type htmlNums []float64
 
 // MarshalJSON writes the numbers with at most three decimals.
-func (s jsonNums) MarshalJSON() ([]byte, error) {
+func (s htmlNums) MarshalJSON() ([]byte, error) {
 	b := make([]byte, 0, 2+len(s)*6)
 	b = append(b, '[')
 	for i, v := range s {
@@ -407,9 +415,9 @@ func (s jsonNums) MarshalJSON() ([]byte, error) {
 	return append(b, ']'), nil
 }
 
-// counts turns a timeline series into n chart values, null past its end.
-func counts(v []int64, n int) jsonNums {
-	out := make(jsonNums, n)
+// htmlCounts turns a timeline series into n chart values, null past its end.
+func htmlCounts(v []int64, n int) htmlNums {
+	out := make(htmlNums, n)
 	for i := range out {
 		if i < len(v) {
 			out[i] = float64(v[i])
@@ -442,25 +450,25 @@ func htmlChartData(r *Result) (*htmlData, error) {
 	if n == 0 {
 		noTimeline = "No timeline in this result."
 	}
-	d.Charts[ChartRefresh] = &htmlChartJSON{StepS: step, Note: noTimeline, Series: []htmlChartJSONs{
-		{Label: "refresh attempts", Key: "attempts", Values: counts(tl.RefreshAttempts, n)},
-		{Label: "refresh errors", Key: "errors", Values: counts(tl.RefreshErrors, n)},
-		{Label: "API 401s", Key: "api_401", Values: counts(tl.API401, n)},
+	d.Charts[ChartRefresh] = &htmlChartJSON{StepS: step, Note: noTimeline, Series: []htmlSeries{
+		{Label: "refresh attempts", Key: "attempts", Values: htmlCounts(tl.RefreshAttempts, n)},
+		{Label: "refresh errors", Key: "errors", Values: htmlCounts(tl.RefreshErrors, n)},
+		{Label: "API 401s", Key: "api_401", Values: htmlCounts(tl.API401, n)},
 	}}
-	d.Charts[ChartClients] = &htmlChartJSON{StepS: step, Note: noTimeline, Series: []htmlChartJSONs{
-		{Label: "signed in", Key: "signed_in", Values: counts(tl.SignedIn, n)},
-		{Label: "valid token", Key: "valid_token", Values: counts(tl.ValidToken, n)},
-		{Label: "background", Key: "background", Values: counts(tl.Background, n)},
-		{Label: "offline", Key: "offline", Values: counts(tl.Offline, n)},
-		{Label: "signed out", Key: "signed_out", Values: counts(tl.SignedOut, n)},
+	d.Charts[ChartClients] = &htmlChartJSON{StepS: step, Note: noTimeline, Series: []htmlSeries{
+		{Label: "signed in", Key: "signed_in", Values: htmlCounts(tl.SignedIn, n)},
+		{Label: "valid token", Key: "valid_token", Values: htmlCounts(tl.ValidToken, n)},
+		{Label: "background", Key: "background", Values: htmlCounts(tl.Background, n)},
+		{Label: "offline", Key: "offline", Values: htmlCounts(tl.Offline, n)},
+		{Label: "signed out", Key: "signed_out", Values: htmlCounts(tl.SignedOut, n)},
 	}}
 
 	// Refresh latency over time: only from the result's own series.
 	ls := tl.RefreshLatencyMs
 	lat := &htmlChartJSON{}
 	if m := max(len(ls.P50), len(ls.P99), len(ls.Max)); ls.WindowMs > 0 && m > 0 {
-		gap := func(v []float64) jsonNums {
-			out := make(jsonNums, m)
+		gap := func(v []float64) htmlNums {
+			out := make(htmlNums, m)
 			for i := range out {
 				out[i] = math.NaN()
 				if i < len(v) && v[i] > 0 { // 0: no refresh answered in the window
@@ -470,7 +478,7 @@ func htmlChartData(r *Result) (*htmlData, error) {
 			return out
 		}
 		lat.StepS = float64(ls.WindowMs) / 1000
-		lat.Series = []htmlChartJSONs{
+		lat.Series = []htmlSeries{
 			{Label: "p50", Key: "p50", Values: gap(ls.P50)},
 			{Label: "p99", Key: "p99", Values: gap(ls.P99)},
 			{Label: "max", Key: "max", Values: gap(ls.Max)},
@@ -478,11 +486,11 @@ func htmlChartData(r *Result) (*htmlData, error) {
 	} else {
 		lat.StepS = step
 		lat.Note = "No per-window latency series in this result (timeline.refresh_latency_ms is empty): latency over time cannot be drawn."
-		lat.Series = []htmlChartJSONs{{Label: "p50", Key: "p50"}, {Label: "p99", Key: "p99"}, {Label: "max", Key: "max"}}
+		lat.Series = []htmlSeries{{Label: "p50", Key: "p50"}, {Label: "p99", Key: "p99"}, {Label: "max", Key: "max"}}
 	}
 	d.Charts[ChartLatency] = lat
 
-	hdr, err := hdrChart(r)
+	hdr, err := htmlHDRChart(r)
 	if err != nil {
 		return nil, err
 	}
@@ -490,22 +498,22 @@ func htmlChartData(r *Result) (*htmlData, error) {
 	return d, nil
 }
 
-// hdrStepsPerDecade is the resolution of the HDR chart's percentile axis.
-const hdrStepsPerDecade = 10
+// htmlHDRStepsPerDecade is the resolution of the HDR chart's percentile axis.
+const htmlHDRStepsPerDecade = 10
 
-// hdrMaxDecades caps the percentile axis at 99.99999%.
-const hdrMaxDecades = 7
+// htmlHDRMaxDecades caps the percentile axis at 99.99999%.
+const htmlHDRMaxDecades = 7
 
-// hdrChart reads each operation's histogram at a shared grid of
-// percentiles, x = 1/(1−p) = 10^(k/hdrStepsPerDecade), up to the
+// htmlHDRChart reads each operation's histogram at a shared grid of
+// percentiles, x = 1/(1−p) = 10^(k/htmlHDRStepsPerDecade), up to the
 // operation's count (past it every percentile is the maximum); the first
 // grid point beyond carries the maximum, and later ones are gaps.
-func hdrChart(r *Result) (*htmlChartJSON, error) {
+func htmlHDRChart(r *Result) (*htmlChartJSON, error) {
 	ops := HistogramOps(r)
-	c := &htmlChartJSON{}
+	c := &htmlChartJSON{Series: []htmlSeries{}}
 	if len(ops) == 0 {
 		c.Note = "No latency histograms in this result."
-		c.X = jsonNums{1, 10, 100}
+		c.X = htmlNums{1, 10, 100}
 		return c, nil
 	}
 	type dec struct {
@@ -531,17 +539,17 @@ func hdrChart(r *Result) (*htmlChartJSON, error) {
 	}
 	if len(hs) == 0 {
 		c.Note = "No latency histograms in this result."
-		c.X = jsonNums{1, 10, 100}
+		c.X = htmlNums{1, 10, 100}
 		return c, nil
 	}
-	decades := min(math.Ceil(math.Log10(maxN)), hdrMaxDecades)
-	steps := int(decades*hdrStepsPerDecade) + 1
-	c.X = make(jsonNums, steps)
+	decades := min(math.Ceil(math.Log10(maxN)), htmlHDRMaxDecades)
+	steps := int(decades*htmlHDRStepsPerDecade) + 1
+	c.X = make(htmlNums, steps)
 	for k := range c.X {
-		c.X[k] = math.Pow(10, float64(k)/hdrStepsPerDecade)
+		c.X[k] = math.Pow(10, float64(k)/htmlHDRStepsPerDecade)
 	}
 	for _, h := range hs {
-		vals := make(jsonNums, steps)
+		vals := make(htmlNums, steps)
 		done := false
 		for k, x := range c.X {
 			switch {
@@ -553,7 +561,7 @@ func hdrChart(r *Result) (*htmlChartJSON, error) {
 				vals[k], done = h.max, true
 			}
 		}
-		c.Series = append(c.Series, htmlChartJSONs{Label: h.name, Key: h.name, Values: vals})
+		c.Series = append(c.Series, htmlSeries{Label: h.name, Key: h.name, Values: vals})
 	}
 	return c, nil
 }

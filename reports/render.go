@@ -27,6 +27,7 @@ type renderer struct {
 var renderers = []renderer{
 	{"text", WriteText},
 	{"json", WriteJSON},
+	{"html", WriteHTML},
 	{"junit", WriteJUnit},
 	{"markdown", WriteMarkdown},
 	{"hgrm", func(w io.Writer, r *Result) error { return WriteHgrm(w, r) }},

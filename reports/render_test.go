@@ -96,7 +96,7 @@ func checkGolden(t *testing.T, name string, got []byte) {
 
 func TestRenderEveryFormat(t *testing.T) {
 	r := renderSample(t, 1)
-	for _, want := range []string{"text", "json", "junit", "markdown", "hgrm"} {
+	for _, want := range []string{"text", "json", "html", "junit", "markdown", "hgrm"} {
 		if !slices.Contains(Formats(), want) {
 			t.Errorf("Formats() = %v, lacks %s", Formats(), want)
 		}

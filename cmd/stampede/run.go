@@ -6,11 +6,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -36,6 +40,14 @@ type runOptions struct {
 	outDir     string
 	noProgress bool
 	quiet      bool
+	// thresholds are the --threshold expressions, added to the profile's.
+	thresholds []string
+	// watchEvery is how often abort_on_fail thresholds are checked on the
+	// live figures; default 1 s.
+	watchEvery time.Duration
+
+	// sets are the --set path=value overrides, applied in order.
+	sets []string
 
 	// flags reports whether a flag was given on the command line.
 	flags func(name string) bool
@@ -67,10 +79,12 @@ func newRunCmd(s streams) *cobra.Command {
 	f.DurationVar(&o.ramp, "ramp", def.Ramp.D(), "wall-clock time over which clients start")
 	f.Float64Var(&o.timeScale, "time-scale", def.TimeScale, "divide every simulated duration by this (≥ 1)")
 	f.Uint64Var(&o.seed, "seed", def.Seed, "random seed: the same seed gives the same schedule")
+	f.StringArrayVar(&o.sets, "set", nil, "override a profile field by its YAML path, such as sdk.interceptor=naive or events[0].fraction=0.5 (repeatable, applied in order, before --clients, --duration, --ramp, --time-scale and --seed)")
 	f.StringVar(&o.target, "target", "", "base URL of a running stampede serve (default: embedded backend)")
 	f.StringVar(&o.outDir, "out", "", "results directory (default ./stampede-results/<run-id>)")
 	f.BoolVar(&o.noProgress, "no-progress", false, "plain progress lines instead of bars (automatic when stderr is not a terminal)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print the summary only")
+	f.StringArrayVar(&o.thresholds, "threshold", nil, "pass/fail gate METRIC OP VALUE such as \"refresh.p99 < 250ms\" (repeatable; adds to the profile's thresholds; any failure exits 99)")
 	return cmd
 }
 
@@ -102,9 +116,17 @@ func (o *runOptions) resolve() (profiles.Profile, error) {
 			errs = append(errs, fmt.Errorf("--target: %w", err))
 		}
 	}
+	flagThresholds, thresholdErrs := o.flagThresholds()
+	errs = append(errs, thresholdErrs...)
+	var profileThresholdErrs []error
+	sets, setErrs := parseSets(o.sets)
+	errs = append(errs, setErrs...)
+	var applyErrs []error
 	// The flags given override the profile before it is validated, so a
 	// problem they cause still names the profile's file and line.
 	p, err := profiles.ResolveWith(o.profile, func(p *profiles.Profile) {
+		// --set first: the dedicated flags, applied next, win over it.
+		applyErrs = applySets(p, sets)
 		if given("clients") {
 			p.Clients = o.clients
 		}
@@ -120,6 +142,7 @@ func (o *runOptions) resolve() (profiles.Profile, error) {
 		if given("seed") {
 			p.Seed = o.seed
 		}
+		profileThresholdErrs = o.profileThresholdErrors(p.Thresholds)
 	})
 	fieldFlag := map[string]string{"clients": "clients", "duration": "duration", "ramp": "ramp", "time_scale": "time-scale"}
 	for _, e := range unjoin(err) {
@@ -136,10 +159,53 @@ func (o *runOptions) resolve() (profiles.Profile, error) {
 		}
 		errs = append(errs, e)
 	}
+	errs = append(errs, profileThresholdErrs...)
+	errs = withSets(sets, errs, applyErrs) // --set problems name the flag, in flag order
 	if len(errs) > 0 {
 		return p, usageError(errors.Join(errs...))
 	}
+	p.Thresholds = append(p.Thresholds, flagThresholds...)
 	return p, nil
+}
+
+// flagThresholds parses the --threshold expressions, returning them as
+// profile thresholds and one error per bad one, naming the flag.
+func (o *runOptions) flagThresholds() ([]profiles.Threshold, []error) {
+	var ths []profiles.Threshold
+	var errs []error
+	for _, expr := range o.thresholds {
+		if _, err := reports.ParseThreshold(expr); err != nil {
+			var te *reports.ThresholdError
+			if errors.As(err, &te) {
+				errs = append(errs, fmt.Errorf("--threshold %q: %s", expr, te.Reason))
+			} else {
+				errs = append(errs, fmt.Errorf("--threshold %q: %w", expr, err))
+			}
+			continue
+		}
+		ths = append(ths, profiles.Threshold{Expr: expr})
+	}
+	return ths, errs
+}
+
+// profileThresholdErrors parses the profile's thresholds, returning one
+// error per bad one, naming the field (and the profile file). Empty ones
+// are left to the profile's own validation, which reports them.
+func (o *runOptions) profileThresholdErrors(ths []profiles.Threshold) []error {
+	file := ""
+	if _, err := profiles.BuiltinSource(o.profile); err != nil {
+		file = o.profile
+	}
+	var errs []error
+	for i, th := range ths {
+		if strings.TrimSpace(th.Expr) == "" {
+			continue
+		}
+		if _, err := reports.ParseThreshold(th.Expr); err != nil {
+			errs = append(errs, &profiles.FieldError{Path: fmt.Sprintf("thresholds[%d].expr", i), Message: err.Error(), File: file})
+		}
+	}
+	return errs
 }
 
 func unjoin(err error) []error {
@@ -281,21 +347,123 @@ func (o *runOptions) run(ctx context.Context) error {
 			runID, p.Clients, p.Duration, target.Kind, target.URL, p.TimeScale, p.Seed)
 	}
 	prog := startProgress(o.streams, o.quiet, o.noProgress, eng, p)
-	runErr := eng.Run(ctx, res)
+	// A failing abort_on_fail threshold cancels runCtx: the run stops
+	// early and still writes its (partial) results.
+	runCtx, abortRun := context.WithCancel(ctx)
+	defer abortRun()
+	watch := watchThresholds(eng, p, o.watchEvery, abortRun)
+	runErr := eng.Run(runCtx, res)
+	abortedBy, abortResult := watch.stop()
 	prog.stop(!res.Partial)
 	if runErr != nil {
 		return fmt.Errorf("run: %w", runErr)
+	}
+	if err := reports.Evaluate(res, p.Thresholds); err != nil {
+		return fmt.Errorf("thresholds: %w", err)
+	}
+	if abortedBy >= 0 {
+		reports.MarkAborted(res, abortedBy, abortResult)
 	}
 	path := filepath.Join(out, "result.json")
 	if err := reports.WriteFile(path, res); err != nil {
 		return err
 	}
+	html := filepath.Join(out, "report.html")
+	if err := reports.RenderFile(html, res, "html"); err != nil {
+		return err
+	}
 	if err := reports.WriteText(o.streams.out, res); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.streams.out, "\nresult: %s\n", path)
-	if res.Partial {
-		return errInterrupted
+	writeThresholds(o.streams.out, res)
+	fmt.Fprintf(o.streams.out, "\nresult: %s\nreport: %s\n", path, html)
+	if res.Partial && ctx.Err() != nil {
+		return errInterrupted // an interrupt wins over thresholds
 	}
-	return nil
+	return thresholdsFailed(res)
+}
+
+// writeThresholds prints the thresholds block of the summary: one line per
+// threshold, ✓ or ✗, with its value.
+func writeThresholds(w io.Writer, res *reports.Result) {
+	if len(res.Thresholds) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nthresholds (%s):\n", res.Verdict)
+	for _, t := range res.Thresholds {
+		fmt.Fprintf(w, "  %s\n", reports.ThresholdLine(t))
+	}
+}
+
+// thresholdsFailed is the exit-99 error of a result whose verdict is
+// "fail", naming the thresholds that failed; nil when it passed.
+func thresholdsFailed(res *reports.Result) error {
+	var failed []string
+	stopped := ""
+	for _, t := range res.Thresholds {
+		if !t.OK {
+			failed = append(failed, t.Expr)
+		}
+		if t.Aborted {
+			stopped = fmt.Sprintf(" (%s stopped the run early: abort_on_fail)", t.Expr)
+		}
+	}
+	if len(failed) == 0 && res.Verdict != reports.VerdictFail {
+		return nil
+	}
+	return &exitError{code: exitThresholds, err: fmt.Errorf("%d of %d thresholds failed: %s%s",
+		len(failed), len(res.Thresholds), strings.Join(failed, "; "), stopped)}
+}
+
+// thresholdWatch checks a run's abort_on_fail thresholds on the engine's
+// live figures.
+type thresholdWatch struct {
+	done chan struct{}
+	wg   sync.WaitGroup
+	// index and result: the threshold that failed and stopped the run, -1 when none.
+	index  int
+	result reports.ThresholdResult
+}
+
+// watchThresholds checks p's abort_on_fail thresholds every interval
+// (default 1 s) on a snapshot of eng, once the ramp is over, and calls abort
+// when one fails. It watches nothing when no threshold has abort_on_fail.
+func watchThresholds(eng *load.Engine, p profiles.Profile, every time.Duration, abort func()) *thresholdWatch {
+	w := &thresholdWatch{done: make(chan struct{}), index: -1}
+	if !slices.ContainsFunc(p.Thresholds, func(t profiles.Threshold) bool { return t.AbortOnFail }) {
+		return w
+	}
+	if every <= 0 {
+		every = time.Second
+	}
+	w.wg.Go(func() {
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-w.done:
+				return
+			case <-tick.C:
+			}
+			var snap reports.Result
+			if err := eng.Snapshot(&snap); err != nil || snap.StartedAt.IsZero() ||
+				snap.EndedAt.Sub(snap.StartedAt) < max(p.Ramp.D(), every) {
+				continue // not started, or too little data before the ramp ends
+			}
+			if i, tr, err := reports.CheckAbort(&snap, p.Thresholds); err == nil && i >= 0 {
+				w.index, w.result = i, tr
+				abort()
+				return
+			}
+		}
+	})
+	return w
+}
+
+// stop ends the watch and returns the threshold that stopped the run, with
+// its live result; index -1 when none did.
+func (w *thresholdWatch) stop() (index int, result reports.ThresholdResult) {
+	close(w.done)
+	w.wg.Wait()
+	return w.index, w.result
 }

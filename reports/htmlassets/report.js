@@ -103,6 +103,7 @@
           ctx.save();
           clip(u, ctx);
           ctx.font = "600 " + Math.round(11 * r) + "px system-ui, sans-serif";
+          ctx.textAlign = "left"; // uPlot leaves the axes' alignment set
           ctx.textBaseline = "top";
           events.forEach(function (e, i) {
             var x0 = u.valToPos(e.start_s, "x", true);
@@ -147,12 +148,13 @@
   function makeChart(name, el) {
     var c = data.charts[name];
     if (!c) { throw new Error("no data for chart " + name); }
+    c.series = c.series || [];
     var d = alignedData(c);
     var any = hasValues(d);
     var opts = {
       width: width(el),
       height: name === "hdr" ? 340 : 280,
-      series: [{ label: "s" }].concat(seriesOpts(c)),
+      series: [{ label: "time s" }].concat(seriesOpts(c)),
       scales: { x: { time: false } },
       axes: [{ label: "seconds from start (wall clock)" }, { label: "", size: 60 }],
       cursor: { sync: { key: "stampede-time" } },
@@ -160,9 +162,10 @@
       plugins: [],
       hooks: { draw: [function () { markDrawn(name, el); }] }
     };
+    if (!any) { opts.scales.y = { range: [0, 1] }; }
     switch (name) {
       case "refresh":
-        opts.axes[1].label = "per " + Math.round(c.step_s * 1000) + " ms";
+        opts.axes[1].label = c.step_s > 0 ? "per " + Math.round(c.step_s * 1000) + " ms" : "per bucket";
         opts.plugins.push(eventsPlugin(data.events || []));
         break;
       case "clients":
@@ -179,7 +182,13 @@
         opts.cursor = {};
         opts.series[0] = { label: "percentile", value: function (u, v) { return pctLabel(v, 2); } };
         opts.scales.x = { time: false, distr: 3, log: 10, range: function (u, min, max) { return [1, Math.max(10, Math.pow(10, Math.ceil(Math.log10(max || 10) - 1e-9)))]; } };
-        if (!any) { opts.scales.y = { range: [0, 1] }; } else { opts.scales.y = { range: function (u, min, max) { return [0, max > 0 ? max * 1.05 : 1]; } }; }
+        if (!any) {
+          opts.scales.y = { range: [0, 1] };
+        } else if (el.dataset.logy !== "false") {
+          opts.scales.y = { distr: 3, log: 10 };
+        } else {
+          opts.scales.y = { range: function (u, min, max) { return [0, max > 0 ? max * 1.05 : 1]; } };
+        }
         opts.axes[0] = {
           label: "percentile (1/(1−p) log scale)",
           splits: function (u, i, min, max) {
@@ -189,12 +198,36 @@
           },
           values: function (u, splits) { return splits.map(function (v) { return pctLabel(v); }); }
         };
-        opts.axes[1].label = "latency ms";
+        opts.axes[1].label = el.dataset.logy !== "false" && any ? "latency ms (log scale)" : "latency ms";
         opts.series.forEach(function (s, i) { if (i > 0) { s.points = { show: true, size: 3 }; } });
         break;
     }
     var u = new uPlot(opts, d, el);
     plots.push({ u: u, el: el });
+    if (name === "hdr" && any && !el.dataset.toggle) { addLogToggle(el); }
+  }
+
+  // addLogToggle puts a checkbox above the HDR chart that switches its
+  // latency axis between log (the default: operations differ by orders of
+  // magnitude) and linear (as HdrHistogram's plotter draws it).
+  function addLogToggle(el) {
+    el.dataset.toggle = "true";
+    var label = document.createElement("label");
+    label.className = "toggle";
+    var box = document.createElement("input");
+    box.type = "checkbox";
+    box.checked = el.dataset.logy !== "false";
+    box.addEventListener("change", function () {
+      el.dataset.logy = box.checked ? "true" : "false";
+      plots = plots.filter(function (p) {
+        if (p.el === el) { p.u.destroy(); return false; }
+        return true;
+      });
+      makeChart("hdr", el);
+    });
+    label.appendChild(box);
+    label.appendChild(document.createTextNode(" log scale for latency"));
+    el.parentNode.insertBefore(label, el);
   }
 
   Array.prototype.forEach.call(containers, function (el) {
