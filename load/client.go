@@ -300,7 +300,7 @@ func (c *Client) onSignIn(now time.Time, ev Event) {
 	var times TokenTimes
 	if o.Class == ClassOK {
 		var err error
-		if times, err = ParseTokenTimes(ev.Token); err != nil || ev.SessionID == "" {
+		if times, err = eventTokenTimes(now, ev); err != nil || ev.SessionID == "" {
 			o = Outcome{Class: ClassOther, Status: o.Status, Code: "bad_sign_in_response"}
 		}
 	}
@@ -343,7 +343,7 @@ func (c *Client) onRefresh(now time.Time, ev Event) {
 	var times TokenTimes
 	if o.Class == ClassOK {
 		var err error
-		if times, err = ParseTokenTimes(ev.Token); err != nil {
+		if times, err = eventTokenTimes(now, ev); err != nil {
 			o = Outcome{Class: ClassOther, Status: o.Status, Code: "bad_token"}
 		}
 	}
@@ -413,8 +413,8 @@ func SessionLost(o Outcome) bool {
 	if o.Class == ClassOK || o.Class == ClassCancelled || o.Class.Retryable() {
 		return false
 	}
-	if strings.HasPrefix(o.Code, "session_") || o.Code == "client_token_invalid" {
-		return true
+	if strings.HasPrefix(o.Code, "session_") || strings.HasPrefix(o.Code, "client_token_") || o.Code == "invalid_grant" {
+		return true // the embedded backend's terminal statuses; OAuth 2.0's dead refresh token
 	}
 	return o.Status == 401 || o.Status == 403 || o.Status == 404
 }
@@ -537,6 +537,15 @@ func (c *Client) Lost() int {
 
 func (c *Client) settle(ok bool, class ErrorClass) {
 	c.record(Action{Metric: MetricRequestSettled, OK: ok, Class: class})
+}
+
+// eventTokenTimes is when the token an answer carried expires: the
+// answer's ExpiresAt (an OAuth 2.0 expires_in) if given, else the JWT's exp.
+func eventTokenTimes(now time.Time, ev Event) (TokenTimes, error) {
+	if !ev.ExpiresAt.IsZero() {
+		return TokenTimes{IssuedAt: now, ExpiresAt: ev.ExpiresAt}, nil
+	}
+	return ParseTokenTimes(ev.Token)
 }
 
 // ValidToken reports whether the client holds a session token that has not

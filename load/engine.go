@@ -29,6 +29,13 @@ type Config struct {
 	// ObserveEvent, if set, sees every event fed to every client, in real
 	// time, like Observe.
 	ObserveEvent func(client int, now time.Time, ev Event)
+	// Shard and Shards select this process's part of a sharded run: the
+	// clients whose index ≡ Shard (mod Shards), with the whole run's seeds.
+	// Shards 0 means 1. Only shard 0 applies fleet events to the backend.
+	Shard, Shards int
+	// StartAt, if set, is when the run begins (every shard the same
+	// instant, so fleet events coincide); Run waits for it.
+	StartAt time.Time
 	// Interrupted is the grace in-flight requests get when the run is
 	// interrupted before its end; default 2 s. At a normal end they get the
 	// profile's request timeout.
@@ -55,6 +62,12 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.Interrupted <= 0 {
 		cfg.Interrupted = 2 * time.Second
+	}
+	if cfg.Shards <= 0 {
+		cfg.Shards = 1
+	}
+	if cfg.Shard < 0 || cfg.Shard >= cfg.Shards {
+		return nil, fmt.Errorf("shard %d/%d: want 0 ≤ shard < %d", cfg.Shard, cfg.Shards, cfg.Shards)
 	}
 	return &Engine{cfg: cfg, ccfg: NewClientConfig(cfg.Profile), windows: chaos.Plan(cfg.Profile)}, nil
 }
@@ -91,7 +104,18 @@ func (e *Engine) Snapshot(res *reports.Result) error {
 // goroutine it started has ended.
 func (e *Engine) Run(ctx context.Context, res *reports.Result) error {
 	p := e.cfg.Profile
+	if !e.cfg.StartAt.IsZero() {
+		wait := time.NewTimer(time.Until(e.cfg.StartAt))
+		select {
+		case <-wait.C:
+		case <-ctx.Done():
+			wait.Stop()
+		}
+	}
 	e.start = time.Now()
+	if !e.cfg.StartAt.IsZero() && ctx.Err() == nil {
+		e.start = e.cfg.StartAt // shards share one clock origin
+	}
 	timeout := p.SDK.RequestTimeout.D()
 	rec := NewRecorder(shardCount(p.Clients), e.start, p.Duration.D()+timeout)
 	rec.windowClients = make([]atomic.Int64, len(e.windows))
@@ -104,7 +128,12 @@ func (e *Engine) Run(ctx context.Context, res *reports.Result) error {
 	stop := make(chan struct{})
 
 	var clients sync.WaitGroup
+	mine := 0
 	for i := range p.Clients {
+		if i%e.cfg.Shards != e.cfg.Shard {
+			continue
+		}
+		mine++
 		clients.Add(1)
 		go func() {
 			defer clients.Done()
@@ -116,7 +145,7 @@ func (e *Engine) Run(ctx context.Context, res *reports.Result) error {
 	fleetDone := make(chan struct{})
 	fleetCtx, stopFleet := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopFleet()
-	if len(e.windows) > 0 {
+	if len(e.windows) > 0 && e.cfg.Shard == 0 {
 		fleet = chaos.NewFleet(e.cfg.Admin, e.windows, p)
 		go func() {
 			defer close(fleetDone)
@@ -168,7 +197,8 @@ func (e *Engine) Run(ctx context.Context, res *reports.Result) error {
 	res.StartedAt, res.EndedAt = e.start.UTC(), endedAt.UTC()
 	res.Partial = partial
 	res.Profile = p
-	res.Engine.Clients = p.Clients
+	res.Engine.Clients = mine
+	res.Shard = reports.Shard{Index: e.cfg.Shard, Count: e.cfg.Shards}
 	res.Engine.MaxRSSBytes = maxRSS()
 	if err := rec.Fill(res, endedAt); err != nil {
 		return err
@@ -543,11 +573,11 @@ func (r *runner) send(a Action) {
 		case ActSignIn:
 			var cr Credentials
 			cr, ev.Outcome = r.e.cfg.Auth.SignIn(ctx, user)
-			ev.SessionID, ev.ClientToken, ev.Token = cr.SessionID, cr.ClientToken, cr.Token
+			ev.SessionID, ev.ClientToken, ev.Token, ev.ExpiresAt = cr.SessionID, cr.ClientToken, cr.Token, cr.ExpiresAt
 		case ActRefresh:
 			var cr Credentials
 			cr, ev.Outcome = r.e.cfg.Auth.Refresh(ctx, a.SessionID, a.ClientToken)
-			ev.Token, ev.ClientToken = cr.Token, cr.ClientToken
+			ev.Token, ev.ClientToken, ev.ExpiresAt = cr.Token, cr.ClientToken, cr.ExpiresAt
 		default:
 			ev.Outcome = r.e.cfg.Resource.Call(ctx, a.Token)
 		}

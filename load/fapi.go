@@ -8,13 +8,17 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Credentials are what a sign-in gives a client.
 type Credentials struct {
 	SessionID   string
 	ClientToken string
-	Token       string // the first session JWT
+	Token       string // the session token (a JWT with the embedded backend)
+	// ExpiresAt is when Token expires, for targets that say so apart from
+	// the token (OAuth 2.0 expires_in); zero means read the JWT's exp.
+	ExpiresAt time.Time
 }
 
 // Authenticator signs clients in and refreshes their session tokens.

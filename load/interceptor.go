@@ -147,7 +147,7 @@ func (c *Client) onPrivateRefresh(now time.Time, ev Event) bool {
 	var times TokenTimes
 	if o.Class == ClassOK {
 		var err error
-		if times, err = ParseTokenTimes(ev.Token); err != nil {
+		if times, err = eventTokenTimes(now, ev); err != nil {
 			o = Outcome{Class: ClassOther, Status: o.Status, Code: "bad_token"}
 		}
 	}

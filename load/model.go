@@ -113,6 +113,9 @@ type Event struct {
 	// EvRefreshDone too.
 	SessionID   string
 	ClientToken string
+	// ExpiresAt, when set, is when Token expires (an OAuth 2.0 expires_in);
+	// otherwise the client reads exp from the JWT.
+	ExpiresAt time.Time
 	// ColdStart marks an EvForeground after the app was killed.
 	ColdStart bool
 }
