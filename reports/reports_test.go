@@ -39,6 +39,11 @@ func sampleResult(t *testing.T) *Result {
 		Sessions: Sessions{ByStatus: map[string]int64{"active": 3, "revoked": 1}, ForcedSignouts: 1, ReSignIns: 0},
 		Requests: Requests{Issued: 10, Settled: 10, OK: 8, UserVisibleErrors: 2},
 		Engine:   Engine{LagMs: LagSummary{P50: 0.05, P99: 0.8, Max: 3}, Clients: 4, Goroutines: 12, MaxRSSBytes: 64 << 20},
+		Herd: Herd{PeakRPS: 30, MeanRPS: 26.7, PeakToMean: 1.125, MaxInflight: 7, Amplification: 1.25,
+			Retries: 5, RetriesShare: 0.1, Dispersion: 2.33},
+		Thresholds: []ThresholdResult{{Expr: "refresh.p99 < 250ms", Value: 40, OK: true},
+			{Expr: "requests.lost == 0", Value: 0, OK: true}},
+		Verdict: VerdictPass,
 	}
 }
 

@@ -16,6 +16,11 @@ func WriteText(w io.Writer, r *Result) error {
 	state := "complete"
 	if r.Partial {
 		state = "PARTIAL (interrupted)"
+		for _, t := range r.Thresholds {
+			if t.Aborted {
+				state = "PARTIAL (stopped by threshold " + t.Expr + ")"
+			}
+		}
 	}
 	wall := r.EndedAt.Sub(r.StartedAt).Round(100 * time.Millisecond)
 	fmt.Fprintf(&b, "stampede %s · run %s · %s\n", r.ToolVersion, r.RunID, state)
@@ -80,14 +85,24 @@ func WriteText(w io.Writer, r *Result) error {
 		tw.Flush()
 	}
 
+	h := r.Herd
+	fmt.Fprintf(&b, "\nherd       peak %.0f/s, mean %.0f/s (peak/mean %.2f) · dispersion %.2f · max in flight %d · amplification %.3f · retries %d (%.1f%%) · duplicate refreshes %d\n",
+		h.PeakRPS, h.MeanRPS, h.PeakToMean, h.Dispersion, h.MaxInflight, h.Amplification, h.Retries, 100*h.RetriesShare, h.DuplicateRefreshes)
+
 	s := r.Sessions
-	fmt.Fprintf(&b, "\nsessions   %s · %d forced sign-outs · %d re-sign-ins\n", byStatus(s.ByStatus), s.ForcedSignouts, s.ReSignIns)
+	fmt.Fprintf(&b, "sessions   %s · %d forced sign-outs · %d re-sign-ins\n", byStatus(s.ByStatus), s.ForcedSignouts, s.ReSignIns)
 	q := r.Requests
-	fmt.Fprintf(&b, "requests   %d issued · %d settled (%d ok, %d user-visible errors, %d cancelled at the end) · %d lost\n",
-		q.Issued, q.Settled, q.OK, q.UserVisibleErrors, q.Cancelled, q.Lost)
+	fmt.Fprintf(&b, "requests   %d issued · %d settled (%d ok, %d user-visible errors, %d cancelled at the end) · %d lost · %d retry loops · %d stale-token retries\n",
+		q.Issued, q.Settled, q.OK, q.UserVisibleErrors, q.Cancelled, q.Lost, q.RetryLoops, q.StaleTokenRetries)
 	e := r.Engine
 	fmt.Fprintf(&b, "engine     lag p50 %s ms, p99 %s ms, max %s ms · peak %d goroutines · max RSS %.0f MiB\n",
 		ms(e.LagMs.P50), ms(e.LagMs.P99), ms(e.LagMs.Max), e.Goroutines, float64(e.MaxRSSBytes)/(1<<20))
+	if len(r.Thresholds) > 0 {
+		fmt.Fprintf(&b, "\nthresholds (%s):\n", r.Verdict)
+		for _, t := range r.Thresholds {
+			fmt.Fprintf(&b, "  %s\n", ThresholdLine(t))
+		}
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -375,24 +374,11 @@ func (o *runOptions) run(ctx context.Context) error {
 	if err := reports.WriteText(o.streams.out, res); err != nil {
 		return err
 	}
-	writeThresholds(o.streams.out, res)
 	fmt.Fprintf(o.streams.out, "\nresult: %s\nreport: %s\n", path, html)
 	if res.Partial && ctx.Err() != nil {
 		return errInterrupted // an interrupt wins over thresholds
 	}
 	return thresholdsFailed(res)
-}
-
-// writeThresholds prints the thresholds block of the summary: one line per
-// threshold, ✓ or ✗, with its value.
-func writeThresholds(w io.Writer, res *reports.Result) {
-	if len(res.Thresholds) == 0 {
-		return
-	}
-	fmt.Fprintf(w, "\nthresholds (%s):\n", res.Verdict)
-	for _, t := range res.Thresholds {
-		fmt.Fprintf(w, "  %s\n", reports.ThresholdLine(t))
-	}
 }
 
 // thresholdsFailed is the exit-99 error of a result whose verdict is
