@@ -127,17 +127,25 @@ func (e *Engine) Run(ctx context.Context, res *reports.Result) error {
 	defer endRequests(ErrRunEnded)
 	stop := make(chan struct{})
 
-	var clients sync.WaitGroup
+	workers := make([]*worker, len(rec.shards))
+	for i := range workers {
+		workers[i] = &worker{e: e, index: i, ctx: reqCtx, inbox: make(chan answer, 1024)}
+	}
 	mine := 0
 	for i := range p.Clients {
 		if i%e.cfg.Shards != e.cfg.Shard {
 			continue
 		}
+		w := workers[mine%len(workers)]
+		w.runners = append(w.runners, e.newRunner(w, i, rec))
 		mine++
+	}
+	var clients sync.WaitGroup
+	for _, w := range workers {
 		clients.Add(1)
 		go func() {
 			defer clients.Done()
-			e.runClient(reqCtx, stop, i, rec)
+			w.run(stop, rec)
 		}()
 	}
 
@@ -234,6 +242,7 @@ func shardCount(clients int) int {
 
 // answer is an Ev*Done event with the timing of its request.
 type answer struct {
+	r        *runner
 	ev       Event
 	op       op
 	intended time.Time
@@ -242,18 +251,19 @@ type answer struct {
 	sent, wire, done time.Time
 }
 
-// runner is one client's goroutine state.
+// runner is one simulated client as its worker drives it: the model plus
+// the chaos around it and its deadlines. It owns no goroutine and no timer.
 type runner struct {
 	e        *Engine
+	w        *worker
 	idx, sh  int
 	c        *Client
 	rec      *Recorder
-	ctx      context.Context
-	inbox    chan answer
 	inflight int
-	timer    *time.Timer
+	started  bool
+	slot     time.Time            // its ramp slot
 	armed    [NumTimers]time.Time // the model's timers, in real time
-	wake     time.Time            // what timer is set for; zero if stopped
+	heapAt   time.Time            // its entry in the worker's heap; zero if none
 
 	// Chaos around the client.
 	link    *chaos.Link
@@ -273,59 +283,195 @@ type runner struct {
 	refreshing int       // refreshes of this client in flight
 }
 
-func (e *Engine) runClient(ctx context.Context, stop <-chan struct{}, idx int, rec *Recorder) {
+// worker drives a share of the fleet from one goroutine: a heap of the
+// clients' next deadlines under a single timer, and one inbox for the
+// answers to their requests. Clients cost memory, not goroutines.
+type worker struct {
+	e        *Engine
+	index    int // also its recorder shard
+	ctx      context.Context
+	runners  []*runner
+	heap     deadlines
+	inbox    chan answer
+	inflight int
+	timer    *time.Timer
+	wake     time.Time // what the timer is set for; zero if stopped
+}
+
+func (e *Engine) newRunner(w *worker, idx int, rec *Recorder) *runner {
 	p := e.cfg.Profile
-	r := &runner{
-		e: e, idx: idx, sh: idx % len(rec.shards), rec: rec, ctx: ctx,
+	return &runner{
+		e: e, w: w, idx: idx, sh: w.shard(), rec: rec,
 		c:       NewClient(&e.ccfg, p.Seed, idx),
-		inbox:   make(chan answer, 4),
+		slot:    e.start.Add(rampOffset(p.Seed, idx, p.Clients, p.Ramp.D())),
 		link:    chaos.NewLink(p, idx),
 		life:    chaos.NewLifecycle(p, idx),
 		changes: chaos.ClientChanges(p, e.windows, idx),
 	}
-	slot := e.start.Add(rampOffset(p.Seed, idx, p.Clients, p.Ramp.D()))
-	r.timer = time.NewTimer(time.Until(slot))
-	r.wake = slot
-	started := false
-	defer r.timer.Stop()
+}
+
+func (w *worker) shard() int { return w.index }
+
+// run drives the worker's clients until stop closes and every request of
+// theirs has been answered.
+func (w *worker) run(stop <-chan struct{}, rec *Recorder) {
+	w.timer = time.NewTimer(time.Hour)
+	w.timer.Stop()
+	defer w.timer.Stop()
+	for _, r := range w.runners {
+		w.push(r)
+	}
+	w.rearm()
 	for {
 		select {
-		case <-r.timer.C:
-			now := time.Now()
-			r.wake = time.Time{}
-			if !started {
-				started = true
-				rec.started.Add(1)
-				rec.lag(r.sh, now.Sub(slot))
-				r.step(now, Event{Kind: EvStart, At: slot})
-				if r.life != nil {
-					r.lifeAt = now.Add(r.life.Foreground())
-				}
-			}
-			r.fireDue(now)
-			r.rearm()
-		case a := <-r.inbox:
-			r.inflight--
-			r.settle(a)
-			r.rearm()
+		case <-w.timer.C:
+			w.wake = time.Time{}
+			w.fireDue(time.Now())
+			w.rearm()
+		case a := <-w.inbox:
+			w.inflight--
+			a.r.inflight--
+			a.r.settle(a)
+			w.push(a.r)
+			w.rearm()
 		case <-stop:
 			stop = nil
-			r.step(time.Now(), Event{Kind: EvStop})
-			r.lifeAt, r.next = time.Time{}, len(r.changes)
-			if r.c.Background() {
-				rec.background.Add(-1)
+			now := time.Now()
+			for _, r := range w.runners {
+				r.stop(now)
 			}
-			if r.offline != "" {
-				rec.offline.Add(-1)
-			}
-			r.timer.Stop()
-			r.wake = time.Time{}
+			w.timer.Stop()
+			w.wake = time.Time{}
 		}
-		if stop == nil && r.inflight == 0 {
-			rec.finished(r.sh, r.c.SessionStatus())
+		if stop == nil && w.inflight == 0 {
+			for _, r := range w.runners {
+				rec.finished(r.sh, r.c.SessionStatus())
+			}
 			return
 		}
 	}
+}
+
+// fireDue runs every client whose deadline has come, earliest first.
+func (w *worker) fireDue(now time.Time) {
+	for len(w.heap) > 0 && !w.heap[0].at.After(now) {
+		d := w.heap.pop()
+		r := d.r
+		if !d.at.Equal(r.heapAt) {
+			continue // superseded by a later push
+		}
+		r.heapAt = time.Time{}
+		r.fire(now)
+		w.push(r)
+	}
+}
+
+// push records r's next deadline in the heap, if it changed.
+func (w *worker) push(r *runner) {
+	_, at := r.earliest()
+	if at.IsZero() || at.Equal(r.heapAt) {
+		return
+	}
+	r.heapAt = at
+	w.heap.push(deadline{at: at, r: r})
+}
+
+// rearm points the worker's timer at the earliest deadline.
+func (w *worker) rearm() {
+	for len(w.heap) > 0 && !w.heap[0].at.Equal(w.heap[0].r.heapAt) {
+		w.heap.pop() // drop superseded entries from the top
+	}
+	var at time.Time
+	if len(w.heap) > 0 {
+		at = w.heap[0].at
+	}
+	if at.Equal(w.wake) {
+		return
+	}
+	w.timer.Stop()
+	w.wake = at
+	if !at.IsZero() {
+		w.timer.Reset(time.Until(at))
+	}
+}
+
+// fire handles whatever of r is due by now: its start, then its timers,
+// lifecycle switches and fleet-event changes, earliest first.
+func (r *runner) fire(now time.Time) {
+	if !r.started {
+		if now.Before(r.slot) {
+			return
+		}
+		r.started = true
+		r.rec.started.Add(1)
+		r.rec.lag(r.sh, now.Sub(r.slot))
+		r.step(now, Event{Kind: EvStart, At: r.slot})
+		if r.life != nil {
+			r.lifeAt = now.Add(r.life.Foreground())
+		}
+	}
+	r.fireDue(now)
+}
+
+// stop ends r's part in the run: the model stops and nothing more is due.
+func (r *runner) stop(now time.Time) {
+	r.step(now, Event{Kind: EvStop})
+	r.lifeAt, r.next = time.Time{}, len(r.changes)
+	r.started = true // a client whose slot never came does not start now
+	r.heapAt = time.Time{}
+	if r.c.Background() {
+		r.rec.background.Add(-1)
+	}
+	if r.offline != "" {
+		r.rec.offline.Add(-1)
+	}
+}
+
+// deadline is one entry of a worker's heap.
+type deadline struct {
+	at time.Time
+	r  *runner
+}
+
+// deadlines is a binary min-heap by time.
+type deadlines []deadline
+
+func (h *deadlines) push(d deadline) {
+	*h = append(*h, d)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !s[i].at.Before(s[p].at) {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+func (h *deadlines) pop() deadline {
+	s := *h
+	top := s[0]
+	last := len(s) - 1
+	s[0] = s[last]
+	s[last] = deadline{}
+	s = s[:last]
+	for i := 0; ; {
+		l, m := 2*i+1, i
+		if l < len(s) && s[l].at.Before(s[m].at) {
+			m = l
+		}
+		if l+1 < len(s) && s[l+1].at.Before(s[m].at) {
+			m = l + 1
+		}
+		if m == i {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+	*h = s
+	return top
 }
 
 // due kinds besides the model's timers.
@@ -333,11 +479,15 @@ const (
 	dueLife   = -1
 	dueChange = -2
 	dueExpiry = -3
+	dueStart  = -4
 )
 
 // earliest is the next deadline: a model timer (its kind), the lifecycle
 // switch (dueLife) or a client change (dueChange).
 func (r *runner) earliest() (int, time.Time) {
+	if !r.started {
+		return dueStart, r.slot
+	}
 	k, at := 0, time.Time{}
 	for i, t := range r.armed {
 		if !t.IsZero() && (at.IsZero() || t.Before(at)) {
@@ -433,22 +583,6 @@ func (r *runner) applyChange(now time.Time, ch chaos.ClientChange) {
 	}
 }
 
-// rearm points the goroutine's single timer at the earliest deadline.
-func (r *runner) rearm() {
-	if r.c.Phase() == PhaseIdle {
-		return // still waiting for its ramp slot
-	}
-	_, at := r.earliest()
-	if at.Equal(r.wake) {
-		return
-	}
-	r.timer.Stop()
-	r.wake = at
-	if !at.IsZero() {
-		r.timer.Reset(time.Until(at))
-	}
-}
-
 // settle feeds an answer to the client after recording it.
 func (r *runner) settle(a answer) {
 	if a.op == opRefresh {
@@ -532,6 +666,7 @@ func (r *runner) phaseChanged(before, after Phase) {
 // through the inbox, whatever happens.
 func (r *runner) send(a Action) {
 	r.inflight++
+	r.w.inflight++
 	var o op
 	var kind EventKind
 	switch a.Kind {
@@ -559,13 +694,13 @@ func (r *runner) send(a Action) {
 	offline, restored := r.offline, r.restored
 	delay, lost := r.link.Plan(chaos.RequestBytes, chaos.ResponseBytes)
 	go func() {
-		ctx, cancel := context.WithTimeout(r.ctx, timeout)
+		ctx, cancel := context.WithTimeout(r.w.ctx, timeout)
 		defer cancel()
 		ev := Event{Kind: kind, Req: a.Req}
 		if out, cut := linkFails(ctx, offline, restored, delay, lost); cut {
 			ev.Outcome = out
 			now := time.Now()
-			r.inbox <- answer{ev: ev, op: o, intended: a.At, sent: sent, wire: now, done: now}
+			r.w.inbox <- answer{r: r, ev: ev, op: o, intended: a.At, sent: sent, wire: now, done: now}
 			return
 		}
 		wire := time.Now()
@@ -581,7 +716,7 @@ func (r *runner) send(a Action) {
 		default:
 			ev.Outcome = r.e.cfg.Resource.Call(ctx, a.Token)
 		}
-		r.inbox <- answer{ev: ev, op: o, intended: a.At, sent: sent, wire: wire, done: time.Now()}
+		r.w.inbox <- answer{r: r, ev: ev, op: o, intended: a.At, sent: sent, wire: wire, done: time.Now()}
 	}()
 }
 

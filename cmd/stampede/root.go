@@ -27,6 +27,7 @@ func newRootCmd(s streams) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	root.AddCommand(newRunCmd(s), newServeCmd(s), newProfilesCmd(s), newVersionCmd(s))
 	root.AddCommand(newReportCmd(s), newCompareCmd(s))
+	root.AddCommand(newMergeCmd(s))
 	for _, c := range root.Commands() {
 		if v := c.Args; v != nil {
 			c.Args = func(cmd *cobra.Command, args []string) error {

@@ -47,6 +47,8 @@ type runOptions struct {
 
 	// sets are the --set path=value overrides, applied in order.
 	sets []string
+	// shardFlags: --shard i/n, --start-at and --run-id (shard.go).
+	shardFlags
 
 	// flags reports whether a flag was given on the command line.
 	flags func(name string) bool
@@ -78,6 +80,9 @@ func newRunCmd(s streams) *cobra.Command {
 	f.DurationVar(&o.ramp, "ramp", def.Ramp.D(), "wall-clock time over which clients start")
 	f.Float64Var(&o.timeScale, "time-scale", def.TimeScale, "divide every simulated duration by this (≥ 1)")
 	f.Uint64Var(&o.seed, "seed", def.Seed, "random seed: the same seed gives the same schedule")
+	f.StringVar(&o.shard, "shard", "", "run shard i of n, \"i/n\" counting from 0 (such as 0/4): the clients whose index ≡ i (mod n), with the whole run's seeds; needs --start-at and --target; results default to ./stampede-results/<run-id>/<i>; stampede merge combines the shards' results")
+	f.StringVar(&o.startAt, "start-at", "", "begin at this instant, RFC 3339 such as 2026-11-28T09:30:00Z: every shard of a run is given the same, so their clocks and fleet events coincide")
+	f.StringVar(&o.runID, "run-id", "", "the run's ID (default: derived from --start-at, the profile's name and seed and the shard count, so the shards of a run share it; random without --start-at)")
 	f.StringArrayVar(&o.sets, "set", nil, "override a profile field by its YAML path, such as sdk.interceptor=naive or events[0].fraction=0.5 (repeatable, applied in order, before --clients, --duration, --ramp, --time-scale and --seed)")
 	f.StringVar(&o.target, "target", "", "base URL of a running stampede serve (default: embedded backend)")
 	f.StringVar(&o.outDir, "out", "", "results directory (default ./stampede-results/<run-id>)")
@@ -115,6 +120,7 @@ func (o *runOptions) resolve() (profiles.Profile, error) {
 			errs = append(errs, fmt.Errorf("--target: %w", err))
 		}
 	}
+	errs = append(errs, o.shardFlags.parse(time.Now(), o.target != "")...)
 	flagThresholds, thresholdErrs := o.flagThresholds()
 	errs = append(errs, thresholdErrs...)
 	var profileThresholdErrs []error
@@ -291,10 +297,10 @@ func (o *runOptions) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	runID := newRunID()
+	runID := o.shardFlags.id(p)
 	out := o.outDir
 	if out == "" {
-		out = filepath.Join("stampede-results", runID)
+		out = filepath.Join("stampede-results", runID, o.shardFlags.dir())
 	}
 	if err := prepareOut(out); err != nil {
 		return err
@@ -330,7 +336,8 @@ func (o *runOptions) run(ctx context.Context) error {
 
 	fapi := &load.FAPI{Base: target.URL, Client: hc}
 	admin := &chaos.AdminClient{Base: target.URL, Client: hc}
-	eng, err := load.New(load.Config{Profile: p, Auth: fapi, Resource: fapi, Admin: admin})
+	eng, err := load.New(load.Config{Profile: p, Auth: fapi, Resource: fapi, Admin: admin,
+		Shard: o.shardIndex, Shards: o.shardCount, StartAt: o.startTime})
 	if err != nil {
 		return err
 	}
@@ -339,11 +346,15 @@ func (o *runOptions) run(ctx context.Context) error {
 		RunID:       runID,
 		ToolVersion: toolVersion(),
 		Target:      target,
-		Shard:       reports.Shard{Index: 0, Count: 1},
+		Shard:       reports.Shard{Index: o.shardIndex, Count: o.shardCount},
 	}
 	if !o.quiet {
 		fmt.Fprintf(o.err, "stampede run %s: %d clients for %s against %s %s (×%g time scale, seed %d)\n",
 			runID, p.Clients, p.Duration, target.Kind, target.URL, p.TimeScale, p.Seed)
+	}
+	if !o.quiet && !o.startTime.IsZero() {
+		fmt.Fprintf(o.err, "shard %d/%d (%d of the clients), starting at %s\n", o.shardIndex, o.shardCount,
+			(p.Clients-o.shardIndex+o.shardCount-1)/o.shardCount, o.startTime.UTC().Format(time.RFC3339Nano))
 	}
 	prog := startProgress(o.streams, o.quiet, o.noProgress, eng, p)
 	// A failing abort_on_fail threshold cancels runCtx: the run stops
@@ -365,6 +376,9 @@ func (o *runOptions) run(ctx context.Context) error {
 	}
 	path := filepath.Join(out, "result.json")
 	if err := reports.WriteFile(path, res); err != nil {
+		return err
+	}
+	if err := reports.WriteHistogramLogs(out, res); err != nil {
 		return err
 	}
 	html := filepath.Join(out, "report.html")
