@@ -2,9 +2,10 @@
 GO     ?= go
 BIN    := bin/stampede
 ARGS   ?=
+BENCH_CLIENTS ?= 200000
 PKGS   := ./...
 
-.PHONY: build run test bench lint fmt clean
+.PHONY: build run test e2e bench fuzz lint fmt clean
 
 ## build: compile bin/stampede
 build:
@@ -16,11 +17,26 @@ run: build
 
 ## test: the test command (race detector on)
 test:
-	$(GO) test -race $(PKGS)
+	$(GO) test -race -timeout 20m $(PKGS)
 
-## bench: benchmarks (figures quoted in issues and notes)
+## e2e: against real servers: installs and starts Dex and toxiproxy-server on 127.0.0.1, then go test -tags e2e ./e2e/ (e2e/run.sh)
+e2e:
+	e2e/run.sh
+
+## bench: Go benchmarks, then stampede against wrk and memory per client (scripts/bench.sh)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	$(GO) test -run '^$$' -bench . -benchmem ./load/ ./chaos/... ./reports/
+	scripts/bench.sh $(BENCH_CLIENTS)
+
+## fuzz: every fuzz target (func Fuzz* in a _test.go file) for FUZZTIME each, one after the other
+FUZZTIME ?= 30s
+fuzz:
+	@set -e; for file in $$(grep -rlE '^func Fuzz' --include='*_test.go' . | sort); do \
+	  for target in $$(sed -nE 's/^func (Fuzz[A-Za-z0-9_]+)\(.*/\1/p' $$file); do \
+	    echo "fuzz: $$target in ./$$(dirname $${file#./}) for $(FUZZTIME)"; \
+	    $(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) ./$$(dirname $${file#./}); \
+	  done; \
+	done
 
 ## lint: formatting and vet
 lint:

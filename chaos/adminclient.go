@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/stampede-load/stampede/chaos/backend"
@@ -17,6 +18,9 @@ import (
 type AdminClient struct {
 	Base   string
 	Client *http.Client
+	// Token, if set, is sent as "Authorization: Bearer <token>": the admin
+	// token of a stampede serve --admin-token.
+	Token string
 }
 
 // RotateKeys starts signing with a new key: POST /admin/keys/rotate.
@@ -24,13 +28,9 @@ func (a *AdminClient) RotateKeys(ctx context.Context, keepPrevious bool) error {
 	return a.do(ctx, http.MethodPost, "/admin/keys/rotate", map[string]bool{"keep_previous": keepPrevious}, nil)
 }
 
-// RevokeFraction revokes that share of active sessions: POST /admin/revoke.
-func (a *AdminClient) RevokeFraction(ctx context.Context, fraction float64) (int, error) {
-	var ans struct {
-		Revoked int `json:"revoked"`
-	}
-	err := a.do(ctx, http.MethodPost, "/admin/revoke", map[string]float64{"fraction": fraction}, &ans)
-	return ans.Revoked, err
+// Revoke ends one session server-side: POST /admin/sessions/{sid}/revoke.
+func (a *AdminClient) Revoke(ctx context.Context, sessionID string) error {
+	return a.do(ctx, http.MethodPost, "/admin/sessions/"+url.PathEscape(sessionID)+"/revoke", struct{}{}, nil)
 }
 
 // SetFaults replaces the backend's faults: PUT /admin/faults.
@@ -53,6 +53,9 @@ func (a *AdminClient) do(ctx context.Context, method, path string, body, into an
 		return fmt.Errorf("admin %s: %w", path, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if a.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+a.Token)
+	}
 	resp, err := a.Client.Do(req)
 	if err != nil {
 		return fmt.Errorf("admin %s: %w", path, err)

@@ -14,7 +14,8 @@ import (
 // Admin is the target's admin API: what fleet events do to the backend.
 type Admin interface {
 	RotateKeys(ctx context.Context, keepPrevious bool) error
-	RevokeFraction(ctx context.Context, fraction float64) (int, error)
+	// Revoke ends one session server-side.
+	Revoke(ctx context.Context, sessionID string) error
 	SetFaults(ctx context.Context, f backend.Faults) error
 	SetRotation(ctx context.Context, r backend.Rotation) error
 }
@@ -30,9 +31,9 @@ type Applied struct {
 }
 
 // Fleet applies the backend side of a run's events on time: key rotations,
-// revocation waves, brownouts and spurious 401s, server clock skew and
-// client-token rotation. Outages and device clocks act on the clients and
-// are the engine's (see ClientChanges).
+// brownouts and spurious 401s, server clock skew and client-token
+// rotation. Outages, revocation waves and device clocks select clients by
+// index and are the engine's (see ClientChanges).
 type Fleet struct {
 	admin   Admin
 	windows []Window
@@ -60,7 +61,7 @@ type step struct {
 // backendEvent reports whether an event acts on the backend.
 func backendEvent(e profiles.Event) bool {
 	switch e.Type {
-	case profiles.EventKeyRotation, profiles.EventRevocationWave, profiles.EventBrownout,
+	case profiles.EventKeyRotation, profiles.EventBrownout,
 		profiles.EventSpurious401, profiles.EventClientTokenRotation:
 		return true
 	case profiles.EventClockSkew:
@@ -130,8 +131,6 @@ func (f *Fleet) apply(ctx context.Context, s step, active map[int]bool) {
 		a.Err = ErrNoAdmin
 	case e.Type == profiles.EventKeyRotation:
 		a.Err = f.admin.RotateKeys(ctx, e.Overlap)
-	case e.Type == profiles.EventRevocationWave:
-		a.Affected, a.Err = f.admin.RevokeFraction(ctx, e.Fraction)
 	case e.Type == profiles.EventClientTokenRotation:
 		r := backend.Rotation{}
 		if s.start {

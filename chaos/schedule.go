@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"math"
 	"sort"
 	"time"
 
@@ -45,6 +46,7 @@ const (
 	ChangeOffline ChangeKind = iota + 1 // the device loses its network (Mode says how)
 	ChangeOnline                        // the network comes back
 	ChangeSkew                          // the device clock is off by Skew from now on
+	ChangeRevoke                        // the client's session is revoked server-side
 )
 
 // ClientChange is one change to one client at a wall-clock offset.
@@ -58,8 +60,10 @@ type ClientChange struct {
 
 // ClientChanges lists, in time order, what the events do to client idx:
 // whether an outage takes it offline (a seeded draw against the event's
-// fraction), when its network comes back (spread over RestoreSpread), and
-// whether its clock is skewed.
+// fraction), when its network comes back (spread over RestoreSpread),
+// whether a revocation wave revokes its session and whether its clock is
+// skewed. Selection is by client index, so the shards of a run together
+// select exactly the clients the whole run would.
 func ClientChanges(p profiles.Profile, ws []Window, idx int) []ClientChange {
 	var out []ClientChange
 	for _, w := range ws {
@@ -73,6 +77,10 @@ func ClientChanges(p profiles.Profile, ws []Window, idx int) []ClientChange {
 			out = append(out,
 				ClientChange{At: w.Start, Kind: ChangeOffline, Mode: e.Mode, Window: w.Index},
 				ClientChange{At: back, Kind: ChangeOnline, Window: w.Index})
+		case profiles.EventRevocationWave:
+			if spread(p.Seed, uint64(w.Index), idx) < e.Fraction {
+				out = append(out, ClientChange{At: w.Start, Kind: ChangeRevoke, Window: w.Index})
+			}
 		case profiles.EventClockSkew:
 			if e.DeviceOffset == 0 || unit(p.Seed, uint64(w.Index)<<1, uint64(idx)) >= e.Fraction {
 				continue
@@ -85,4 +93,14 @@ func ClientChanges(p profiles.Profile, ws []Window, idx int) []ClientChange {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At < out[j].At })
 	return out
+}
+
+// spread maps client idx to [0, 1) along a golden-ratio sequence with a
+// seeded offset: any run of consecutive clients, and any shard's share of
+// them, covers [0, 1) evenly, so "fraction of the clients" selects a count
+// within a client or two of fraction × clients.
+func spread(seed, window uint64, idx int) float64 {
+	const phi = 0.6180339887498949
+	_, f := math.Modf(unit(seed, window, 0x5eed) + float64(idx)*phi)
+	return f
 }

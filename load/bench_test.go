@@ -1,6 +1,8 @@
 package load
 
 import (
+	"context"
+	"net/http"
 	"testing"
 	"time"
 )
@@ -30,5 +32,42 @@ func BenchmarkClientRefreshCycle(b *testing.B) {
 			}
 		}
 		c.Step(now, evAPI(api, ok200))
+	}
+}
+
+// BenchmarkRecorderAnswered measures recording one answered request.
+func BenchmarkRecorderAnswered(b *testing.B) {
+	start := time.Now()
+	rec := NewRecorder(1, start, time.Minute)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		at := start.Add(time.Duration(i%600) * 100 * time.Millisecond)
+		rec.answered(0, opRefresh, ClassOK, at, at, 3*time.Millisecond, 2*time.Millisecond)
+	}
+}
+
+// BenchmarkRefreshRoundTrip measures one refresh over loopback HTTP against
+// the embedded backend (EdDSA): client, transport and server together.
+func BenchmarkRefreshRoundTrip(b *testing.B) {
+	p := testProfile(1, time.Second)
+	p.Backend.Signing = "EdDSA"
+	be := newBackend(b, p)
+	srv, err := be.Listen("127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	defer hc.CloseIdleConnections()
+	f := &FAPI{Base: srv.URL, Client: hc}
+	cr, o := f.SignIn(context.Background(), "bench")
+	if o.Class != ClassOK {
+		b.Fatalf("sign-in: %+v", o)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, o := f.Refresh(context.Background(), cr.SessionID, cr.ClientToken); o.Class != ClassOK {
+			b.Fatalf("refresh: %+v", o)
+		}
 	}
 }

@@ -140,7 +140,8 @@ type Client struct {
 	waiting  []apiCall // API calls waiting for a token
 	inflight []apiCall // API calls whose HTTP attempt is in flight
 
-	out []Action
+	out []Action // the actions of the Step in progress
+	own []Action // Step's buffer (StepInto callers bring theirs)
 }
 
 // NewClient returns a client in PhaseIdle. seed and index pick its random stream.
@@ -164,7 +165,15 @@ func (c *Client) Pending() int { return len(c.waiting) + len(c.inflight) }
 // Step feeds one event to the client and returns the actions it takes. The
 // returned slice is reused by the next Step.
 func (c *Client) Step(now time.Time, ev Event) []Action {
-	c.out = c.out[:0]
+	c.own = c.StepInto(c.own, now, ev)
+	return c.own
+}
+
+// StepInto is Step writing the actions into buf (from its start): an engine
+// driving many clients shares one buffer among them instead of each client
+// keeping its own.
+func (c *Client) StepInto(buf []Action, now time.Time, ev Event) []Action {
+	c.out = buf[:0]
 	switch ev.Kind {
 	case EvStart:
 		if c.phase == PhaseIdle {
@@ -190,8 +199,13 @@ func (c *Client) Step(now time.Time, ev Event) []Action {
 	case EvOnline:
 		c.onOnline(now)
 	}
-	return c.out
+	out := c.out
+	c.out = nil
+	return out
 }
+
+// SessionID is the client's session, "" when it holds none.
+func (c *Client) SessionID() string { return c.sessionID }
 
 // Background reports whether the app is in the background.
 func (c *Client) Background() bool { return c.background }
@@ -339,14 +353,7 @@ func (c *Client) onRefresh(now time.Time, ev Event) {
 		return
 	}
 	c.refreshReq = 0
-	o := ev.Outcome
-	var times TokenTimes
-	if o.Class == ClassOK {
-		var err error
-		if times, err = eventTokenTimes(now, ev); err != nil {
-			o = Outcome{Class: ClassOther, Status: o.Status, Code: "bad_token"}
-		}
-	}
+	o, times := refreshAnswer(now, ev)
 	switch {
 	case o.Class == ClassOK:
 		c.refreshAttempt = 0
@@ -537,6 +544,20 @@ func (c *Client) Lost() int {
 
 func (c *Client) settle(ok bool, class ErrorClass) {
 	c.record(Action{Metric: MetricRequestSettled, OK: ok, Class: class})
+}
+
+// refreshAnswer reads a refresh answer: its outcome, and when the token it
+// carried expires; a token whose expiry cannot be read makes it a failure.
+func refreshAnswer(now time.Time, ev Event) (Outcome, TokenTimes) {
+	o := ev.Outcome
+	if o.Class != ClassOK {
+		return o, TokenTimes{}
+	}
+	times, err := eventTokenTimes(now, ev)
+	if err != nil {
+		return Outcome{Class: ClassOther, Status: o.Status, Code: "bad_token"}, TokenTimes{}
+	}
+	return o, times
 }
 
 // eventTokenTimes is when the token an answer carried expires: the

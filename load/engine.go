@@ -48,6 +48,7 @@ type Engine struct {
 	cfg     Config
 	ccfg    ClientConfig
 	windows []chaos.Window
+	admin   sync.WaitGroup // admin calls the clients' events made
 	rec     atomic.Pointer[Recorder]
 	start   time.Time
 }
@@ -168,7 +169,7 @@ func (e *Engine) Run(ctx context.Context, res *reports.Result) error {
 		e.sample(rec, samplerStop)
 	}()
 
-	end := time.NewTimer(p.Duration.D())
+	end := time.NewTimer(time.Until(e.start.Add(p.Duration.D()))) // every shard ends at the same instant
 	partial := false
 	select {
 	case <-end.C:
@@ -192,6 +193,7 @@ func (e *Engine) Run(ctx context.Context, res *reports.Result) error {
 		endRequests(ErrRunEnded)
 		<-drained
 	}
+	e.admin.Wait()
 	endedAt := time.Now()
 	close(samplerStop)
 	<-sampled
@@ -211,6 +213,7 @@ func (e *Engine) Run(ctx context.Context, res *reports.Result) error {
 	if err := rec.Fill(res, endedAt); err != nil {
 		return err
 	}
+	applied = append(applied, rec.revocations()...)
 	res.Events = eventResults(e.windows, rec.eventClients(), applied)
 	reports.Analyze(res)
 	return nil
@@ -296,6 +299,7 @@ type worker struct {
 	inflight int
 	timer    *time.Timer
 	wake     time.Time // what the timer is set for; zero if stopped
+	buf      []Action  // the actions of the client stepping now
 }
 
 func (e *Engine) newRunner(w *worker, idx int, rec *Recorder) *runner {
@@ -575,6 +579,11 @@ func (r *runner) applyChange(now time.Time, ch chaos.ClientChange) {
 			r.restored = nil
 		}
 		r.step(now, Event{Kind: EvOnline})
+	case chaos.ChangeRevoke:
+		if sid := r.c.SessionID(); sid != "" && r.c.Phase() == PhaseSignedIn {
+			r.rec.windowClients[ch.Window].Add(1)
+			r.e.revoke(r.w.ctx, ch.Window, sid)
+		}
 	case chaos.ChangeSkew:
 		if ch.Skew != 0 {
 			r.rec.windowClients[ch.Window].Add(1)
@@ -602,7 +611,8 @@ func (r *runner) step(now time.Time, ev Event) {
 	if !ev.At.IsZero() {
 		ev.At = ev.At.Add(r.skew)
 	}
-	acts := r.c.Step(now.Add(r.skew), ev)
+	acts := r.c.StepInto(r.w.buf, now.Add(r.skew), ev)
+	r.w.buf = acts
 	r.phaseChanged(before, r.c.Phase())
 	defer r.countValid(now)
 	for i := range acts {
@@ -717,6 +727,20 @@ func (r *runner) send(a Action) {
 			ev.Outcome = r.e.cfg.Resource.Call(ctx, a.Token)
 		}
 		r.w.inbox <- answer{r: r, ev: ev, op: o, intended: a.At, sent: sent, wire: wire, done: time.Now()}
+	}()
+}
+
+// revoke has the target revoke one session for fleet event window, in the
+// background: an admin call, not a request of the client's.
+func (e *Engine) revoke(ctx context.Context, window int, sid string) {
+	e.admin.Add(1)
+	go func() {
+		defer e.admin.Done()
+		err := chaos.ErrNoAdmin
+		if e.cfg.Admin != nil {
+			err = e.cfg.Admin.Revoke(ctx, sid)
+		}
+		e.rec.Load().revoked(window, err)
 	}()
 }
 

@@ -27,7 +27,7 @@ func testProfile(clients int, d time.Duration) profiles.Profile {
 	return p
 }
 
-func newBackend(t *testing.T, p profiles.Profile) *backend.Backend {
+func newBackend(t testing.TB, p profiles.Profile) *backend.Backend {
 	t.Helper()
 	be, err := backend.New(backend.Config{
 		TokenLifetime: p.Scale(p.Backend.TokenLifetime),
@@ -49,7 +49,8 @@ func served(st backend.Stats, endpoint string) int64 {
 	return n
 }
 
-func checkBooks(t *testing.T, res *reports.Result) {
+// checkSums checks that every count of res adds up.
+func checkSums(t *testing.T, res *reports.Result) {
 	t.Helper()
 	for name, o := range res.Ops {
 		if o.Count != o.OK+o.ErrorCount() {
@@ -60,6 +61,14 @@ func checkBooks(t *testing.T, res *reports.Result) {
 	if q.Issued != q.Settled+q.Lost || q.Settled != q.OK+q.UserVisibleErrors+q.Cancelled {
 		t.Errorf("requests do not add up: %+v", q)
 	}
+}
+
+// checkBooks checks that every count of res adds up, that no request was
+// lost and that every client's session is accounted for.
+func checkBooks(t *testing.T, res *reports.Result) {
+	t.Helper()
+	checkSums(t, res)
+	q := res.Requests
 	if q.Lost != 0 {
 		t.Errorf("requests.lost = %d, want 0", q.Lost)
 	}

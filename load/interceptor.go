@@ -143,14 +143,7 @@ func (c *Client) onPrivateRefresh(now time.Time, ev Event) bool {
 		c.settle(false, ev.Outcome.Class)
 		return true
 	}
-	o := ev.Outcome
-	var times TokenTimes
-	if o.Class == ClassOK {
-		var err error
-		if times, err = eventTokenTimes(now, ev); err != nil {
-			o = Outcome{Class: ClassOther, Status: o.Status, Code: "bad_token"}
-		}
-	}
+	o, times := refreshAnswer(now, ev)
 	switch {
 	case o.Class == ClassOK:
 		if ev.ClientToken != "" {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -246,8 +247,16 @@ func TestOAuth2ErrorAnswers(t *testing.T) {
 // TestOAuth2Garbage: whatever a server sends, the answer is classified and
 // nothing hangs past the request's deadline or panics (issue 6, item 6).
 func TestOAuth2Garbage(t *testing.T) {
-	release := make(chan struct{})
-	t.Cleanup(func() { close(release) })
+	// release ends the handlers that stall; each subtest closes its own
+	// before its server closes.
+	var release chan struct{}
+	stall := func(r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body) // so the server sees the client go
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}
 	cases := []struct {
 		name    string
 		handler http.HandlerFunc
@@ -284,16 +293,10 @@ func TestOAuth2Garbage(t *testing.T) {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(`{"access_token":`))
 			w.(http.Flusher).Flush()
-			select { // stalls until the client gives up
-			case <-r.Context().Done():
-			case <-release:
-			}
+			stall(r) // until the client gives up
 		}, timeout: 100 * time.Millisecond, class: ClassTimeout},
 		{name: "slow headers", handler: func(w http.ResponseWriter, r *http.Request) {
-			select {
-			case <-r.Context().Done():
-			case <-release:
-			}
+			stall(r)
 		}, timeout: 100 * time.Millisecond, class: ClassTimeout},
 		{name: "connection reset before the answer", handler: func(w http.ResponseWriter, r *http.Request) {
 			reset(t, w)
@@ -321,6 +324,8 @@ func TestOAuth2Garbage(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := oaServe(t, tc.handler)
+			release = make(chan struct{})
+			t.Cleanup(func() { close(release) }) // before srv.Close: cleanups run last first
 			o := oaTarget(t, srv, nil)
 			ctx := context.Background()
 			if tc.timeout > 0 {

@@ -7,6 +7,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/stampede-load/stampede/chaos"
 	"github.com/stampede-load/stampede/reports"
 )
 
@@ -94,6 +95,9 @@ type Recorder struct {
 
 	// windowClients counts, per fleet event, the clients it acted on.
 	windowClients []atomic.Int64
+
+	rmu     sync.Mutex
+	revokes map[int]*chaos.Applied // per revocation wave: sessions revoked, first error
 
 	// Refresh latency per LatencyWindow, rolled by the sampler.
 	lastP99 atomic.Int64 // of the last window, in ns
@@ -280,6 +284,38 @@ func (r *Recorder) sample(t time.Time, goroutines int) {
 	}
 	r.gauges[b] = [numGauges]int64{peak, r.signedIn.Load(), r.signedOut.Load(), r.background.Load(), r.offline.Load(), r.validToken.Load()}
 	r.maxGoro = max(r.maxGoro, goroutines)
+}
+
+// revoked counts one session revoked (or not: err) by a revocation wave.
+func (r *Recorder) revoked(window int, err error) {
+	r.rmu.Lock()
+	defer r.rmu.Unlock()
+	if r.revokes == nil {
+		r.revokes = map[int]*chaos.Applied{}
+	}
+	a := r.revokes[window]
+	if a == nil {
+		a = &chaos.Applied{Window: window}
+		r.revokes[window] = a
+	}
+	if err != nil {
+		if a.Err == nil {
+			a.Err = err
+		}
+		return
+	}
+	a.Affected++
+}
+
+// revocations is what the revocation waves did, one entry per wave.
+func (r *Recorder) revocations() []chaos.Applied {
+	r.rmu.Lock()
+	defer r.rmu.Unlock()
+	out := make([]chaos.Applied, 0, len(r.revokes))
+	for _, a := range r.revokes {
+		out = append(out, *a)
+	}
+	return out
 }
 
 func (r *Recorder) eventClients() []int64 {

@@ -32,6 +32,10 @@ type Profile struct {
 	Network     Network  `json:"network" yaml:"network"`
 	Events      []Event  `json:"events,omitempty" yaml:"events"`
 	Backend     Backend  `json:"backend" yaml:"backend"`
+	// Target is what the run is aimed at: the embedded backend (the
+	// default), a server like it, an OAuth 2.0 token endpoint or a custom
+	// HTTP API.
+	Target Target `json:"target,omitzero" yaml:"target"`
 	// Thresholds gate the run: any that fails makes stampede exit 99.
 	Thresholds []Threshold `json:"thresholds,omitempty" yaml:"thresholds"`
 }
@@ -216,6 +220,9 @@ const (
 	EventSpurious401         = "spurious_401"
 	EventClockSkew           = "clock_skew"
 	EventClientTokenRotation = "client_token_rotation"
+	// EventToxic adds a Toxiproxy toxic to a proxy between stampede and the
+	// target for Duration (0: until the end), then removes it.
+	EventToxic = "toxic"
 )
 
 // Outage modes.
@@ -258,6 +265,10 @@ type Event struct {
 	// Grace is the reuse grace period of client_token_rotation: a rotated
 	// client token reused within Grace is accepted, later it revokes the session.
 	Grace Duration `json:"grace,omitempty" yaml:"grace"`
+	// Proxy is the Toxiproxy proxy a toxic event acts on (its name).
+	Proxy string `json:"proxy,omitempty" yaml:"proxy"`
+	// Toxic is what a toxic event adds to Proxy.
+	Toxic Toxic `json:"toxic,omitzero" yaml:"toxic"`
 }
 
 // At is an event time: an absolute simulated offset, or a share of the run.
@@ -377,4 +388,152 @@ func (p Profile) Scale(d Duration) time.Duration {
 		return time.Duration(d)
 	}
 	return time.Duration(float64(d) / p.TimeScale)
+}
+
+// Toxiproxy toxic types of a toxic event.
+const (
+	ToxicLatency   = "latency"    // delays data by latency ± jitter
+	ToxicBandwidth = "bandwidth"  // limits the stream to rate KB/s
+	ToxicTimeout   = "timeout"    // stops all data, closes after timeout (0: never)
+	ToxicResetPeer = "reset_peer" // resets connections (TCP RST) after timeout
+	ToxicSlowClose = "slow_close" // delays closing connections by delay
+)
+
+// Toxic streams: the direction a toxic acts on.
+const (
+	StreamDownstream = "downstream" // from the target to stampede (the default)
+	StreamUpstream   = "upstream"   // from stampede to the target
+)
+
+// Toxic is one Toxiproxy toxic (see github.com/Shopify/toxiproxy).
+type Toxic struct {
+	// Type is latency, bandwidth, timeout, reset_peer or slow_close.
+	Type string `json:"type" yaml:"type"`
+	// Stream is downstream (default) or upstream.
+	Stream string `json:"stream,omitempty" yaml:"stream"`
+	// Toxicity is the share of connections the toxic acts on; 0 means 1.
+	Toxicity   float64         `json:"toxicity,omitempty" yaml:"toxicity"`
+	Attributes ToxicAttributes `json:"attributes,omitzero" yaml:"attributes"`
+}
+
+// ToxicAttributes are a toxic's parameters; which apply depends on its
+// type. Durations are wall-clock time (never scaled), sent to Toxiproxy in
+// milliseconds.
+type ToxicAttributes struct {
+	Latency Duration `json:"latency,omitempty" yaml:"latency"` // latency
+	Jitter  Duration `json:"jitter,omitempty" yaml:"jitter"`   // latency
+	Rate    int      `json:"rate,omitempty" yaml:"rate"`       // bandwidth, KB/s
+	Timeout Duration `json:"timeout,omitempty" yaml:"timeout"` // timeout, reset_peer
+	Delay   Duration `json:"delay,omitempty" yaml:"delay"`     // slow_close
+}
+
+// Target kinds.
+const (
+	// TargetBuiltin is the embedded backend, in process.
+	TargetBuiltin = "builtin"
+	// TargetFAPI is a server with the embedded backend's endpoints at URL,
+	// such as stampede serve.
+	TargetFAPI = "fapi"
+	// TargetOAuth2 is an OAuth 2.0 authorization server's token endpoint.
+	TargetOAuth2 = "oauth2"
+	// TargetHTTP is a custom HTTP API described by request templates.
+	TargetHTTP = "http"
+)
+
+// TargetKinds lists the target kinds.
+func TargetKinds() []string {
+	return []string{TargetBuiltin, TargetFAPI, TargetOAuth2, TargetHTTP}
+}
+
+// OAuth 2.0 client authentication methods.
+const (
+	AuthMethodBasic = "basic" // client_secret_basic
+	AuthMethodPost  = "post"  // client_secret_post
+)
+
+// Expiry sources of an OAuth 2.0 access token.
+const (
+	ExpiryAuto      = "auto"       // the JWT's exp, else expires_in
+	ExpiryJWT       = "jwt"        // the JWT's exp
+	ExpiryExpiresIn = "expires_in" // expires_in
+)
+
+// RedactedSecret is what a secret is replaced with wherever a profile is written out.
+const RedactedSecret = "[redacted]"
+
+// Target is what a run is aimed at. Kind "" is builtin, or fapi when a URL
+// is given (by url or --target).
+type Target struct {
+	Kind string `json:"kind,omitempty" yaml:"kind"`
+	// URL is the target's base URL (fapi, oauth2, http); --target overrides it.
+	URL string `json:"url,omitempty" yaml:"url"`
+
+	// TokenEndpoint is the OAuth 2.0 token endpoint: a path joined to URL,
+	// or an absolute URL.
+	TokenEndpoint string `json:"token_endpoint,omitempty" yaml:"token_endpoint"`
+	ClientID      string `json:"client_id,omitempty" yaml:"client_id"`
+	// ClientSecret is never written out (see RedactedSecret); ClientSecretEnv
+	// names an environment variable holding it instead.
+	ClientSecret    string `json:"client_secret,omitempty" yaml:"client_secret"`
+	ClientSecretEnv string `json:"client_secret_env,omitempty" yaml:"client_secret_env"`
+	// AuthMethod is how the client authenticates: basic (default) or post.
+	AuthMethod string `json:"auth_method,omitempty" yaml:"auth_method"`
+	Scope      string `json:"scope,omitempty" yaml:"scope"`
+	// Users sign in with the password grant; CredentialsFile holds refresh
+	// tokens minted beforehand (stampede creds), one JSON line a client.
+	Users           Users  `json:"users,omitzero" yaml:"users"`
+	CredentialsFile string `json:"credentials_file,omitempty" yaml:"credentials_file"`
+	// APIURL is the protected endpoint the apps call with the bearer token:
+	// a path joined to URL, or an absolute URL.
+	APIURL string `json:"api_url,omitempty" yaml:"api_url"`
+	// RefreshInterval, when set, makes clients refresh this often (simulated
+	// time) although the provider's access tokens live longer.
+	RefreshInterval Duration `json:"refresh_interval,omitempty" yaml:"refresh_interval"`
+	// Expiry is where an access token's lifetime comes from: auto (the
+	// JWT's exp, else expires_in), jwt or expires_in.
+	Expiry string `json:"expiry,omitempty" yaml:"expiry"`
+	// ReusePattern is a regular expression matching the error_description
+	// of a refused reused refresh token; "" is stampede's default.
+	ReusePattern string `json:"reuse_pattern,omitempty" yaml:"reuse_pattern"`
+
+	// Toxiproxy is the toxiproxy-server API that toxic events drive
+	// (default http://127.0.0.1:8474).
+	Toxiproxy string `json:"toxiproxy,omitempty" yaml:"toxiproxy"`
+}
+
+// Users are the password-grant users of an oauth2 target: client i signs
+// in as Pattern with i+Offset, or as line i of File, with Password.
+type Users struct {
+	Pattern string `json:"pattern,omitempty" yaml:"pattern"`
+	Offset  int    `json:"offset,omitempty" yaml:"offset"`
+	// File lists users one a line: "name" or "name:password".
+	File string `json:"file,omitempty" yaml:"file"`
+	// Password is never written out; PasswordEnv names an environment
+	// variable holding it instead.
+	Password    string `json:"password,omitempty" yaml:"password"`
+	PasswordEnv string `json:"password_env,omitempty" yaml:"password_env"`
+}
+
+// TargetKind is the kind of target the profile aims at, "" resolved:
+// builtin, or fapi when a URL is given.
+func (p Profile) TargetKind() string {
+	if p.Target.Kind != "" {
+		return p.Target.Kind
+	}
+	if p.Target.URL != "" {
+		return TargetFAPI
+	}
+	return TargetBuiltin
+}
+
+// Redacted returns p with its secrets replaced by RedactedSecret: what may be
+// printed or written to result.json.
+func (p Profile) Redacted() Profile {
+	if p.Target.ClientSecret != "" {
+		p.Target.ClientSecret = RedactedSecret
+	}
+	if p.Target.Users.Password != "" {
+		p.Target.Users.Password = RedactedSecret
+	}
+	return p
 }

@@ -3,6 +3,8 @@ package profiles
 import (
 	"errors"
 	"fmt"
+	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -16,7 +18,7 @@ var jitters = []string{JitterNone, JitterFull, JitterEqual, JitterDecorrelated, 
 // EventTypes lists the fleet event types.
 func EventTypes() []string {
 	return []string{EventOutage, EventKeyRotation, EventRevocationWave, EventBrownout,
-		EventSpurious401, EventClockSkew, EventClientTokenRotation}
+		EventSpurious401, EventClockSkew, EventClientTokenRotation, EventToxic}
 }
 
 // EventFields lists the fields an event of type t may have besides type and
@@ -37,6 +39,8 @@ func EventFields(t string) []string {
 		return []string{"server_offset", "device_offset", "fraction", "duration"}
 	case EventClientTokenRotation:
 		return []string{"grace", "duration"}
+	case EventToxic:
+		return []string{"proxy", "toxic", "duration"}
 	}
 	return nil
 }
@@ -63,6 +67,8 @@ func (e Event) givenFields() []string {
 	add("server_offset", e.ServerOffset != 0)
 	add("device_offset", e.DeviceOffset != 0)
 	add("grace", e.Grace != 0)
+	add("proxy", e.Proxy != "")
+	add("toxic", e.Toxic != Toxic{})
 	return s
 }
 
@@ -157,6 +163,7 @@ func (p Profile) Validate() error {
 	v.positive("backend.max_lifetime", p.Backend.MaxLifetime)
 	v.nonNegative("backend.inactivity_timeout", p.Backend.InactivityTimeout)
 	v.oneOf("backend.signing", p.Backend.Signing, signings)
+	p.validateTarget(v)
 	for i, t := range p.Thresholds {
 		if strings.TrimSpace(t.Expr) == "" {
 			v.bad(fmt.Sprintf("thresholds[%d].expr", i), "is required: METRIC OP VALUE such as \"refresh.p99 < 250ms\"")
@@ -334,5 +341,200 @@ func (p Profile) validateEvent(v *validator, i int, e Event) {
 	case EventClientTokenRotation:
 		nonNeg("grace", e.Grace)
 		nonNeg("duration", e.Duration)
+	case EventToxic:
+		nonNeg("duration", e.Duration)
+		if strings.TrimSpace(e.Proxy) == "" {
+			v.bad(f("proxy"), "is required: the name of the Toxiproxy proxy between stampede and the target")
+		}
+		validateToxic(v, f("toxic"), e.Toxic)
 	}
+}
+
+// toxicAttributes lists the attributes each toxic type takes.
+var toxicAttributes = map[string][]string{
+	ToxicLatency:   {"latency", "jitter"},
+	ToxicBandwidth: {"rate"},
+	ToxicTimeout:   {"timeout"},
+	ToxicResetPeer: {"timeout"},
+	ToxicSlowClose: {"delay"},
+}
+
+// ToxicTypes lists the toxic types a toxic event may add.
+func ToxicTypes() []string {
+	return []string{ToxicLatency, ToxicBandwidth, ToxicTimeout, ToxicResetPeer, ToxicSlowClose}
+}
+
+// validateToxic checks the toxic of a toxic event at path.
+func validateToxic(v *validator, path string, t Toxic) {
+	v.oneOf(path+".type", t.Type, ToxicTypes())
+	if t.Stream != "" {
+		v.oneOf(path+".stream", t.Stream, []string{StreamDownstream, StreamUpstream})
+	}
+	if !(t.Toxicity >= 0 && t.Toxicity <= 1) {
+		v.bad(path+".toxicity", "must be from 0 to 1 (the share of connections it acts on; 0 is 1), got %g", t.Toxicity)
+	}
+	a := t.Attributes
+	ap := path + ".attributes."
+	given := map[string]bool{"latency": a.Latency != 0, "jitter": a.Jitter != 0, "rate": a.Rate != 0, "timeout": a.Timeout != 0, "delay": a.Delay != 0}
+	allowed, known := toxicAttributes[t.Type]
+	if known {
+		for _, name := range []string{"latency", "jitter", "rate", "timeout", "delay"} {
+			if given[name] && !slices.Contains(allowed, name) {
+				v.bad(ap+name, "does not apply to a %s toxic (its attributes: %s)", t.Type, strings.Join(allowed, ", "))
+			}
+		}
+	}
+	v.nonNegative(ap+"latency", a.Latency)
+	v.nonNegative(ap+"jitter", a.Jitter)
+	v.nonNegative(ap+"timeout", a.Timeout)
+	v.nonNegative(ap+"delay", a.Delay)
+	switch t.Type {
+	case ToxicLatency:
+		if a.Latency == 0 && a.Jitter == 0 {
+			v.bad(ap+"latency", "is required: the delay a latency toxic adds, such as \"300ms\" (wall-clock, never scaled)")
+		}
+	case ToxicBandwidth:
+		if a.Rate <= 0 {
+			v.bad(ap+"rate", "must be at least 1: the bandwidth in KB/s, got %d", a.Rate)
+		}
+	case ToxicSlowClose:
+		if a.Delay == 0 {
+			v.bad(ap+"delay", "is required: how long a slow_close toxic delays closing, such as \"1s\"")
+		}
+	}
+}
+
+// validateTarget checks the target section: its kind and the fields of that kind.
+func (p Profile) validateTarget(v *validator) {
+	t := p.Target
+	if t.Kind != "" {
+		v.oneOf("target.kind", t.Kind, TargetKinds())
+	}
+	kind := p.TargetKind()
+	if t.URL != "" {
+		if err := checkURL(t.URL); err != "" {
+			v.bad("target.url", "%s", err)
+		}
+	}
+	switch kind {
+	case TargetBuiltin:
+		if t.URL != "" {
+			v.badRel("target.url", []string{"target.kind"}, "does not apply to kind builtin (the embedded backend runs in process); give kind fapi for a server at this URL")
+		}
+	case TargetFAPI, TargetHTTP:
+		if t.URL == "" {
+			v.badRel("target.url", []string{"target.kind"}, "is required for kind %s: the target's base URL such as \"https://auth.example.com\" (or give --target)", kind)
+		}
+	}
+	oauth := []struct {
+		name string
+		set  bool
+	}{
+		{"token_endpoint", t.TokenEndpoint != ""}, {"client_id", t.ClientID != ""}, {"client_secret", t.ClientSecret != ""},
+		{"client_secret_env", t.ClientSecretEnv != ""}, {"auth_method", t.AuthMethod != ""}, {"scope", t.Scope != ""},
+		{"users", t.Users != Users{}}, {"credentials_file", t.CredentialsFile != ""}, {"refresh_interval", t.RefreshInterval != 0},
+		{"expiry", t.Expiry != ""}, {"reuse_pattern", t.ReusePattern != ""},
+	}
+	if kind != TargetOAuth2 {
+		for _, f := range oauth {
+			if f.set {
+				v.badRel("target."+f.name, []string{"target.kind"}, "applies only to kind oauth2, got kind %s", kind)
+			}
+		}
+		if t.APIURL != "" && kind != TargetHTTP {
+			v.badRel("target.api_url", []string{"target.kind"}, "applies only to kinds oauth2 and http (fapi and builtin call /api/me), got kind %s", kind)
+		}
+		return
+	}
+	p.validateOAuth2(v)
+}
+
+// validateOAuth2 checks the fields of an oauth2 target.
+func (p Profile) validateOAuth2(v *validator) {
+	t := p.Target
+	switch {
+	case t.TokenEndpoint == "":
+		v.bad("target.token_endpoint", "is required for kind oauth2: the token endpoint, a path such as \"/oauth2/token\" joined to target.url, or an absolute URL")
+	case isAbsolute(t.TokenEndpoint):
+		if err := checkURL(t.TokenEndpoint); err != "" {
+			v.bad("target.token_endpoint", "%s", err)
+		}
+	case t.URL == "":
+		v.badRel("target.token_endpoint", []string{"target.url"}, "is a path (%q): give target.url (or --target) to join it to, or an absolute URL", t.TokenEndpoint)
+	}
+	if t.ClientID == "" {
+		v.bad("target.client_id", "is required for kind oauth2: the OAuth 2.0 client id")
+	}
+	if t.ClientSecret != "" && t.ClientSecretEnv != "" {
+		v.badRel("target.client_secret", []string{"target.client_secret_env"}, "give client_secret or client_secret_env, not both")
+	}
+	if t.AuthMethod != "" {
+		v.oneOf("target.auth_method", t.AuthMethod, []string{AuthMethodBasic, AuthMethodPost})
+	}
+	u := t.Users
+	hasUsers := u != Users{}
+	if !hasUsers && t.CredentialsFile == "" {
+		v.bad("target", "kind oauth2 needs first credentials: users (a pattern such as \"user%%d@example.com\" or a file, with a password) for the password grant, or a credentials_file of refresh tokens (stampede creds makes one)")
+	}
+	if hasUsers {
+		switch {
+		case u.Pattern == "" && u.File == "":
+			v.bad("target.users", "give pattern (such as \"user%%d@example.com\") or file")
+		case u.Pattern != "" && u.File != "":
+			v.badRel("target.users.pattern", []string{"target.users.file"}, "give pattern or file, not both")
+		case u.Pattern != "":
+			if strings.Count(strings.ReplaceAll(u.Pattern, "%%", ""), "%") > 1 || strings.Contains(fmt.Sprintf(u.Pattern, 1), "%!") {
+				v.bad("target.users.pattern", "must hold at most one %%d (the client's number), got %q", u.Pattern)
+			}
+		}
+		if u.File != "" && u.Offset != 0 {
+			v.badRel("target.users.offset", []string{"target.users.file"}, "applies only to pattern")
+		}
+		if u.Offset < 0 {
+			v.bad("target.users.offset", "must not be negative, got %d", u.Offset)
+		}
+		if u.Password != "" && u.PasswordEnv != "" {
+			v.badRel("target.users.password", []string{"target.users.password_env"}, "give password or password_env, not both")
+		}
+		if u.Password == "" && u.PasswordEnv == "" && u.Pattern != "" {
+			v.bad("target.users", "a pattern needs password_env (the name of an environment variable holding the users' password) or password")
+		}
+	}
+	v.nonNegative("target.refresh_interval", t.RefreshInterval)
+	if t.Expiry != "" {
+		v.oneOf("target.expiry", t.Expiry, []string{ExpiryAuto, ExpiryJWT, ExpiryExpiresIn})
+	}
+	if t.ReusePattern != "" {
+		if _, err := regexp.Compile(t.ReusePattern); err != nil {
+			v.bad("target.reuse_pattern", "is not a regular expression: %v", err)
+		}
+	}
+	switch {
+	case t.APIURL == "" && p.App.APICallsPerMinute > 0:
+		v.badRel("target.api_url", []string{"app.api_calls_per_minute"},
+			"is required while app.api_calls_per_minute is %g: the protected endpoint the apps call with the access token (a path joined to target.url, or an absolute URL); or set app.api_calls_per_minute: 0", p.App.APICallsPerMinute)
+	case t.APIURL != "" && isAbsolute(t.APIURL):
+		if err := checkURL(t.APIURL); err != "" {
+			v.bad("target.api_url", "%s", err)
+		}
+	case t.APIURL != "" && t.URL == "":
+		v.badRel("target.api_url", []string{"target.url"}, "is a path (%q): give target.url (or --target) to join it to, or an absolute URL", t.APIURL)
+	}
+}
+
+// isAbsolute reports whether s looks like a URL with a scheme rather than a path.
+func isAbsolute(s string) bool { return strings.Contains(s, "://") }
+
+// checkURL says what is wrong with an absolute http(s) URL; "" when nothing.
+func checkURL(s string) string {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("invalid URL %q: %v", s, err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Sprintf("URL %q must start with http:// or https://", s)
+	case u.Host == "":
+		return fmt.Sprintf("URL %q has no host", s)
+	}
+	return ""
 }

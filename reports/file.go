@@ -55,18 +55,16 @@ func WriteAtomic(path string, data []byte) error {
 	return nil
 }
 
-// ReadFile reads a result.json, rejecting other schemas.
+// ReadFile reads a result.json or a checkpoint.json, validated by
+// DecodeResult.
 func ReadFile(path string) (*Result, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read result: %w", err)
 	}
-	var r Result
-	if err := json.Unmarshal(b, &r); err != nil {
+	r, err := DecodeResult(b)
+	if err != nil {
 		return nil, fmt.Errorf("read result %s: %w", path, err)
 	}
-	if r.Schema != Schema {
-		return nil, fmt.Errorf("read result %s: schema %q, want %q", path, r.Schema, Schema)
-	}
-	return &r, nil
+	return r, nil
 }

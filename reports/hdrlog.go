@@ -58,7 +58,7 @@ func histogramLog(r *Result, op string, h *hdrhistogram.Histogram) ([]byte, erro
 	steps := []func() error{
 		w.OutputLogFormatVersion,
 		func() error {
-			return w.OutputComment(fmt.Sprintf("[stampede %s run %s shard %d/%d, operation %s: latency from intended start, microseconds]",
+			return w.OutputComment(fmt.Sprintf(" stampede %s run %s shard %d/%d, operation %s: latency from intended start, microseconds",
 				r.ToolVersion, r.RunID, r.Shard.Index, max(r.Shard.Count, 1), op))
 		},
 		func() error { return w.OutputStartTime(start) },

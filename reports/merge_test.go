@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"reflect"
@@ -164,6 +165,23 @@ func (f fleetSim) shards(t *testing.T, n int) []*Result {
 	return out
 }
 
+// clone returns deep copies of rs (through JSON, as result.json would).
+func clone(t *testing.T, rs []*Result) []*Result {
+	t.Helper()
+	out := make([]*Result, len(rs))
+	for i, r := range rs {
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = new(Result)
+		if err := json.Unmarshal(b, out[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
 func decoded(t *testing.T, enc string) *hdrhistogram.Histogram {
 	t.Helper()
 	h, err := DecodeHistogram(enc)
@@ -283,6 +301,7 @@ func TestMergeAlignsTimelinesOnAbsoluteTime(t *testing.T) {
 
 func TestMergeRefusesResultsOfOtherRuns(t *testing.T) {
 	f := newFleetSim()
+	base := f.shards(t, 4)
 	for _, tc := range []struct {
 		name   string
 		change func(rs []*Result) []*Result
@@ -310,7 +329,7 @@ func TestMergeRefusesResultsOfOtherRuns(t *testing.T) {
 		{"events", func(rs []*Result) []*Result { rs[1].Events = rs[1].Events[:1]; return rs }, "different fleet events", []int{0, 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Merge(tc.change(f.shards(t, 4))...)
+			_, err := Merge(tc.change(clone(t, base))...)
 			var me *MergeError
 			if !errors.As(err, &me) {
 				t.Fatalf("err %v, want a *MergeError", err)

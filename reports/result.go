@@ -122,10 +122,14 @@ type Event struct {
 
 // Target is what the run was aimed at.
 type Target struct {
-	// Kind is "embedded" (the in-process backend) or "fapi" (a server with
-	// the embedded backend's endpoints, such as stampede serve).
+	// Kind is "embedded" (the in-process backend), "fapi" (a server with
+	// the embedded backend's endpoints, such as stampede serve), "oauth2"
+	// (an OAuth 2.0 token endpoint) or "http" (a custom HTTP API).
 	Kind string `json:"kind"`
 	URL  string `json:"url"`
+	// InsecureSkipVerify records that TLS certificates were not verified
+	// (--insecure-skip-verify).
+	InsecureSkipVerify bool `json:"insecure_skip_verify,omitempty"`
 }
 
 // Shard says which part of a sharded run this result covers.

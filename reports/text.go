@@ -97,6 +97,9 @@ func WriteText(w io.Writer, r *Result) error {
 	e := r.Engine
 	fmt.Fprintf(&b, "engine     lag p50 %s ms, p99 %s ms, max %s ms · peak %d goroutines · max RSS %.0f MiB\n",
 		ms(e.LagMs.P50), ms(e.LagMs.P99), ms(e.LagMs.Max), e.Goroutines, float64(e.MaxRSSBytes)/(1<<20))
+	if w := GeneratorWarning(r); w != "" {
+		b.WriteString("warning    " + w + "\n")
+	}
 	if len(r.Thresholds) > 0 {
 		fmt.Fprintf(&b, "\nthresholds (%s):\n", r.Verdict)
 		for _, t := range r.Thresholds {
@@ -144,4 +147,26 @@ func byStatus(m map[string]int64) string {
 		return "none"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// lagLimitMs is the scheduling lag p99 above which the generator, not the
+// target, may have shaped the latencies.
+const lagLimitMs = 10
+
+// GeneratorWarning says when stampede itself was the bottleneck: its
+// scheduling lag p99 above 10 ms, or above the refresh service time's p99.
+// "" when it kept up.
+func GeneratorWarning(r *Result) string {
+	lag := r.Engine.LagMs.P99
+	if lag <= 0 {
+		return ""
+	}
+	svc := 0.0
+	if op := r.Ops[OpRefresh]; op != nil && op.ServiceMs != nil {
+		svc = op.ServiceMs.P99
+	}
+	if lag <= lagLimitMs && (svc == 0 || lag <= svc) {
+		return ""
+	}
+	return fmt.Sprintf("the load generator fell behind (scheduling lag p99 %s ms): latencies include stampede's own delay; run fewer clients per process or shard the run", ms(lag))
 }

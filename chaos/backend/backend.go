@@ -76,6 +76,11 @@ type Config struct {
 	// Rotation is the initial client-token rotation setting (default off);
 	// SetRotation changes it at run time.
 	Rotation Rotation
+	// AdminToken, if set, is required as "Authorization: Bearer <token>" by
+	// the admin endpoints (/admin/*) and /metrics, which otherwise answer
+	// 401 code "admin_token_invalid". Empty (the default) leaves them open,
+	// for a backend on loopback.
+	AdminToken string
 }
 
 // withDefaults returns c with zero fields set to their defaults, or an error
@@ -262,6 +267,8 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case rt.handler == nil:
 		writeError(cw, http.StatusNotFound, CodeNotFound, "no route for "+r.URL.Path)
+	case b.needsAdmin(rt.ep) && !b.adminAuthorized(r):
+		writeAdminUnauthorized(cw)
 	case !allows(rt.allow, r.Method):
 		cw.Header().Set("Allow", rt.allow)
 		writeError(cw, http.StatusMethodNotAllowed, CodeMethodNotAllowed,

@@ -28,6 +28,7 @@ func newRootCmd(s streams) *cobra.Command {
 	root.AddCommand(newRunCmd(s), newServeCmd(s), newProfilesCmd(s), newVersionCmd(s))
 	root.AddCommand(newReportCmd(s), newCompareCmd(s))
 	root.AddCommand(newMergeCmd(s))
+	root.AddCommand(newCredsCmd(s))
 	for _, c := range root.Commands() {
 		if v := c.Args; v != nil {
 			c.Args = func(cmd *cobra.Command, args []string) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -18,7 +19,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stampede-load/stampede/chaos"
 	"github.com/stampede-load/stampede/chaos/backend"
 	"github.com/stampede-load/stampede/load"
 	"github.com/stampede-load/stampede/profiles"
@@ -56,6 +56,8 @@ type runOptions struct {
 	preflightTimeout time.Duration
 	// onBackend, if set, receives the embedded backend once it listens (tests).
 	onBackend func(*backend.Backend)
+	// tls: --ca-cert, --client-cert, --client-key, --insecure-skip-verify (target.go).
+	tls tlsFlags
 }
 
 func newRunCmd(s streams) *cobra.Command {
@@ -84,7 +86,8 @@ func newRunCmd(s streams) *cobra.Command {
 	f.StringVar(&o.startAt, "start-at", "", "begin at this instant, RFC 3339 such as 2026-11-28T09:30:00Z: every shard of a run is given the same, so their clocks and fleet events coincide")
 	f.StringVar(&o.runID, "run-id", "", "the run's ID (default: derived from --start-at, the profile's name and seed and the shard count, so the shards of a run share it; random without --start-at)")
 	f.StringArrayVar(&o.sets, "set", nil, "override a profile field by its YAML path, such as sdk.interceptor=naive or events[0].fraction=0.5 (repeatable, applied in order, before --clients, --duration, --ramp, --time-scale and --seed)")
-	f.StringVar(&o.target, "target", "", "base URL of a running stampede serve (default: embedded backend)")
+	f.StringVar(&o.target, "target", "", "base URL of the target: a running stampede serve (default: embedded backend), or the target.url of the profile's target (oauth2, http)")
+	o.tls.register(f)
 	f.StringVar(&o.outDir, "out", "", "results directory (default ./stampede-results/<run-id>)")
 	f.BoolVar(&o.noProgress, "no-progress", false, "plain progress lines instead of bars (automatic when stderr is not a terminal)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print the summary only")
@@ -117,10 +120,11 @@ func (o *runOptions) resolve() (profiles.Profile, error) {
 	}
 	if o.target != "" {
 		if err := checkTargetURL(o.target); err != nil {
+			bad["target"] = true // the profile's check of target.url would say it again
 			errs = append(errs, fmt.Errorf("--target: %w", err))
 		}
 	}
-	errs = append(errs, o.shardFlags.parse(time.Now(), o.target != "")...)
+	errs = append(errs, o.shardFlags.parse(time.Now())...)
 	flagThresholds, thresholdErrs := o.flagThresholds()
 	errs = append(errs, thresholdErrs...)
 	var profileThresholdErrs []error
@@ -147,9 +151,12 @@ func (o *runOptions) resolve() (profiles.Profile, error) {
 		if given("seed") {
 			p.Seed = o.seed
 		}
+		if o.target != "" {
+			p.Target.URL = o.target
+		}
 		profileThresholdErrs = o.profileThresholdErrors(p.Thresholds)
 	})
-	fieldFlag := map[string]string{"clients": "clients", "duration": "duration", "ramp": "ramp", "time_scale": "time-scale"}
+	fieldFlag := map[string]string{"clients": "clients", "duration": "duration", "ramp": "ramp", "time_scale": "time-scale", "target.url": "target"}
 	for _, e := range unjoin(err) {
 		var fe *profiles.FieldError
 		if !errors.As(e, &fe) {
@@ -163,6 +170,9 @@ func (o *runOptions) resolve() (profiles.Profile, error) {
 			continue
 		}
 		errs = append(errs, e)
+	}
+	if err == nil {
+		errs = append(errs, o.shardFlags.sharedTarget(p)...)
 	}
 	errs = append(errs, profileThresholdErrs...)
 	errs = withSets(sets, errs, applyErrs) // --set problems name the flag, in flag order
@@ -308,35 +318,19 @@ func (o *runOptions) run(ctx context.Context) error {
 
 	hc := newHTTPClient(p.Clients)
 	defer hc.CloseIdleConnections()
-	target := reports.Target{Kind: "fapi", URL: o.target}
-	if o.target != "" {
-		if err := preflight(ctx, hc, o.target, o.preflightTimeout); err != nil {
-			return fmt.Errorf("--target %s is unreachable: %w", o.target, err)
-		}
-	} else {
-		be, err := backend.New(backend.Config{
-			TokenLifetime:     p.Scale(p.Backend.TokenLifetime),
-			MaxLifetime:       p.Scale(p.Backend.MaxLifetime),
-			InactivityTimeout: p.Scale(p.Backend.InactivityTimeout),
-			Signing:           p.Backend.Signing,
-		})
-		if err != nil {
-			return fmt.Errorf("embedded backend: %w", err)
-		}
-		srv, err := be.Listen("127.0.0.1:0")
-		if err != nil {
-			return fmt.Errorf("embedded backend: %w", err)
-		}
-		defer srv.Close()
-		if o.onBackend != nil {
-			o.onBackend(be)
-		}
-		target = reports.Target{Kind: "embedded", URL: srv.URL}
+	if err := o.tls.apply(hc, o.err); err != nil {
+		return err
 	}
+	tg, err := o.openTarget(ctx, p, hc)
+	if err != nil {
+		return err
+	}
+	defer tg.close()
+	target := tg.report
+	target.InsecureSkipVerify = o.tls.insecure
 
-	fapi := &load.FAPI{Base: target.URL, Client: hc}
-	admin := &chaos.AdminClient{Base: target.URL, Client: hc}
-	eng, err := load.New(load.Config{Profile: p, Auth: fapi, Resource: fapi, Admin: admin,
+	// The engine records the profile in result.json: without its secrets.
+	eng, err := load.New(load.Config{Profile: p.Redacted(), Auth: tg.auth, Resource: tg.resource, Admin: tg.admin,
 		Shard: o.shardIndex, Shards: o.shardCount, StartAt: o.startTime})
 	if err != nil {
 		return err
@@ -362,7 +356,13 @@ func (o *runOptions) run(ctx context.Context) error {
 	runCtx, abortRun := context.WithCancel(ctx)
 	defer abortRun()
 	watch := watchThresholds(eng, p, o.watchEvery, abortRun)
+	cp := startCheckpoints(eng, res, out) // checkpoint.json every 5 s while running
+	toxics := startToxics(runCtx, p, cmp.Or(o.startTime, time.Now()), o.shardIndex, o.err)
 	runErr := eng.Run(runCtx, res)
+	toxics.finish(res)
+	if err := cp.stop(); err != nil {
+		fmt.Fprintf(o.err, "stampede: warning: %v\n", err)
+	}
 	abortedBy, abortResult := watch.stop()
 	prog.stop(!res.Partial)
 	if runErr != nil {
@@ -377,6 +377,9 @@ func (o *runOptions) run(ctx context.Context) error {
 	path := filepath.Join(out, "result.json")
 	if err := reports.WriteFile(path, res); err != nil {
 		return err
+	}
+	if err := cp.remove(); err != nil { // result.json supersedes it
+		fmt.Fprintf(o.err, "stampede: warning: %v\n", err)
 	}
 	if err := reports.WriteHistogramLogs(out, res); err != nil {
 		return err

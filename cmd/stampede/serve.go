@@ -18,6 +18,8 @@ type serveOptions struct {
 	maxLifetime       time.Duration
 	inactivityTimeout time.Duration
 	signing           string
+	// adminToken guards /admin and /metrics (serveauth.go).
+	adminToken string
 	// onListen, if set, receives the server once it listens (tests).
 	onListen func(*backend.Server)
 }
@@ -38,6 +40,7 @@ func newServeCmd(s streams) *cobra.Command {
 	f.DurationVar(&o.maxLifetime, "max-lifetime", backend.DefaultMaxLifetime, "session maximum lifetime (status expired)")
 	f.DurationVar(&o.inactivityTimeout, "inactivity-timeout", 0, "session inactivity timeout (status abandoned); 0 is off")
 	f.StringVar(&o.signing, "signing", backend.DefaultSigning, "JWT signing algorithm: RS256, ES256 or EdDSA")
+	f.StringVar(&o.adminToken, "admin-token", "", "require this token as \"Authorization: Bearer TOKEN\" on /admin/* and /metrics (default $"+adminTokenEnv+"); required to listen beyond loopback")
 	return cmd
 }
 
@@ -57,10 +60,15 @@ func (o *serveOptions) run(cmd *cobra.Command) error {
 	default:
 		errs = append(errs, fmt.Sprintf("--signing: must be RS256, ES256 or EdDSA, got %q", o.signing))
 	}
+	adminToken, problem := o.resolveAdminToken()
+	if problem != "" {
+		errs = append(errs, problem)
+	}
 	if len(errs) > 0 {
 		return usageErrorf("%s", strings.Join(errs, "\n"))
 	}
 	be, err := backend.New(backend.Config{
+		AdminToken:        adminToken,
 		TokenLifetime:     o.tokenLifetime,
 		MaxLifetime:       o.maxLifetime,
 		InactivityTimeout: o.inactivityTimeout,
@@ -74,6 +82,9 @@ func (o *serveOptions) run(cmd *cobra.Command) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	fmt.Fprintf(o.streams.out, "stampede backend listening on %s (%s, tokens %s); stop with Ctrl-C\n", srv.URL, o.signing, o.tokenLifetime)
+	if !isLoopbackAddr(o.addr) {
+		fmt.Fprintf(o.streams.err, "stampede: warning: listening on %s, beyond loopback: anyone who reaches it can sign in and call the API; /admin and /metrics require the admin token\n", srv.Addr)
+	}
 	if o.onListen != nil {
 		o.onListen(srv)
 	}

@@ -28,10 +28,9 @@ type shardFlags struct {
 var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // parse checks the flags at now, returning one error per problem, each
-// naming its flag. A sharded run (n > 1) needs --start-at, so the shards
-// share one clock, and an external --target (hasTarget), so they share
-// one backend: the embedded one lives in each process.
-func (s *shardFlags) parse(now time.Time, hasTarget bool) []error {
+// naming its flag. A sharded run (n > 1) needs --start-at, so that the
+// shards share one clock.
+func (s *shardFlags) parse(now time.Time) []error {
 	var errs []error
 	s.shardIndex, s.shardCount = 0, 1
 	if s.shard != "" {
@@ -54,18 +53,23 @@ func (s *shardFlags) parse(now time.Time, hasTarget bool) []error {
 			s.startTime = t
 		}
 	}
-	if s.shardCount > 1 {
-		if s.startAt == "" {
-			errs = append(errs, fmt.Errorf("--shard: a sharded run needs --start-at, the instant every shard begins, so that their clocks and fleet events coincide"))
-		}
-		if !hasTarget {
-			errs = append(errs, fmt.Errorf("--shard: the shards of a run must share one target: give --target (the embedded backend lives in each process)"))
-		}
+	if s.shardCount > 1 && s.startAt == "" {
+		errs = append(errs, fmt.Errorf("--shard: a sharded run needs --start-at, the instant every shard begins, so that their clocks and fleet events coincide"))
 	}
 	if s.runID != "" && !runIDPattern.MatchString(s.runID) {
 		errs = append(errs, fmt.Errorf("--run-id: want up to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, got %q", s.runID))
 	}
 	return errs
+}
+
+// sharedTarget refuses a sharded run of p against the embedded backend:
+// the shards must share one target, and the embedded backend lives in
+// each process.
+func (s *shardFlags) sharedTarget(p profiles.Profile) []error {
+	if s.shardCount > 1 && p.TargetKind() == profiles.TargetBuiltin {
+		return []error{fmt.Errorf("--shard: the shards of a run must share one target: give --target (or the profile's target.url); the embedded backend lives in each process")}
+	}
+	return nil
 }
 
 // parseShard reads "i/n" with 0 ≤ i < n.

@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stampede-load/stampede/load"
+	"github.com/stampede-load/stampede/profiles"
+)
+
+// credsOptions holds stampede creds's flags and injected dependencies.
+type credsOptions struct {
+	streams
+
+	profile     string
+	target      string
+	sets        []string
+	count       int
+	out         string
+	concurrency int
+	tls         tlsFlags
+
+	flags func(name string) bool
+	// getenv reads the environment (secrets); os.LookupEnv by default.
+	getenv func(string) (string, bool)
+	// retryBase is the first retry's wait; default 500 ms.
+	retryBase time.Duration
+}
+
+func newCredsCmd(s streams) *cobra.Command {
+	o := &credsOptions{streams: s, getenv: os.LookupEnv, retryBase: 500 * time.Millisecond}
+	cmd := &cobra.Command{
+		Use:   "creds",
+		Short: "Mint a credentials file: refresh tokens of an oauth2 target's users, by the password grant",
+		Long: "Sign the users of the profile's oauth2 target in with the password grant, one after\n" +
+			"another (--concurrency at a time), and write their refresh tokens as JSON lines\n" +
+			"{\"refresh_token\": \"...\", \"subject\": \"...\"}, line i for client i, for target.credentials_file.\n" +
+			"The file holds secrets: it is written with mode 0600, and nothing else prints a token.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.flags = cmd.Flags().Changed
+			return o.run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.profile, "profile", "p", "", "profile YAML file with an oauth2 target and its users (required)")
+	f.StringVar(&o.target, "target", "", "base URL of the provider, overriding target.url")
+	f.StringArrayVar(&o.sets, "set", nil, "override a profile field by its YAML path, such as target.users.offset=100 (repeatable)")
+	f.IntVar(&o.count, "count", 0, "how many users to sign in: clients 0 to count-1 (default: the profile's clients)")
+	f.StringVarP(&o.out, "output", "o", "", "credentials file to write (default: standard output)")
+	f.IntVar(&o.concurrency, "concurrency", 8, "password grants in flight at once")
+	o.tls.register(f)
+	return cmd
+}
+
+// resolve reads the profile with the flags applied; every problem at once.
+func (o *credsOptions) resolve() (profiles.Profile, error) {
+	var errs []error
+	given := func(name string) bool { return o.flags != nil && o.flags(name) }
+	if o.profile == "" {
+		errs = append(errs, errors.New("--profile: required: a profile whose target is kind oauth2, with users"))
+	}
+	if given("count") && o.count < 1 {
+		errs = append(errs, fmt.Errorf("--count: must be at least 1, got %d", o.count))
+	}
+	if o.concurrency < 1 {
+		errs = append(errs, fmt.Errorf("--concurrency: must be at least 1, got %d", o.concurrency))
+	}
+	if o.target != "" {
+		if err := checkTargetURL(o.target); err != nil {
+			errs = append(errs, fmt.Errorf("--target: %w", err))
+		}
+	}
+	sets, setErrs := parseSets(o.sets)
+	errs = append(errs, setErrs...)
+	if len(errs) > 0 {
+		return profiles.Profile{}, usageError(errors.Join(errs...))
+	}
+	var applyErrs []error
+	p, err := profiles.ResolveWith(o.profile, func(p *profiles.Profile) {
+		applyErrs = applySets(p, sets)
+		if o.target != "" {
+			p.Target.URL = o.target
+		}
+	})
+	errs = withSets(sets, unjoin(err), applyErrs)
+	if len(errs) == 0 {
+		switch {
+		case p.TargetKind() != profiles.TargetOAuth2:
+			errs = append(errs, fmt.Errorf("--profile %s: target.kind is %s: stampede creds needs an oauth2 target", o.profile, p.TargetKind()))
+		case p.Target.Users == profiles.Users{}:
+			errs = append(errs, fmt.Errorf("--profile %s: target.users: stampede creds signs users in with the password grant: give a pattern or a file, with a password", o.profile))
+		}
+	}
+	if len(errs) > 0 {
+		return p, usageError(errors.Join(errs...))
+	}
+	if !given("count") {
+		o.count = p.Clients
+	}
+	return p, nil
+}
+
+// minted is one user's result.
+type minted struct {
+	cred load.StoredCredential
+	out  load.Outcome
+}
+
+func (o *credsOptions) run(ctx context.Context) error {
+	p, err := o.resolve()
+	if err != nil {
+		return err
+	}
+	hc := newHTTPClient(o.concurrency)
+	defer hc.CloseIdleConnections()
+	if err := o.tls.apply(hc, o.err); err != nil {
+		return err
+	}
+	p.Target.CredentialsFile = "" // minting signs in with the password grant only
+	cfg, err := oauth2Config(p, hc, o.getenv, o.err)
+	if err != nil {
+		return err
+	}
+	oa, err := load.NewOAuth2(cfg)
+	if err != nil {
+		return usageError(err)
+	}
+	var w io.Writer = o.streams.out
+	var f *os.File
+	if o.out != "" {
+		if f, err = os.OpenFile(o.out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
+			return usageErrorf("-o %s: %w", o.out, err)
+		}
+		defer f.Close()
+		w = f
+	}
+	start := time.Now()
+	results := o.mint(ctx, oa, p.SDK.RequestTimeout.D())
+	bw := bufio.NewWriter(w)
+	failures := map[string]int{}
+	ok := 0
+	for _, r := range results {
+		if r.out.Class != load.ClassOK {
+			failures[describeOutcome(r.out)]++
+			continue
+		}
+		if err := load.WriteCredential(bw, r.cred); err != nil {
+			return fmt.Errorf("write credentials: %w", err)
+		}
+		ok++
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write credentials: %w", err)
+	}
+	if f != nil {
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("write credentials: %w", err)
+		}
+	}
+	dest := "standard output"
+	if o.out != "" {
+		dest = o.out
+	}
+	fmt.Fprintf(o.err, "stampede creds: %d of %d users signed in at %s in %s; %d refresh tokens written to %s\n",
+		ok, len(results), redactURL(cfg.TokenURL), time.Since(start).Round(time.Millisecond), ok, dest)
+	if len(failures) == 0 {
+		if ctx.Err() != nil {
+			return errInterrupted
+		}
+		return nil
+	}
+	var kinds []string
+	for k, n := range failures {
+		kinds = append(kinds, fmt.Sprintf("%d %s", n, k))
+	}
+	sort.Strings(kinds)
+	return fmt.Errorf("%d of %d users could not sign in (%s); the file holds the others, in client order",
+		len(results)-ok, len(results), strings.Join(kinds, ", "))
+}
+
+// mint signs users 0..count-1 in, concurrency at a time, retrying passing
+// failures (network, timeouts, 429, 5xx) up to 3 times. Results are in
+// user order.
+func (o *credsOptions) mint(ctx context.Context, oa *load.OAuth2, timeout time.Duration) []minted {
+	results := make([]minted, o.count)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(o.concurrency, o.count) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= o.count {
+					return
+				}
+				if ctx.Err() != nil {
+					results[i].out = load.Outcome{Class: load.ClassCancelled}
+					continue
+				}
+				results[i] = o.mintOne(ctx, oa, i, timeout)
+			}
+		})
+	}
+	wg.Wait()
+	return results
+}
+
+func (o *credsOptions) mintOne(ctx context.Context, oa *load.OAuth2, i int, timeout time.Duration) minted {
+	u, _ := oa.User(i)
+	var m minted
+	for attempt := 0; ; attempt++ {
+		rctx, cancel := context.WithTimeout(ctx, timeout)
+		cr, out := oa.PasswordGrant(rctx, u)
+		cancel()
+		m = minted{cred: load.StoredCredential{RefreshToken: cr.ClientToken, Subject: cr.SessionID}, out: out}
+		if out.Class == load.ClassOK || !out.Class.Retryable() || attempt == 3 || ctx.Err() != nil {
+			return m
+		}
+		wait := max(o.retryBase<<attempt, out.RetryAfter)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return m
+		}
+	}
+}
+
+// describeOutcome names a failure for a summary: "invalid_grant (HTTP 400)", "network".
+func describeOutcome(o load.Outcome) string {
+	s := o.Class.String()
+	if o.Code != "" {
+		s = o.Code
+	}
+	if o.Status != 0 && o.Status != http.StatusOK {
+		s += fmt.Sprintf(" (HTTP %d)", o.Status)
+	}
+	return s
+}
