@@ -274,7 +274,10 @@ func newHTTPClient(clients int) *http.Client {
 			Proxy:                 http.ProxyFromEnvironment,
 			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 			MaxIdleConns:          0,
-			MaxIdleConnsPerHost:   max(clients, 100),
+			// The shared pool: at most 1,024 connections; a request that finds
+			// none free waits for one, and the wait counts in its latency.
+			MaxConnsPerHost:       1024,
+			MaxIdleConnsPerHost:   1024,
 			IdleConnTimeout:       90 * time.Second,
 			TLSHandshakeTimeout:   10 * time.Second,
 			ExpectContinueTimeout: time.Second,
