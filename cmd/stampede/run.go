@@ -271,9 +271,9 @@ func newRunID() string {
 func newHTTPClient(clients int) *http.Client {
 	return &http.Client{
 		Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConns:          0,
+			Proxy:        http.ProxyFromEnvironment,
+			DialContext:  (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns: 0,
 			// The shared pool: at most 1,024 connections; a request that finds
 			// none free waits for one, and the wait counts in its latency.
 			MaxConnsPerHost:       1024,
