@@ -115,7 +115,7 @@ EOF
 
 "$dex" serve "$work/dex.yaml" >"$work/dex.log" 2>&1 &
 pids+=($!)
-"$toxiproxy" -host 127.0.0.1 -port "$toxi_port" >"$work/toxiproxy.log" 2>&1 &
+LOG_LEVEL=warn "$toxiproxy" -host 127.0.0.1 -port "$toxi_port" >"$work/toxiproxy.log" 2>&1 &
 pids+=($!)
 
 export DEX_URL="http://127.0.0.1:$dex_port/dex"

@@ -420,7 +420,7 @@ func SessionLost(o Outcome) bool {
 	if o.Class == ClassOK || o.Class == ClassCancelled || o.Class.Retryable() {
 		return false
 	}
-	if strings.HasPrefix(o.Code, "session_") || strings.HasPrefix(o.Code, "client_token_") || o.Code == "invalid_grant" {
+	if strings.HasPrefix(o.Code, "session_") || strings.HasPrefix(o.Code, "client_token_") || o.Code == "invalid_grant" || o.Code == "refresh_token_reused" {
 		return true // the embedded backend's terminal statuses; OAuth 2.0's dead refresh token
 	}
 	return o.Status == 401 || o.Status == 403 || o.Status == 404

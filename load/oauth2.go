@@ -312,7 +312,7 @@ func (o *OAuth2) token(ctx context.Context, form url.Values) (Credentials, Outco
 		// RFC 6749 §2.3.1: both form-urlencoded, then Basic.
 		req.SetBasicAuth(url.QueryEscape(o.cfg.ClientID), url.QueryEscape(o.cfg.ClientSecret))
 	}
-	resp, body, out, done := o.exchange(ctx, req)
+	resp, body, out, done := exchange(ctx, o.cfg.Client, req)
 	if done {
 		return Credentials{}, out
 	}
@@ -347,8 +347,8 @@ func (o *OAuth2) token(ctx context.Context, form url.Values) (Credentials, Outco
 
 // exchange sends req and reads its answer (bounded). done reports that out
 // is final: the request failed, or the body could not be read.
-func (o *OAuth2) exchange(ctx context.Context, req *http.Request) (*http.Response, []byte, Outcome, bool) {
-	resp, err := o.cfg.Client.Do(req)
+func exchange(ctx context.Context, hc *http.Client, req *http.Request) (*http.Response, []byte, Outcome, bool) {
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, nil, classify(ctx, nil, nil, err), true
 	}

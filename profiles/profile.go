@@ -5,6 +5,7 @@ package profiles
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -496,9 +497,49 @@ type Target struct {
 	// of a refused reused refresh token; "" is stampede's default.
 	ReusePattern string `json:"reuse_pattern,omitempty" yaml:"reuse_pattern"`
 
+	// SignIn, Refresh and API are the request templates of an http target;
+	// Response says where its answers carry the tokens.
+	SignIn   HTTPRequest  `json:"sign_in,omitzero" yaml:"sign_in"`
+	Refresh  HTTPRequest  `json:"refresh,omitzero" yaml:"refresh"`
+	API      HTTPRequest  `json:"api,omitzero" yaml:"api"`
+	Response HTTPResponse `json:"response,omitzero" yaml:"response"`
+
 	// Toxiproxy is the toxiproxy-server API that toxic events drive
 	// (default http://127.0.0.1:8474).
 	Toxiproxy string `json:"toxiproxy,omitempty" yaml:"toxiproxy"`
+}
+
+// HTTPRequest is one request template of an http target. Path, each
+// header's value and Body are Go templates (text/template) over the
+// client's variables: .Index, .User and .Password when signing in,
+// .SessionID and .RefreshToken when refreshing, .Token for the API; the
+// functions json (a JSON string) and env (an environment variable, read
+// when the run starts: a secret stays out of the profile).
+type HTTPRequest struct {
+	// Method defaults to POST (GET for api).
+	Method string `json:"method,omitempty" yaml:"method"`
+	// Path is joined to target.url, or an absolute URL.
+	Path string `json:"path,omitempty" yaml:"path"`
+	// Headers are "Name: value" lines.
+	Headers []string `json:"headers,omitempty" yaml:"headers"`
+	Body    string   `json:"body,omitempty" yaml:"body"`
+}
+
+// HTTPResponse says where an http target's sign-in and refresh answers
+// carry what the client keeps: JSON paths such as "data.access_token"
+// (dots between keys, numbers index lists), or "header:Name".
+type HTTPResponse struct {
+	// Token is the session (access) token: required.
+	Token string `json:"token,omitempty" yaml:"token"`
+	// RefreshToken is the long-lived token refreshes send as
+	// .RefreshToken; a refresh answer carrying one rotates it.
+	RefreshToken string `json:"refresh_token,omitempty" yaml:"refresh_token"`
+	// SessionID identifies the session (default: the user).
+	SessionID string `json:"session_id,omitempty" yaml:"session_id"`
+	// ExpiresIn (seconds) or ExpiresAt (Unix seconds) say when Token
+	// expires when it is not a JWT with exp.
+	ExpiresIn string `json:"expires_in,omitempty" yaml:"expires_in"`
+	ExpiresAt string `json:"expires_at,omitempty" yaml:"expires_at"`
 }
 
 // Users are the password-grant users of an oauth2 target: client i signs
@@ -535,5 +576,40 @@ func (p Profile) Redacted() Profile {
 	if p.Target.Users.Password != "" {
 		p.Target.Users.Password = RedactedSecret
 	}
+	for _, r := range []*HTTPRequest{&p.Target.SignIn, &p.Target.Refresh, &p.Target.API} {
+		r.Headers = redactHeaders(r.Headers)
+	}
 	return p
+}
+
+// redactHeaders replaces the literal values of credential-like headers
+// (Authorization, cookies, keys, tokens, secrets); a template's text, such
+// as "Bearer {{.Token}}" or {{env "KEY"}}, holds no secret and stays.
+func redactHeaders(hs []string) []string {
+	var out []string
+	for i, h := range hs {
+		name, value, ok := strings.Cut(h, ":")
+		if !ok || strings.Contains(value, "{{") || !credentialHeader(name) {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(hs)
+		}
+		out[i] = name + ": " + RedactedSecret
+	}
+	if out == nil {
+		return hs
+	}
+	return out
+}
+
+// credentialHeader reports whether a header's name says it carries a credential.
+func credentialHeader(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range []string{"auth", "cookie", "key", "token", "secret", "password"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
 }

@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -176,5 +177,78 @@ func TestSetTarget(t *testing.T) {
 	}
 	if err := p.Validate(); err != nil {
 		t.Fatalf("set an oauth2 target: %v", err)
+	}
+}
+
+func TestOAuth2ExampleValidates(t *testing.T) {
+	p, err := LoadFile("../examples/oauth2.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.TargetKind() != TargetOAuth2 || p.Target.ClientSecretEnv == "" || p.Target.Users.PasswordEnv == "" {
+		t.Errorf("the example's target: %+v", p.Target)
+	}
+}
+
+const httpProfile = `
+app: {api_calls_per_minute: 0}
+target:
+  kind: http
+  url: https://api.example.com
+  users: {pattern: "u%d"}
+  sign_in: {path: /login, body: '{"user": {{json .User}}}', headers: ["X-Key: {{env \"KEY\"}}"]}
+  refresh: {path: "/sessions/{{.SessionID}}/refresh", headers: ["Authorization: Bearer {{.RefreshToken}}"]}
+  response: {token: data.token, refresh_token: data.refresh, expires_in: "header:X-Expires-In"}
+`
+
+func TestHTTPTargetValidation(t *testing.T) {
+	base := func() Profile {
+		p, err := Parse("http.yaml", []byte(httpProfile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if p := base(); p.Target.Refresh.Headers[0] != "Authorization: Bearer {{.RefreshToken}}" || p.Target.Response.Token != "data.token" {
+		t.Errorf("parsed %+v", p.Target)
+	}
+	for _, tc := range []struct {
+		mutate func(*Profile)
+		want   string
+	}{
+		{func(p *Profile) { p.Target.SignIn.Path = "" }, "target.sign_in.path: is required for kind http"},
+		{func(p *Profile) { p.Target.Refresh.Method = "FETCH" }, "target.refresh.method: must be one of GET, POST, PUT, PATCH, DELETE"},
+		{func(p *Profile) { p.Target.SignIn.Body = "{{.User" }, "target.sign_in.body: is not a valid template"},
+		{func(p *Profile) { p.Target.SignIn.Body = "{{upper .User}}" }, "target.sign_in.body: is not a valid template"},
+		{func(p *Profile) { p.Target.Refresh.Headers = []string{"Bad Header: x"} }, "target.refresh.headers[0]: want \"Name: value\""},
+		{func(p *Profile) { p.Target.Response.Token = "" }, "target.response.token: is required for kind http"},
+		{func(p *Profile) { p.Target.Response.Token = "data..token" }, "target.response.token: is not a JSON path"},
+		{func(p *Profile) { p.Target.Response.ExpiresAt = "exp" }, "target.response.expires_in: give expires_in or expires_at, not both"},
+		{func(p *Profile) { p.App.APICallsPerMinute = 1 }, "target.api.path: is required while app.api_calls_per_minute is 1"},
+		{func(p *Profile) { p.Target.ClientID = "x" }, "target.client_id: applies only to kind oauth2, got kind http"},
+		{func(p *Profile) { p.Target.Kind = TargetOAuth2 }, "target.sign_in: applies only to kind http, got kind oauth2"},
+		{func(p *Profile) { p.Target.Kind = TargetFAPI }, "target.users: applies only to kind oauth2 and http, got kind fapi"},
+	} {
+		p := base()
+		tc.mutate(&p)
+		if err := p.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("want %q, got %v", tc.want, err)
+		}
+	}
+}
+
+func TestRedactedHeaders(t *testing.T) {
+	p, err := Parse("http.yaml", []byte(httpProfile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Target.SignIn.Headers = []string{"Authorization: Basic c2VjcmV0", "X-Api-Key: k3y", "Accept: application/json", "X-Key: {{env \"KEY\"}}"}
+	r := p.Redacted()
+	want := []string{"Authorization: [redacted]", "X-Api-Key: [redacted]", "Accept: application/json", "X-Key: {{env \"KEY\"}}"}
+	if !slices.Equal(r.Target.SignIn.Headers, want) {
+		t.Errorf("headers %q, want %q", r.Target.SignIn.Headers, want)
+	}
+	if p.Target.SignIn.Headers[0] != "Authorization: Basic c2VjcmV0" {
+		t.Error("Redacted changed its receiver's headers")
 	}
 }

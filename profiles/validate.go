@@ -1,12 +1,14 @@
 package profiles
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
+	"text/template"
 )
 
 // Signing algorithms of the embedded backend.
@@ -426,27 +428,110 @@ func (p Profile) validateTarget(v *validator) {
 			v.badRel("target.url", []string{"target.kind"}, "is required for kind %s: the target's base URL such as \"https://auth.example.com\" (or give --target)", kind)
 		}
 	}
-	oauth := []struct {
-		name string
-		set  bool
+	// Which kinds each kind-specific field applies to.
+	fields := []struct {
+		name  string
+		set   bool
+		kinds []string
 	}{
-		{"token_endpoint", t.TokenEndpoint != ""}, {"client_id", t.ClientID != ""}, {"client_secret", t.ClientSecret != ""},
-		{"client_secret_env", t.ClientSecretEnv != ""}, {"auth_method", t.AuthMethod != ""}, {"scope", t.Scope != ""},
-		{"users", t.Users != Users{}}, {"credentials_file", t.CredentialsFile != ""}, {"refresh_interval", t.RefreshInterval != 0},
-		{"expiry", t.Expiry != ""}, {"reuse_pattern", t.ReusePattern != ""},
+		{"token_endpoint", t.TokenEndpoint != "", oauth2Only}, {"client_id", t.ClientID != "", oauth2Only},
+		{"client_secret", t.ClientSecret != "", oauth2Only}, {"client_secret_env", t.ClientSecretEnv != "", oauth2Only},
+		{"auth_method", t.AuthMethod != "", oauth2Only}, {"scope", t.Scope != "", oauth2Only},
+		{"users", t.Users != Users{}, oauth2OrHTTP}, {"credentials_file", t.CredentialsFile != "", oauth2Only},
+		{"api_url", t.APIURL != "", oauth2OrHTTP}, {"refresh_interval", t.RefreshInterval != 0, oauth2Only},
+		{"expiry", t.Expiry != "", oauth2Only}, {"reuse_pattern", t.ReusePattern != "", oauth2Only},
+		{"sign_in", !t.SignIn.isZero(), httpOnly}, {"refresh", !t.Refresh.isZero(), httpOnly},
+		{"api", !t.API.isZero(), httpOnly}, {"response", t.Response != HTTPResponse{}, httpOnly},
 	}
-	if kind != TargetOAuth2 {
-		for _, f := range oauth {
-			if f.set {
-				v.badRel("target."+f.name, []string{"target.kind"}, "applies only to kind oauth2, got kind %s", kind)
+	for _, f := range fields {
+		if f.set && !slices.Contains(f.kinds, kind) {
+			v.badRel("target."+f.name, []string{"target.kind"}, "applies only to kind %s, got kind %s", strings.Join(f.kinds, " and "), kind)
+		}
+	}
+	switch kind {
+	case TargetOAuth2:
+		p.validateOAuth2(v)
+	case TargetHTTP:
+		p.validateHTTP(v)
+	}
+}
+
+var (
+	oauth2Only   = []string{TargetOAuth2}
+	httpOnly     = []string{TargetHTTP}
+	oauth2OrHTTP = []string{TargetOAuth2, TargetHTTP}
+)
+
+func (r HTTPRequest) isZero() bool {
+	return r.Method == "" && r.Path == "" && len(r.Headers) == 0 && r.Body == ""
+}
+
+// TemplateFuncs are the functions an http target's templates may call;
+// profiles only checks that templates parse, load runs them.
+var TemplateFuncs = template.FuncMap{
+	"json": func(v any) (string, error) { b, err := json.Marshal(v); return string(b), err },
+	"env":  func(string) string { return "" },
+}
+
+// validateHTTP checks the fields of an http target.
+func (p Profile) validateHTTP(v *validator) {
+	t := p.Target
+	for _, r := range []struct {
+		name     string
+		req      HTTPRequest
+		required bool
+	}{{"sign_in", t.SignIn, true}, {"refresh", t.Refresh, true}, {"api", t.API, false}} {
+		path := "target." + r.name
+		if r.required && r.req.Path == "" {
+			v.bad(path+".path", "is required for kind http: the %s request's path, joined to target.url (a template, such as \"/sessions/{{.SessionID}}/refresh\"), or an absolute URL", strings.ReplaceAll(r.name, "_", "-"))
+		}
+		if r.req.Method != "" {
+			v.oneOf(path+".method", r.req.Method, []string{"GET", "POST", "PUT", "PATCH", "DELETE"})
+		}
+		checkTemplate(v, path+".path", r.req.Path)
+		checkTemplate(v, path+".body", r.req.Body)
+		for i, h := range r.req.Headers {
+			hp := fmt.Sprintf("%s.headers[%d]", path, i)
+			name, value, ok := strings.Cut(h, ":")
+			if !ok || strings.TrimSpace(name) == "" || strings.ContainsAny(strings.TrimSpace(name), " \t") {
+				v.bad(hp, "want \"Name: value\" such as \"Authorization: Bearer {{.RefreshToken}}\", got %q", h)
+				continue
 			}
+			checkTemplate(v, hp, value)
 		}
-		if t.APIURL != "" && kind != TargetHTTP {
-			v.badRel("target.api_url", []string{"target.kind"}, "applies only to kinds oauth2 and http (fapi and builtin call /api/me), got kind %s", kind)
+	}
+	if t.Response.Token == "" {
+		v.bad("target.response.token", "is required for kind http: where the sign-in and refresh answers carry the session token, a JSON path such as \"access_token\" or \"data.token\", or \"header:Name\"")
+	}
+	if t.Response.ExpiresIn != "" && t.Response.ExpiresAt != "" {
+		v.badRel("target.response.expires_in", []string{"target.response.expires_at"}, "give expires_in or expires_at, not both")
+	}
+	for _, f := range []struct{ name, path string }{{"token", t.Response.Token}, {"refresh_token", t.Response.RefreshToken},
+		{"session_id", t.Response.SessionID}, {"expires_in", t.Response.ExpiresIn}, {"expires_at", t.Response.ExpiresAt}} {
+		if f.path == "" || strings.HasPrefix(f.path, "header:") {
+			continue
 		}
+		if slices.Contains(strings.Split(f.path, "."), "") {
+			v.bad("target.response."+f.name, "is not a JSON path (keys joined by dots, such as \"data.token\"): %q", f.path)
+		}
+	}
+	if t.API.Path == "" && t.APIURL == "" && p.App.APICallsPerMinute > 0 {
+		v.badRel("target.api.path", []string{"app.api_calls_per_minute"},
+			"is required while app.api_calls_per_minute is %g: the protected API the apps call (or target.api_url, called with GET and the token as bearer); or set app.api_calls_per_minute: 0", p.App.APICallsPerMinute)
+	}
+	if t.Users != (Users{}) {
+		validateUsers(v, t.Users, false)
+	}
+}
+
+// checkTemplate reports a template that does not parse.
+func checkTemplate(v *validator, path, text string) {
+	if text == "" {
 		return
 	}
-	p.validateOAuth2(v)
+	if _, err := template.New(path).Funcs(TemplateFuncs).Option("missingkey=error").Parse(text); err != nil {
+		v.bad(path, "is not a valid template: %s", strings.TrimPrefix(err.Error(), "template: "))
+	}
 }
 
 // validateOAuth2 checks the fields of an oauth2 target.
@@ -471,34 +556,12 @@ func (p Profile) validateOAuth2(v *validator) {
 	if t.AuthMethod != "" {
 		v.oneOf("target.auth_method", t.AuthMethod, []string{AuthMethodBasic, AuthMethodPost})
 	}
-	u := t.Users
-	hasUsers := u != Users{}
+	hasUsers := t.Users != Users{}
 	if !hasUsers && t.CredentialsFile == "" {
 		v.bad("target", "kind oauth2 needs first credentials: users (a pattern such as \"user%%d@example.com\" or a file, with a password) for the password grant, or a credentials_file of refresh tokens (stampede creds makes one)")
 	}
 	if hasUsers {
-		switch {
-		case u.Pattern == "" && u.File == "":
-			v.bad("target.users", "give pattern (such as \"user%%d@example.com\") or file")
-		case u.Pattern != "" && u.File != "":
-			v.badRel("target.users.pattern", []string{"target.users.file"}, "give pattern or file, not both")
-		case u.Pattern != "":
-			if strings.Count(strings.ReplaceAll(u.Pattern, "%%", ""), "%") > 1 || strings.Contains(fmt.Sprintf(u.Pattern, 1), "%!") {
-				v.bad("target.users.pattern", "must hold at most one %%d (the client's number), got %q", u.Pattern)
-			}
-		}
-		if u.File != "" && u.Offset != 0 {
-			v.badRel("target.users.offset", []string{"target.users.file"}, "applies only to pattern")
-		}
-		if u.Offset < 0 {
-			v.bad("target.users.offset", "must not be negative, got %d", u.Offset)
-		}
-		if u.Password != "" && u.PasswordEnv != "" {
-			v.badRel("target.users.password", []string{"target.users.password_env"}, "give password or password_env, not both")
-		}
-		if u.Password == "" && u.PasswordEnv == "" && u.Pattern != "" {
-			v.bad("target.users", "a pattern needs password_env (the name of an environment variable holding the users' password) or password")
-		}
+		validateUsers(v, t.Users, true)
 	}
 	v.nonNegative("target.refresh_interval", t.RefreshInterval)
 	if t.Expiry != "" {
@@ -537,4 +600,30 @@ func checkURL(s string) string {
 		return fmt.Sprintf("URL %q has no host", s)
 	}
 	return ""
+}
+
+// validateUsers checks target.users; needPassword requires one for a pattern.
+func validateUsers(v *validator, u Users, needPassword bool) {
+	switch {
+	case u.Pattern == "" && u.File == "":
+		v.bad("target.users", "give pattern (such as \"user%%d@example.com\") or file")
+	case u.Pattern != "" && u.File != "":
+		v.badRel("target.users.pattern", []string{"target.users.file"}, "give pattern or file, not both")
+	case u.Pattern != "":
+		if strings.Count(strings.ReplaceAll(u.Pattern, "%%", ""), "%") > 1 || strings.Contains(fmt.Sprintf(u.Pattern, 1), "%!") {
+			v.bad("target.users.pattern", "must hold at most one %%d (the client's number), got %q", u.Pattern)
+		}
+	}
+	if u.File != "" && u.Offset != 0 {
+		v.badRel("target.users.offset", []string{"target.users.file"}, "applies only to pattern")
+	}
+	if u.Offset < 0 {
+		v.bad("target.users.offset", "must not be negative, got %d", u.Offset)
+	}
+	if u.Password != "" && u.PasswordEnv != "" {
+		v.badRel("target.users.password", []string{"target.users.password_env"}, "give password or password_env, not both")
+	}
+	if needPassword && u.Password == "" && u.PasswordEnv == "" && u.Pattern != "" {
+		v.bad("target.users", "a pattern needs password_env (the name of an environment variable holding the users' password) or password")
+	}
 }

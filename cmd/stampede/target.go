@@ -152,9 +152,69 @@ func (o *runOptions) openTarget(ctx context.Context, p profiles.Profile, hc *htt
 			return nil, usageError(err)
 		}
 		return &runTarget{auth: oa, resource: oa, report: reports.Target{Kind: profiles.TargetOAuth2, URL: redactURL(cfg.TokenURL)}, close: func() {}}, nil
+	case profiles.TargetHTTP:
+		cfg, err := httpTargetConfig(p, hc, os.LookupEnv)
+		if err != nil {
+			return nil, err
+		}
+		h, err := load.NewHTTPTarget(cfg)
+		if err != nil {
+			return nil, usageError(err)
+		}
+		if err := preflightURL(ctx, hc, t.URL, o.preflightTimeout); err != nil {
+			return nil, fmt.Errorf("%s %s is unreachable: %w", o.targetSource(), redactURL(t.URL), err)
+		}
+		return &runTarget{auth: h, resource: h, report: reports.Target{Kind: profiles.TargetHTTP, URL: redactURL(t.URL)}, close: func() {}}, nil
 	default:
-		return nil, usageErrorf("target.kind: %s targets are not supported by this build yet", kind)
+		return nil, usageErrorf("target.kind: %s targets are not supported", kind)
 	}
+}
+
+// httpTargetConfig turns an http target into the client's configuration:
+// request paths joined to the base URL, users with their password from the
+// environment. Problems are usage errors naming the field.
+func httpTargetConfig(p profiles.Profile, hc *http.Client, getenv func(string) (string, bool)) (load.HTTPTargetConfig, error) {
+	t := p.Target
+	spec := func(r profiles.HTTPRequest) load.HTTPRequestSpec {
+		s := load.HTTPRequestSpec{Method: r.Method, Headers: r.Headers, Body: r.Body}
+		if r.Path != "" {
+			s.URL = joinURL(t.URL, r.Path)
+		}
+		return s
+	}
+	cfg := load.HTTPTargetConfig{
+		SignIn: spec(t.SignIn), Refresh: spec(t.Refresh), API: spec(t.API),
+		Response: load.HTTPResponseSpec{Token: t.Response.Token, RefreshToken: t.Response.RefreshToken,
+			SessionID: t.Response.SessionID, ExpiresIn: t.Response.ExpiresIn, ExpiresAt: t.Response.ExpiresAt},
+		Getenv: getenv, Client: hc,
+	}
+	if t.APIURL != "" {
+		cfg.APIURL = joinURL(t.URL, t.APIURL)
+	}
+	if u := t.Users; u != (profiles.Users{}) {
+		password := u.Password
+		if u.PasswordEnv != "" {
+			v, ok := getenv(u.PasswordEnv)
+			if !ok || v == "" {
+				return cfg, usageErrorf("target.users.password_env: the environment variable %s is not set", u.PasswordEnv)
+			}
+			password = v
+		}
+		var list []load.OAuth2User
+		if u.File != "" {
+			var err error
+			if list, err = load.ReadUsersFile(u.File, password); err != nil {
+				return cfg, usageErrorf("target.users.file: %w", err)
+			}
+		}
+		cfg.User = func(i int) (load.OAuth2User, bool) {
+			if len(list) > 0 {
+				return list[i%len(list)], true
+			}
+			return load.OAuth2User{Name: load.FormatUser(u.Pattern, i+u.Offset), Password: password}, true
+		}
+	}
+	return cfg, nil
 }
 
 // targetSource names where the target's URL came from, for messages.

@@ -338,3 +338,55 @@ func TestJoinURL(t *testing.T) {
 		t.Errorf("redactURL: %s", got)
 	}
 }
+
+// TestRunHTTPTarget describes the fake provider with an http target's
+// templates instead of the oauth2 kind: the same run, the same rotation.
+func TestRunHTTPTarget(t *testing.T) {
+	fp := newFakeProvider(time.Second)
+	srv := httptest.NewServer(fp)
+	defer srv.Close()
+	t.Setenv("TEST_BASIC", base64.StdEncoding.EncodeToString([]byte("stampede:"+fp.secret)))
+	t.Setenv("TEST_STAMPEDE_PW", "pw")
+	yaml := `
+clients: 10
+duration: 2s
+ramp: 200ms
+time_scale: 1
+sdk: {refresh_ahead: 300ms, stale_window: 200ms, request_timeout: 2s}
+app: {api_calls_per_minute: 120}
+target:
+  kind: http
+  users: {pattern: "user%d@example.com", password_env: TEST_STAMPEDE_PW}
+  sign_in:
+    path: /token
+    headers: ["Authorization: Basic {{env \"TEST_BASIC\"}}", "Content-Type: application/x-www-form-urlencoded"]
+    body: "grant_type=password&username={{.User}}&password={{.Password}}"
+  refresh:
+    path: /token
+    headers: ["Authorization: Basic {{env \"TEST_BASIC\"}}", "Content-Type: application/x-www-form-urlencoded"]
+    body: "grant_type=refresh_token&refresh_token={{.RefreshToken}}"
+  api:
+    method: GET
+    path: /api
+    headers: ["Authorization: Bearer {{.Token}}"]
+  response: {token: access_token, refresh_token: refresh_token}
+`
+	out := t.TempDir()
+	code, _, stderr := runCLI(context.Background(), "run", "-p", writeOAuth2Profile(t, yaml), "--target", srv.URL, "--out", out, "--no-progress")
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr %s", code, stderr)
+	}
+	res, err := reports.ReadFile(filepath.Join(out, "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp.mu.Lock()
+	defer fp.mu.Unlock()
+	if res.Target.Kind != "http" || res.Ops["sign_in"].OK != 10 || res.Ops["refresh"].OK < 10 || res.Ops["refresh"].ErrorCount() != 0 ||
+		fp.reused != 0 || res.Ops["api"].OK == 0 || res.Ops["api"].ErrorCount() != 0 {
+		t.Errorf("target %+v, sign-in %+v, refresh %+v, api %+v, reused %d", res.Target, res.Ops["sign_in"], res.Ops["refresh"], res.Ops["api"], fp.reused)
+	}
+	if raw, _ := os.ReadFile(filepath.Join(out, "result.json")); strings.Contains(string(raw), fp.secret) {
+		t.Error("result.json holds the secret")
+	}
+}
