@@ -84,8 +84,17 @@ func (f *Fleet) Run(ctx context.Context, start time.Time) {
 			steps = append(steps, step{at: w.End, w: w.Index})
 		}
 	}
-	sort.SliceStable(steps, func(i, j int) bool { return steps[i].at < steps[j].at })
 	active := map[int]bool{}
+	if play(ctx, start, steps, func(s step) { f.apply(ctx, s, active) }) {
+		<-ctx.Done()
+	}
+	f.closeAll(active)
+}
+
+// play carries out steps in time order, each at start + its offset, until
+// ctx ends; it reports whether every step was played.
+func play(ctx context.Context, start time.Time, steps []step, apply func(step)) bool {
+	sort.SliceStable(steps, func(i, j int) bool { return steps[i].at < steps[j].at })
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	<-timer.C
@@ -94,13 +103,11 @@ func (f *Fleet) Run(ctx context.Context, start time.Time) {
 		select {
 		case <-timer.C:
 		case <-ctx.Done():
-			f.closeAll(active)
-			return
+			return false
 		}
-		f.apply(ctx, s, active)
+		apply(s)
 	}
-	<-ctx.Done()
-	f.closeAll(active)
+	return true
 }
 
 func (f *Fleet) closeAll(active map[int]bool) {

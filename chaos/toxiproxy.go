@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 	"time"
 
@@ -217,20 +216,9 @@ func (t *Toxics) Run(ctx context.Context, start time.Time) {
 		steps = append(steps, step{at: w.Start, w: i, start: true})
 		steps = append(steps, step{at: max(w.End, w.Start), w: i})
 	}
-	sort.SliceStable(steps, func(i, j int) bool { return steps[i].at < steps[j].at })
 	active := map[int]bool{}
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	<-timer.C
-	for _, s := range steps {
-		timer.Reset(time.Until(start.Add(s.at)))
-		select {
-		case <-timer.C:
-		case <-ctx.Done():
-			t.removeAll(active)
-			return
-		}
-		t.apply(ctx, s, active)
+	if !play(ctx, start, steps, func(s step) { t.apply(ctx, s, active) }) {
+		t.removeAll(active)
 	}
 }
 
