@@ -40,6 +40,15 @@ type Config struct {
 	// interrupted before its end; default 2 s. At a normal end they get the
 	// profile's request timeout.
 	Interrupted time.Duration
+	// MaxInFlight bounds the requests the engine has on the wire at once,
+	// as a pool of that many sender goroutines (shared among the workers);
+	// requests beyond it wait in order, their timeout running. Set it to
+	// the connection pool's size: a request could not go out sooner
+	// anyway, and a queued request costs a few hundred bytes where a
+	// goroutine waiting for a connection costs kilobytes. 0 means no bound:
+	// a goroutine per request. Requests held by the client's network
+	// (latency, loss, an outage) wait outside the pool.
+	MaxInFlight int
 }
 
 // Engine is the live engine: a goroutine per simulated client drives its
@@ -128,9 +137,13 @@ func (e *Engine) Run(ctx context.Context, res *reports.Result) error {
 	defer endRequests(ErrRunEnded)
 	stop := make(chan struct{})
 
+	var pool *senders
+	if e.cfg.MaxInFlight > 0 {
+		pool = newSenders(e.cfg.MaxInFlight)
+	}
 	workers := make([]*worker, len(rec.shards))
 	for i := range workers {
-		workers[i] = &worker{e: e, index: i, ctx: reqCtx, inbox: make(chan answer, 1024)}
+		workers[i] = &worker{e: e, index: i, ctx: reqCtx, inbox: make(chan answer, 1024), senders: pool}
 	}
 	mine := 0
 	for i := range p.Clients {
@@ -193,6 +206,9 @@ func (e *Engine) Run(ctx context.Context, res *reports.Result) error {
 		endRequests(ErrRunEnded)
 		<-drained
 	}
+	if pool != nil {
+		pool.close() // every request is answered: the senders are idle
+	}
 	e.admin.Wait()
 	endedAt := time.Now()
 	close(samplerStop)
@@ -210,6 +226,9 @@ func (e *Engine) Run(ctx context.Context, res *reports.Result) error {
 	res.Engine.Clients = mine
 	res.Shard = reports.Shard{Index: e.cfg.Shard, Count: e.cfg.Shards}
 	res.Engine.MaxRSSBytes = maxRSS()
+	if pool != nil {
+		res.Engine.QueuedRequests = pool.queuedTotal()
+	}
 	if err := rec.Fill(res, endedAt); err != nil {
 		return err
 	}
@@ -300,6 +319,7 @@ type worker struct {
 	timer    *time.Timer
 	wake     time.Time // what the timer is set for; zero if stopped
 	buf      []Action  // the actions of the client stepping now
+	senders  *senders  // the engine's; nil: a goroutine per request
 }
 
 func (e *Engine) newRunner(w *worker, idx int, rec *Recorder) *runner {
@@ -672,20 +692,20 @@ func (r *runner) phaseChanged(before, after Phase) {
 	}
 }
 
-// send starts one request in its own goroutine; its answer comes back
-// through the inbox, whatever happens.
+// send starts one request: on a pooled sender when the worker has them and
+// the client's network lets it straight out, else in its own goroutine. Its
+// answer comes back through the inbox, whatever happens.
 func (r *runner) send(a Action) {
 	r.inflight++
 	r.w.inflight++
 	var o op
-	var kind EventKind
 	switch a.Kind {
 	case ActSignIn:
-		o, kind = opSignIn, EvSignInDone
+		o = opSignIn
 	case ActRefresh:
-		o, kind = opRefresh, EvRefreshDone
+		o = opRefresh
 	default:
-		o, kind = opAPI, EvAPIDone
+		o = opAPI
 	}
 	sent := time.Now()
 	r.rec.sent(o)
@@ -698,34 +718,25 @@ func (r *runner) send(a Action) {
 		}
 		r.refreshing++
 	}
-	timeout := r.e.cfg.Profile.SDK.RequestTimeout.D()
-	user := fmt.Sprintf("user-%d", r.idx)
-	// The network decides first, from this goroutine, so draws stay seeded.
+	j := job{r: r, a: a, op: o, sent: sent, deadline: sent.Add(r.e.cfg.Profile.SDK.RequestTimeout.D())}
+	// The network decides first, from the worker's goroutine, so draws
+	// stay seeded.
 	offline, restored := r.offline, r.restored
 	delay, lost := r.link.Plan(chaos.RequestBytes, chaos.ResponseBytes)
+	if offline == "" && delay <= 0 && !lost && r.w.senders != nil {
+		r.w.senders.submit(j)
+		return
+	}
 	go func() {
-		ctx, cancel := context.WithTimeout(r.w.ctx, timeout)
+		ctx, cancel := context.WithDeadline(r.w.ctx, j.deadline)
 		defer cancel()
-		ev := Event{Kind: kind, Req: a.Req}
 		if out, cut := linkFails(ctx, offline, restored, delay, lost); cut {
-			ev.Outcome = out
 			now := time.Now()
-			r.w.inbox <- answer{r: r, ev: ev, op: o, intended: a.At, sent: sent, wire: now, done: now}
+			r.w.inbox <- answer{r: r, ev: Event{Kind: j.kind(), Req: a.Req, Outcome: out}, op: o, intended: a.At, sent: sent, wire: now, done: now}
 			return
 		}
 		wire := time.Now()
-		switch a.Kind {
-		case ActSignIn:
-			var cr Credentials
-			cr, ev.Outcome = r.e.cfg.Auth.SignIn(ctx, user)
-			ev.SessionID, ev.ClientToken, ev.Token, ev.ExpiresAt = cr.SessionID, cr.ClientToken, cr.Token, cr.ExpiresAt
-		case ActRefresh:
-			var cr Credentials
-			cr, ev.Outcome = r.e.cfg.Auth.Refresh(ctx, a.SessionID, a.ClientToken)
-			ev.Token, ev.ClientToken, ev.ExpiresAt = cr.Token, cr.ClientToken, cr.ExpiresAt
-		default:
-			ev.Outcome = r.e.cfg.Resource.Call(ctx, a.Token)
-		}
+		ev := j.exchange(ctx)
 		r.w.inbox <- answer{r: r, ev: ev, op: o, intended: a.At, sent: sent, wire: wire, done: time.Now()}
 	}()
 }

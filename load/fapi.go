@@ -65,10 +65,7 @@ func (f *FAPI) SignIn(ctx context.Context, identifier string) (Credentials, Outc
 // Refresh mints a session token: POST /v1/client/sessions/{sid}/tokens.
 // A server rotating client tokens answers with the new one as client_token.
 func (f *FAPI) Refresh(ctx context.Context, sessionID, clientToken string) (Credentials, Outcome) {
-	var ans struct {
-		JWT         string `json:"jwt"`
-		ClientToken string `json:"client_token"`
-	}
+	var ans tokenAnswer
 	o := f.do(ctx, http.MethodPost, "/v1/client/sessions/"+url.PathEscape(sessionID)+"/tokens", clientToken, nil, &ans)
 	if o.Class == ClassOK && ans.JWT == "" {
 		return Credentials{}, Outcome{Class: ClassOther, Status: o.Status, Code: "no_token"}
@@ -111,7 +108,7 @@ func (f *FAPI) do(ctx context.Context, method, path, bearer string, body []byte,
 	}
 	o := classify(ctx, resp, b, err)
 	if o.Class == ClassOK && into != nil {
-		if json.Unmarshal(b, into) != nil {
+		if !decodeAnswer(b, into) {
 			return Outcome{Class: ClassOther, Status: o.Status, Code: "invalid_json"}
 		}
 	}
@@ -123,4 +120,32 @@ func newRequest(ctx context.Context, method, u string, body *bytes.Reader) (*htt
 		return http.NewRequestWithContext(ctx, method, u, nil)
 	}
 	return http.NewRequestWithContext(ctx, method, u, body)
+}
+
+// tokenAnswer is the token endpoint's answer.
+type tokenAnswer struct {
+	JWT         string `json:"jwt"`
+	ClientToken string `json:"client_token"`
+}
+
+func (a *tokenAnswer) decodeFlat(b []byte) bool {
+	return scanFlat(b, []flatField{{key: "jwt", str: &a.JWT}, {key: "client_token", str: &a.ClientToken}})
+}
+
+// flatAnswer is an answer that scanFlat can usually decode.
+type flatAnswer interface {
+	decodeFlat(b []byte) bool
+}
+
+// decodeAnswer decodes a JSON answer into v, through scanFlat when v allows
+// and the answer is flat, else through encoding/json; it reports whether
+// the answer was valid JSON of v's shape.
+func decodeAnswer(b []byte, v any) bool {
+	if f, ok := v.(flatAnswer); ok && f.decodeFlat(b) {
+		return true
+	}
+	if a, ok := v.(*tokenAnswer); ok {
+		*a = tokenAnswer{} // drop what a failed scan filled in
+	}
+	return json.Unmarshal(b, v) == nil
 }

@@ -40,8 +40,11 @@ func ParseTokenTimes(jwt string) (TokenTimes, error) {
 		Exp *float64 `json:"exp"`
 		Iat *float64 `json:"iat"`
 	}
-	if err := json.Unmarshal(payload, &claims); err != nil {
-		return TokenTimes{}, fmt.Errorf("token payload is not JSON: %w", err)
+	if !scanFlat(payload, []flatField{{key: "exp", num: &claims.Exp}, {key: "iat", num: &claims.Iat}}) {
+		claims.Exp, claims.Iat = nil, nil
+		if err := json.Unmarshal(payload, &claims); err != nil {
+			return TokenTimes{}, fmt.Errorf("token payload is not JSON: %w", err)
+		}
 	}
 	if claims.Exp == nil {
 		return TokenTimes{}, errors.New("token has no exp claim")

@@ -263,7 +263,7 @@ func addRequests(dst *Requests, r Requests) {
 }
 
 // mergeEngine keeps the largest lag figures, goroutines and RSS of any
-// shard (see Merge) and adds up the clients.
+// shard (see Merge) and adds up the clients and queued requests.
 func mergeEngine(dst *Engine, e Engine) {
 	dst.LagMs.P50 = max(dst.LagMs.P50, e.LagMs.P50)
 	dst.LagMs.P99 = max(dst.LagMs.P99, e.LagMs.P99)
@@ -271,6 +271,7 @@ func mergeEngine(dst *Engine, e Engine) {
 	dst.Clients += e.Clients
 	dst.Goroutines = max(dst.Goroutines, e.Goroutines)
 	dst.MaxRSSBytes = max(dst.MaxRSSBytes, e.MaxRSSBytes)
+	dst.QueuedRequests += e.QueuedRequests
 }
 
 // mergeOps adds up each operation's counters and merges its histograms.

@@ -208,6 +208,9 @@ type Engine struct {
 	Goroutines int        `json:"goroutines"`
 	// MaxRSSBytes is the process's peak resident memory.
 	MaxRSSBytes int64 `json:"max_rss_bytes"`
+	// QueuedRequests counts requests that waited in the engine for a free
+	// connection of the shared pool before going out.
+	QueuedRequests int64 `json:"queued_requests"`
 }
 
 // LagSummary is the scheduling lag distribution in milliseconds.

@@ -294,6 +294,9 @@ func writeTooLarge(w http.ResponseWriter, limit int64) {
 // readBody reads the request body through the size limit. On failure it
 // writes the error response and returns false.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	if r.ContentLength == 0 {
+		return nil, true // nothing to read, as for most token requests
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		if tooLarge, ok := errors.AsType[*http.MaxBytesError](err); ok {

@@ -69,9 +69,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 	body = append(body, '\n')
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set("Cache-Control", "no-store")
+	// Canonical keys, set directly: this is every answer's hot path.
+	h["Content-Type"] = []string{"application/json"}
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	h["Cache-Control"] = []string{"no-store"}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

@@ -108,6 +108,7 @@ func BenchmarkSign(b *testing.B) {
 		b.Run(alg, func(b *testing.B) {
 			be, _ := newTestBackend(b, Config{Signing: alg})
 			b.ReportAllocs()
+			reportCPU(b)
 			for b.Loop() {
 				if _, err := be.tokens.sign("user_1", "sess_1"); err != nil {
 					b.Fatal(err)

@@ -267,6 +267,10 @@ func newRunID() string {
 	return time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
 }
 
+// poolConns is the most connections the shared pool opens to the target;
+// the engine keeps as many requests on the wire and queues the rest.
+const poolConns = 1024
+
 // newHTTPClient returns the one keep-alive client every simulated client shares.
 func newHTTPClient(clients int) *http.Client {
 	return &http.Client{
@@ -276,8 +280,8 @@ func newHTTPClient(clients int) *http.Client {
 			MaxIdleConns: 0,
 			// The shared pool: at most 1,024 connections; a request that finds
 			// none free waits for one, and the wait counts in its latency.
-			MaxConnsPerHost:       1024,
-			MaxIdleConnsPerHost:   1024,
+			MaxConnsPerHost:       poolConns,
+			MaxIdleConnsPerHost:   poolConns,
 			IdleConnTimeout:       90 * time.Second,
 			TLSHandshakeTimeout:   10 * time.Second,
 			ExpectContinueTimeout: time.Second,
@@ -334,7 +338,7 @@ func (o *runOptions) run(ctx context.Context) error {
 
 	// The engine records the profile in result.json: without its secrets.
 	eng, err := load.New(load.Config{Profile: p.Redacted(), Auth: tg.auth, Resource: tg.resource, Admin: tg.admin,
-		Shard: o.shardIndex, Shards: o.shardCount, StartAt: o.startTime})
+		Shard: o.shardIndex, Shards: o.shardCount, StartAt: o.startTime, MaxInFlight: poolConns})
 	if err != nil {
 		return err
 	}
