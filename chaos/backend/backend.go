@@ -31,11 +31,13 @@ package backend
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -81,6 +83,19 @@ type Config struct {
 	// 401 code "admin_token_invalid". Empty (the default) leaves them open,
 	// for a backend on loopback.
 	AdminToken string
+	// MaxInflight bounds the client requests (every route but /admin/* and
+	// /metrics) handled at once; default 4 × GOMAXPROCS. A request that
+	// finds every slot taken waits in a queue of at most MaxQueue requests
+	// (default 1024) for at most QueueWait (default 2s); one that finds the
+	// queue full, or waits in vain, is answered 503 code "overloaded" with
+	// Retry-After (QueueWait in whole seconds, at least 1) and has changed
+	// nothing. Request bodies are read, and injected token faults applied,
+	// before a request takes a slot.
+	MaxInflight int
+	// MaxQueue bounds the requests waiting for a slot; see MaxInflight.
+	MaxQueue int
+	// QueueWait bounds how long a request waits for a slot; see MaxInflight.
+	QueueWait time.Duration
 }
 
 // withDefaults returns c with zero fields set to their defaults, or an error
@@ -99,6 +114,12 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("backend: Config.MaxBodyBytes must not be negative, got %d", c.MaxBodyBytes)
 	case c.Rotation.Grace < 0:
 		return c, fmt.Errorf("backend: Config.Rotation.Grace must not be negative, got %v", c.Rotation.Grace)
+	case c.MaxInflight < 0:
+		return c, fmt.Errorf("backend: Config.MaxInflight must not be negative, got %d", c.MaxInflight)
+	case c.MaxQueue < 0:
+		return c, fmt.Errorf("backend: Config.MaxQueue must not be negative, got %d", c.MaxQueue)
+	case c.QueueWait < 0:
+		return c, fmt.Errorf("backend: Config.QueueWait must not be negative, got %v", c.QueueWait)
 	}
 	if c.TokenLifetime == 0 {
 		c.TokenLifetime = DefaultTokenLifetime
@@ -127,6 +148,15 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.MaxInflight == 0 {
+		c.MaxInflight = DefaultInflightPerCPU * runtime.GOMAXPROCS(0)
+	}
+	if c.MaxQueue == 0 {
+		c.MaxQueue = DefaultMaxQueue
+	}
+	if c.QueueWait == 0 {
+		c.QueueWait = DefaultQueueWait
+	}
 	return c, nil
 }
 
@@ -143,6 +173,7 @@ type Backend struct {
 	rotation     atomic.Pointer[Rotation]
 	tokenDice    *faultDice // token-endpoint 429/503 draws
 	apiDice      *faultDice // spurious-401 draws
+	admission    *admission
 }
 
 // New returns a Backend for cfg with defaults filled in and its first
@@ -163,6 +194,7 @@ func New(cfg Config) (*Backend, error) {
 		counters:  &responseCounters{},
 		tokenDice: newFaultDice(cfg.Seed, streamToken),
 		apiDice:   newFaultDice(cfg.Seed, streamAPI),
+		admission: newAdmission(cfg.MaxInflight, cfg.MaxQueue, cfg.QueueWait),
 	}
 	b.tokens = newTokenIssuer(keys, cfg.Issuer, cfg.TokenLifetime, b.jwtNow)
 	b.faults.Store(&Faults{})
@@ -279,10 +311,40 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The original writer lets net/http close the connection after an
 		// oversized body.
 		r.Body = http.MaxBytesReader(w, r.Body, b.cfg.MaxBodyBytes)
-		rt.handler(b, cw, r, rt.sid)
+		if rt.ep == epAdmin || rt.ep == epMetrics {
+			// Never shed: an operator must see stats under overload.
+			rt.handler(b, cw, r, rt.sid)
+		} else {
+			b.serveClient(cw, r, rt)
+		}
 	}
 	// Not deferred: a panicking handler must not turn into a counted 200.
 	cw.finish()
+}
+
+// serveClient handles a client request: it reads the body, applies the
+// injected token faults, then runs the handler under admission control, so
+// that neither a slow body nor an injected wait holds a slot. A shed request
+// reaches no handler and changes nothing.
+func (b *Backend) serveClient(w http.ResponseWriter, r *http.Request, rt route) {
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if rt.ep == epToken && b.injectTokenFaults(w, r) {
+		return
+	}
+	switch res := b.admission.admit(r.Context()); res {
+	case admitted:
+		defer b.admission.release()
+		rt.handler(b, w, r, rt.sid)
+	case admitAborted:
+		writeError(w, StatusClientClosedRequest, CodeClientClosedRequest,
+			"request ended while it waited for a slot: "+context.Cause(r.Context()).Error())
+	default:
+		b.admission.writeOverloaded(w, res)
+	}
 }
 
 // writeTooLarge writes the 413 response for a body over limit bytes.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -132,7 +133,8 @@ func TestNewFillsDefaults(t *testing.T) {
 	cfg := b.Config()
 	if cfg.TokenLifetime != 60*time.Second || cfg.MaxLifetime != 7*24*time.Hour ||
 		cfg.InactivityTimeout != 0 || cfg.Issuer != "stampede-backend" ||
-		cfg.MaxBodyBytes != 64<<10 || cfg.Now == nil || cfg.Signing != SigningEdDSA {
+		cfg.MaxBodyBytes != 64<<10 || cfg.Now == nil || cfg.Signing != SigningEdDSA ||
+		cfg.MaxInflight != 4*runtime.GOMAXPROCS(0) || cfg.MaxQueue != 1024 || cfg.QueueWait != 2*time.Second {
 		t.Errorf("Config() = %+v, want defaults", cfg)
 	}
 }
@@ -155,6 +157,9 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 		{Config{InactivityTimeout: -time.Second}, "InactivityTimeout"},
 		{Config{MaxBodyBytes: -1}, "MaxBodyBytes"},
 		{Config{Signing: "HS256"}, "Signing"},
+		{Config{MaxInflight: -1}, "MaxInflight"},
+		{Config{MaxQueue: -1}, "MaxQueue"},
+		{Config{QueueWait: -time.Second}, "QueueWait"},
 	}
 	for _, tt := range tests {
 		_, err := New(tt.cfg)

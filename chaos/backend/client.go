@@ -51,13 +51,10 @@ func (b *Backend) handleSignIn(w http.ResponseWriter, r *http.Request, _ string)
 	writeJSON(w, http.StatusOK, signInResponse{ClientToken: clientToken, Session: view.json(), JWT: jwt})
 }
 
-// handleToken mints a session JWT for an active session, after the injected
-// faults (see Faults) and rotating the client token if rotation is on (see
-// Rotation).
+// handleToken mints a session JWT for an active session, rotating the client
+// token if rotation is on (see Rotation). The injected faults (see Faults)
+// were applied before, by serveClient.
 func (b *Backend) handleToken(w http.ResponseWriter, r *http.Request, sid string) {
-	if b.injectTokenFaults(w, r) {
-		return
-	}
 	res, ok := b.clientAccess(w, r, sid, actionMint)
 	if !ok {
 		return

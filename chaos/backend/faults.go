@@ -18,9 +18,11 @@ const StatusClientClosedRequest = 499
 
 // Faults are run-time faults the backend injects. The zero value injects none.
 //
-// Token endpoint (POST /v1/client/sessions/{sid}/tokens), in this order and
-// before the client token is looked at, so an injected answer neither marks
-// activity nor rotates the client token:
+// Token endpoint (POST /v1/client/sessions/{sid}/tokens), in this order,
+// after the request body is read and before admission control (see
+// Config.MaxInflight) and the client token are looked at: an injected wait
+// holds no request slot, an injected answer is never shed, and it neither
+// marks activity nor rotates the client token:
 //
 //  1. TokenLatency: the request waits this long (real time, never Config.Now)
 //     before anything else happens. If its context ends first (the client

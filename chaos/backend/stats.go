@@ -62,6 +62,10 @@ type Stats struct {
 	Sessions map[string]int64 `json:"sessions"`
 	// TokensMinted counts JWTs signed by sign-in and the token endpoint.
 	TokensMinted int64 `json:"tokens_minted"`
+	// Admission is what admission control holds and has shed (see
+	// Config.MaxInflight). Shed requests are also counted in Endpoints,
+	// as status 503.
+	Admission AdmissionStats `json:"admission"`
 }
 
 // responseCounters counts responses per endpoint and status code without locks.
@@ -146,6 +150,7 @@ func (b *Backend) Stats() Stats {
 		Endpoints:    b.counters.snapshot(),
 		Sessions:     b.sessions.counts(b.cfg.Now()),
 		TokensMinted: b.tokensMinted.Load(),
+		Admission:    b.admission.stats(),
 	}
 }
 
@@ -183,10 +188,30 @@ func (b *Backend) handleMetrics(w http.ResponseWriter, _ *http.Request, _ string
 	buf.WriteString("stampede_backend_tokens_minted_total ")
 	buf.WriteString(strconv.FormatInt(b.tokensMinted.Load(), 10))
 	buf.WriteByte('\n')
+	writeAdmissionMetrics(&buf, b.admission.stats())
 
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// writeAdmissionMetrics writes the admission control series.
+func writeAdmissionMetrics(buf *bytes.Buffer, a AdmissionStats) {
+	metric := func(name, typ, help string, v int64) {
+		buf.WriteString("# HELP " + name + " " + help + "\n# TYPE " + name + " " + typ + "\n" + name + " ")
+		buf.WriteString(strconv.FormatInt(v, 10))
+		buf.WriteByte('\n')
+	}
+	buf.WriteString("# HELP stampede_backend_shed_total Client requests answered 503 overloaded by admission control, by reason.\n")
+	buf.WriteString("# TYPE stampede_backend_shed_total counter\n")
+	buf.WriteString(`stampede_backend_shed_total{reason="` + ShedQueueFull + `"} ` + strconv.FormatInt(a.ShedQueueFull, 10) + "\n")
+	buf.WriteString(`stampede_backend_shed_total{reason="` + ShedQueueWait + `"} ` + strconv.FormatInt(a.ShedQueueWait, 10) + "\n")
+	metric("stampede_backend_inflight", "gauge", "Client requests being handled.", a.Inflight)
+	metric("stampede_backend_queued", "gauge", "Client requests waiting for a slot.", a.Queued)
+	metric("stampede_backend_inflight_peak", "gauge", "Highest number of client requests handled at once.", a.InflightPeak)
+	metric("stampede_backend_queued_peak", "gauge", "Highest number of client requests waiting at once.", a.QueuedPeak)
+	metric("stampede_backend_max_inflight", "gauge", "Bound on client requests handled at once.", int64(a.MaxInflight))
+	metric("stampede_backend_max_queue", "gauge", "Bound on client requests waiting for a slot.", int64(a.MaxQueue))
 }

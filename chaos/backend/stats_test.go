@@ -73,12 +73,13 @@ func TestStatsCountExactly(t *testing.T) {
 }
 
 func TestStatsJSONShape(t *testing.T) {
-	b, _ := newTestBackend(t, Config{})
+	b, _ := newTestBackend(t, Config{MaxInflight: 3, MaxQueue: 5})
 	raw, err := json.Marshal(b.Stats())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `{"endpoints":{},"sessions":{},"tokens_minted":0}`; string(raw) != want {
+	if want := `{"endpoints":{},"sessions":{},"tokens_minted":0,"admission":{"max_inflight":3,"max_queue":5,` +
+		`"inflight":0,"queued":0,"inflight_peak":0,"queued_peak":0,"shed_queue_full":0,"shed_queue_wait":0}}`; string(raw) != want {
 		t.Errorf("empty Stats JSON = %s, want %s", raw, want)
 	}
 }

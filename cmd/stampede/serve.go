@@ -20,6 +20,10 @@ type serveOptions struct {
 	signing           string
 	// adminToken guards /admin and /metrics (serveauth.go).
 	adminToken string
+	// Admission control: 0 takes the backend's default.
+	maxInflight int
+	maxQueue    int
+	queueWait   time.Duration
 	// onListen, if set, receives the server once it listens (tests).
 	onListen func(*backend.Server)
 }
@@ -40,6 +44,9 @@ func newServeCmd(s streams) *cobra.Command {
 	f.DurationVar(&o.maxLifetime, "max-lifetime", backend.DefaultMaxLifetime, "session maximum lifetime (status expired)")
 	f.DurationVar(&o.inactivityTimeout, "inactivity-timeout", 0, "session inactivity timeout (status abandoned); 0 is off")
 	f.StringVar(&o.signing, "signing", backend.DefaultSigning, "JWT signing algorithm: RS256, ES256 or EdDSA")
+	f.IntVar(&o.maxInflight, "max-inflight", 0, "client requests handled at once; beyond that they wait in the queue (0: 4 × CPUs)")
+	f.IntVar(&o.maxQueue, "max-queue", 0, "client requests waiting for a slot; beyond that they are answered 503 overloaded (0: 1024)")
+	f.DurationVar(&o.queueWait, "queue-wait", 0, "longest wait for a slot before 503 overloaded (0: 2s)")
 	f.StringVar(&o.adminToken, "admin-token", "", "require this token as \"Authorization: Bearer TOKEN\" on /admin/* and /metrics (default $"+adminTokenEnv+"); required to listen beyond loopback")
 	return cmd
 }
@@ -54,6 +61,15 @@ func (o *serveOptions) run(cmd *cobra.Command) error {
 	}
 	if o.inactivityTimeout < 0 {
 		errs = append(errs, fmt.Sprintf("--inactivity-timeout: must not be negative, got %s", o.inactivityTimeout))
+	}
+	if o.maxInflight < 0 {
+		errs = append(errs, fmt.Sprintf("--max-inflight: must not be negative, got %d", o.maxInflight))
+	}
+	if o.maxQueue < 0 {
+		errs = append(errs, fmt.Sprintf("--max-queue: must not be negative, got %d", o.maxQueue))
+	}
+	if o.queueWait < 0 {
+		errs = append(errs, fmt.Sprintf("--queue-wait: must not be negative, got %s", o.queueWait))
 	}
 	switch o.signing {
 	case "RS256", "ES256", "EdDSA":
@@ -73,6 +89,9 @@ func (o *serveOptions) run(cmd *cobra.Command) error {
 		MaxLifetime:       o.maxLifetime,
 		InactivityTimeout: o.inactivityTimeout,
 		Signing:           o.signing,
+		MaxInflight:       o.maxInflight,
+		MaxQueue:          o.maxQueue,
+		QueueWait:         o.queueWait,
 	})
 	if err != nil {
 		return usageError(err)
@@ -81,7 +100,9 @@ func (o *serveOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	fmt.Fprintf(o.streams.out, "stampede backend listening on %s (%s, tokens %s); stop with Ctrl-C\n", srv.URL, o.signing, o.tokenLifetime)
+	cfg := be.Config()
+	fmt.Fprintf(o.streams.out, "stampede backend listening on %s (%s, tokens %s, %d in flight, %d queued up to %s); stop with Ctrl-C\n",
+		srv.URL, o.signing, o.tokenLifetime, cfg.MaxInflight, cfg.MaxQueue, cfg.QueueWait)
 	if !isLoopbackAddr(o.addr) {
 		fmt.Fprintf(o.streams.err, "stampede: warning: listening on %s, beyond loopback: anyone who reaches it can sign in and call the API; /admin and /metrics require the admin token\n", srv.Addr)
 	}

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -57,5 +59,50 @@ func TestServeAnswersThenStopsOnCancel(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "listening on http://127.0.0.1:") || !strings.Contains(out.String(), "stopped") {
 		t.Errorf("output %q", out.String())
+	}
+}
+
+func TestServeBadAdmissionFlagsExitTwoNamingEach(t *testing.T) {
+	code, _, stderr := runCLI(context.Background(), "serve", "--signing", "EdDSA",
+		"--max-inflight", "-1", "--max-queue", "-2", "--queue-wait", "-1s")
+	if code != exitUsage {
+		t.Fatalf("exit %d, stderr %q; want 2", code, stderr)
+	}
+	for _, flag := range []string{"--max-inflight", "--max-queue", "--queue-wait"} {
+		if !strings.Contains(stderr, flag) {
+			t.Errorf("stderr %q does not name %s", stderr, flag)
+		}
+	}
+}
+
+func TestServeAdmissionFlagsBoundTheBackend(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var out bytes.Buffer
+	o := &serveOptions{streams: streams{out: &out, err: &bytes.Buffer{}}, addr: "127.0.0.1:0",
+		tokenLifetime: backend.DefaultTokenLifetime, maxLifetime: backend.DefaultMaxLifetime, signing: "EdDSA",
+		maxInflight: 3, maxQueue: 5, queueWait: 3 * time.Second}
+	var st backend.Stats
+	o.onListen = func(s *backend.Server) {
+		defer cancel()
+		resp, err := http.Get(s.URL + "/admin/stats")
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+			t.Error(err)
+		}
+	}
+	cmd := &cobra.Command{}
+	cmd.SetContext(ctx)
+	if err := o.run(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if st.Admission.MaxInflight != 3 || st.Admission.MaxQueue != 5 {
+		t.Errorf("admission %+v, want 3 in flight and 5 queued", st.Admission)
+	}
+	if !strings.Contains(out.String(), "3 in flight, 5 queued up to 3s") {
+		t.Errorf("output %q does not state the bounds", out.String())
 	}
 }
