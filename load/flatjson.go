@@ -14,10 +14,11 @@ type flatField struct {
 }
 
 // scanFlat decodes a JSON object whose values are plain ASCII strings (no
-// escapes) and numbers into fields, as encoding/json would decode it into a
+// escapes), numbers and, under keys it does not look for, arrays of those,
+// into fields, as encoding/json would decode it into a
 // struct with those fields: unknown keys are skipped, a repeated key keeps
 // its last value. It reports false, with fields possibly half filled, for
-// anything else (nesting, escapes, non-ASCII, literals, a key that differs
+// anything else (objects, escapes, non-ASCII, literals, a key that differs
 // from a field's only in case, a value of the wrong type, bad syntax); the
 // caller then decodes with encoding/json. It is the hot path of every
 // answer and token the clients read: the targets' answers are flat.
@@ -47,7 +48,15 @@ func scanFlat(b []byte, fields []flatField) bool {
 		if f == nil && foldMatch(fields, key) {
 			return false // encoding/json matches keys regardless of case
 		}
-		if b[i] == '"' {
+		if b[i] == '[' {
+			// An array of plain strings and numbers, skipped under a key
+			// that is no field's (a JWT's fva, aud).
+			next, ok := skipFlatArray(b, i)
+			if !ok || f != nil {
+				return false
+			}
+			i = next
+		} else if b[i] == '"' {
 			val, next, ok := plainString(b, i)
 			if !ok || f != nil && f.str == nil {
 				return false
@@ -86,6 +95,46 @@ func scanFlat(b []byte, fields []flatField) bool {
 			return false
 		}
 	}
+}
+
+// skipFlatArray skips the array starting at b[i] ('['), of plain strings
+// and JSON numbers only, returning the index after it.
+func skipFlatArray(b []byte, i int) (int, bool) {
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return i + 1, true
+	}
+	for i < len(b) {
+		if b[i] == '"' {
+			_, next, ok := plainString(b, i)
+			if !ok {
+				return 0, false
+			}
+			i = next
+		} else {
+			end := i
+			for end < len(b) && (b[end] >= '0' && b[end] <= '9' || b[end] == '-' || b[end] == '+' || b[end] == '.' || b[end] == 'e' || b[end] == 'E') {
+				end++
+			}
+			if !validNumber(b[i:end]) {
+				return 0, false
+			}
+			i = end
+		}
+		i = skipSpace(b, i)
+		if i == len(b) {
+			return 0, false
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case ']':
+			return i + 1, true
+		default:
+			return 0, false
+		}
+	}
+	return 0, false
 }
 
 func skipSpace(b []byte, i int) int {
