@@ -120,10 +120,12 @@ func (s *senders) close() { close(s.wake) }
 // serve makes requests, j first, until the pool closes. A job whose
 // deadline passed while it queued fails at once as a timeout.
 func (s *senders) serve(j job) {
+	sc := &senderConn{} // this sender's connection (SenderTransport)
+	defer sc.close()
 	for {
 		w := j.r.w
 		ctx, cancel := context.WithDeadline(w.ctx, j.deadline)
-		ev := j.exchange(ctx)
+		ev := j.exchange(withSenderConn(ctx, sc))
 		cancel()
 		w.inbox <- answer{r: j.r, ev: ev, op: j.op, intended: j.a.At, sent: j.sent, wire: j.sent, done: time.Now()}
 		var ok bool

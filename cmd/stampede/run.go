@@ -273,10 +273,13 @@ const poolConns = 1024
 
 // newHTTPClient returns the one keep-alive client every simulated client shares.
 func newHTTPClient(clients int) *http.Client {
+	dial := (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	return &http.Client{
-		Transport: &http.Transport{
+		// The engine's senders keep a connection each (plain HTTP, no
+		// proxy); any other request goes through the pooled transport.
+		Transport: &load.SenderTransport{Proxy: http.ProxyFromEnvironment, Dial: dial, Fallback: &http.Transport{
 			Proxy:        http.ProxyFromEnvironment,
-			DialContext:  (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			DialContext:  dial,
 			MaxIdleConns: 0,
 			// The shared pool: at most 1,024 connections; a request that finds
 			// none free waits for one, and the wait counts in its latency.
@@ -286,7 +289,7 @@ func newHTTPClient(clients int) *http.Client {
 			TLSHandshakeTimeout:   10 * time.Second,
 			ExpectContinueTimeout: time.Second,
 			DisableCompression:    true,
-		},
+		}},
 		// Redirects are answers to classify, not to follow.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}

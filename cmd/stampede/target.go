@@ -81,7 +81,11 @@ func (t tlsFlags) apply(hc *http.Client, w io.Writer) error {
 	if err != nil || cfg == nil {
 		return err
 	}
-	tr, ok := hc.Transport.(*http.Transport)
+	rt := hc.Transport
+	if st, ok := rt.(*load.SenderTransport); ok {
+		rt = st.Fallback // https goes there: the senders' own connections are plain HTTP
+	}
+	tr, ok := rt.(*http.Transport)
 	if !ok {
 		return errors.New("TLS flags: the HTTP client has no transport to configure")
 	}
