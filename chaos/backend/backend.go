@@ -143,6 +143,7 @@ type Backend struct {
 	rotation     atomic.Pointer[Rotation]
 	tokenDice    *faultDice // token-endpoint 429/503 draws
 	apiDice      *faultDice // spurious-401 draws
+	metrics      http.Handler
 }
 
 // New returns a Backend for cfg with defaults filled in and its first
@@ -165,6 +166,7 @@ func New(cfg Config) (*Backend, error) {
 		apiDice:   newFaultDice(cfg.Seed, streamAPI),
 	}
 	b.tokens = newTokenIssuer(keys, cfg.Issuer, cfg.TokenLifetime, b.jwtNow)
+	b.metrics = newMetricsHandler(b)
 	b.faults.Store(&Faults{})
 	rotation := cfg.Rotation
 	b.rotation.Store(&rotation)

@@ -1,7 +1,6 @@
 package backend
 
 import (
-	"bytes"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -152,41 +151,4 @@ func (b *Backend) Stats() Stats {
 // handleStats serves Stats as JSON.
 func (b *Backend) handleStats(w http.ResponseWriter, _ *http.Request, _ string) {
 	writeJSON(w, http.StatusOK, b.Stats())
-}
-
-// handleMetrics serves Stats in the Prometheus text exposition format.
-func (b *Backend) handleMetrics(w http.ResponseWriter, _ *http.Request, _ string) {
-	var buf bytes.Buffer
-	buf.WriteString("# HELP stampede_backend_responses_total Responses served by the backend, by endpoint and HTTP status code.\n")
-	buf.WriteString("# TYPE stampede_backend_responses_total counter\n")
-	b.counters.each(func(ep endpoint, status int, n int64) {
-		buf.WriteString(`stampede_backend_responses_total{endpoint="`)
-		buf.WriteString(endpointNames[ep])
-		buf.WriteString(`",code="`)
-		buf.WriteString(strconv.Itoa(status))
-		buf.WriteString(`"} `)
-		buf.WriteString(strconv.FormatInt(n, 10))
-		buf.WriteByte('\n')
-	})
-	sessions := b.sessions.counts(b.cfg.Now())
-	buf.WriteString("# HELP stampede_backend_sessions Sessions by status.\n")
-	buf.WriteString("# TYPE stampede_backend_sessions gauge\n")
-	for _, status := range sessionStatuses {
-		buf.WriteString(`stampede_backend_sessions{status="`)
-		buf.WriteString(status)
-		buf.WriteString(`"} `)
-		buf.WriteString(strconv.FormatInt(sessions[status], 10))
-		buf.WriteByte('\n')
-	}
-	buf.WriteString("# HELP stampede_backend_tokens_minted_total Session JWTs signed.\n")
-	buf.WriteString("# TYPE stampede_backend_tokens_minted_total counter\n")
-	buf.WriteString("stampede_backend_tokens_minted_total ")
-	buf.WriteString(strconv.FormatInt(b.tokensMinted.Load(), 10))
-	buf.WriteByte('\n')
-
-	h := w.Header()
-	h.Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(buf.Bytes())
 }
