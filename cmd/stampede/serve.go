@@ -20,8 +20,14 @@ type serveOptions struct {
 	signing           string
 	// adminToken guards /admin and /metrics (serveauth.go).
 	adminToken string
+	// metricsAddr is --metrics-addr: a second address serving the
+	// backend's metrics without the admin token; empty is off.
+	metricsAddr string
 	// onListen, if set, receives the server once it listens (tests).
 	onListen func(*backend.Server)
+	// onMetrics, if set, receives the URL of --metrics-addr's metrics
+	// before onListen is called (tests).
+	onMetrics func(url string)
 }
 
 func newServeCmd(s streams) *cobra.Command {
@@ -40,6 +46,7 @@ func newServeCmd(s streams) *cobra.Command {
 	f.DurationVar(&o.maxLifetime, "max-lifetime", backend.DefaultMaxLifetime, "session maximum lifetime (status expired)")
 	f.DurationVar(&o.inactivityTimeout, "inactivity-timeout", 0, "session inactivity timeout (status abandoned); 0 is off")
 	f.StringVar(&o.signing, "signing", backend.DefaultSigning, "JWT signing algorithm: RS256, ES256 or EdDSA")
+	f.StringVar(&o.metricsAddr, "metrics-addr", "", "also serve the backend's Prometheus metrics, with the Go runtime's and the process's, at http://HOST:PORT/metrics, without the admin token (default off)")
 	f.StringVar(&o.adminToken, "admin-token", "", "require this token as \"Authorization: Bearer TOKEN\" on /admin/* and /metrics (default $"+adminTokenEnv+"); required to listen beyond loopback")
 	return cmd
 }
@@ -59,6 +66,11 @@ func (o *serveOptions) run(cmd *cobra.Command) error {
 	case "RS256", "ES256", "EdDSA":
 	default:
 		errs = append(errs, fmt.Sprintf("--signing: must be RS256, ES256 or EdDSA, got %q", o.signing))
+	}
+	if o.metricsAddr != "" {
+		if err := checkMetricsAddr(o.metricsAddr); err != nil {
+			errs = append(errs, err.Error())
+		}
 	}
 	adminToken, problem := o.resolveAdminToken()
 	if problem != "" {
@@ -85,10 +97,27 @@ func (o *serveOptions) run(cmd *cobra.Command) error {
 	if !isLoopbackAddr(o.addr) {
 		fmt.Fprintf(o.streams.err, "stampede: warning: listening on %s, beyond loopback: anyone who reaches it can sign in and call the API; /admin and /metrics require the admin token\n", srv.Addr)
 	}
+	var metrics *metricsServer
+	if o.metricsAddr != "" {
+		if metrics, err = listenMetrics(o.metricsAddr, newMetricsRegistry(be.Collector())); err != nil {
+			srv.Close()
+			return fmt.Errorf("serve: %w", err)
+		}
+		fmt.Fprintf(o.streams.out, "metrics on %s\n", metrics.URL)
+		if !isLoopbackAddr(o.metricsAddr) {
+			fmt.Fprintf(o.streams.err, "stampede: warning: --metrics-addr %s is beyond loopback: anyone who reaches it can read the backend's metrics, without the admin token\n", o.metricsAddr)
+		}
+		if o.onMetrics != nil {
+			o.onMetrics(metrics.URL)
+		}
+	}
 	if o.onListen != nil {
 		o.onListen(srv)
 	}
 	<-cmd.Context().Done()
+	if metrics != nil {
+		metrics.close()
+	}
 	if err := srv.Close(); err != nil {
 		return fmt.Errorf("serve: shutdown: %w", err)
 	}
