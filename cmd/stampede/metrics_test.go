@@ -359,10 +359,10 @@ func TestMetricsAddrInUseExitsOneNamingIt(t *testing.T) {
 		{"run", "--metrics-addr", addr, "--out", out, "--quiet"},
 		{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", addr, "--signing", "EdDSA"},
 	} {
-		code, _, stderr := runCLI(context.Background(), args...)
+		code, stdout, stderr := runCLI(context.Background(), args...)
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")
-		if code != exitFailure || len(lines) != 1 || !strings.Contains(stderr, "--metrics-addr "+addr) {
-			t.Errorf("%s: exit %d, stderr %q; want exit 1, one line naming --metrics-addr %s", args[0], code, stderr, addr)
+		if code != exitFailure || len(lines) != 1 || !strings.Contains(stderr, "--metrics-addr "+addr) || stdout != "" {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want exit 1, one line naming --metrics-addr %s", args[0], code, stdout, stderr, addr)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(out, "result.json")); !errors.Is(err, os.ErrNotExist) {

@@ -93,16 +93,18 @@ func (o *serveOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	fmt.Fprintf(o.streams.out, "stampede backend listening on %s (%s, tokens %s); stop with Ctrl-C\n", srv.URL, o.signing, o.tokenLifetime)
-	if !isLoopbackAddr(o.addr) {
-		fmt.Fprintf(o.streams.err, "stampede: warning: listening on %s, beyond loopback: anyone who reaches it can sign in and call the API; /admin and /metrics require the admin token\n", srv.Addr)
-	}
 	var metrics *metricsServer
 	if o.metricsAddr != "" {
 		if metrics, err = listenMetrics(o.metricsAddr, newMetricsRegistry(be.Collector())); err != nil {
 			srv.Close()
 			return fmt.Errorf("serve: %w", err)
 		}
+	}
+	fmt.Fprintf(o.streams.out, "stampede backend listening on %s (%s, tokens %s); stop with Ctrl-C\n", srv.URL, o.signing, o.tokenLifetime)
+	if !isLoopbackAddr(o.addr) {
+		fmt.Fprintf(o.streams.err, "stampede: warning: listening on %s, beyond loopback: anyone who reaches it can sign in and call the API; /admin and /metrics require the admin token\n", srv.Addr)
+	}
+	if metrics != nil {
 		fmt.Fprintf(o.streams.out, "metrics on %s\n", metrics.URL)
 		if !isLoopbackAddr(o.metricsAddr) {
 			fmt.Fprintf(o.streams.err, "stampede: warning: --metrics-addr %s is beyond loopback: anyone who reaches it can read the backend's metrics, without the admin token\n", o.metricsAddr)
