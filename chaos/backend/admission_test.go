@@ -117,7 +117,7 @@ func TestOverloadedRequestIsShedWithRetryAfterAndChangesNothing(t *testing.T) {
 		"stampede_backend_queued 4",
 		"stampede_backend_max_inflight 2",
 		"stampede_backend_max_queue 4",
-		`stampede_backend_responses_total{endpoint="token",code="503"} 1`,
+		`stampede_backend_responses_total{code="503",endpoint="token"} 1`,
 	} {
 		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), line+"\n") {
 			t.Errorf("/metrics under overload (status %d) lacks %q:\n%s", rec.Code, line, rec.Body)

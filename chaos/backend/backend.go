@@ -174,6 +174,7 @@ type Backend struct {
 	tokenDice    *faultDice // token-endpoint 429/503 draws
 	apiDice      *faultDice // spurious-401 draws
 	admission    *admission
+	metrics      http.Handler
 }
 
 // New returns a Backend for cfg with defaults filled in and its first
@@ -197,6 +198,7 @@ func New(cfg Config) (*Backend, error) {
 		admission: newAdmission(cfg.MaxInflight, cfg.MaxQueue, cfg.QueueWait),
 	}
 	b.tokens = newTokenIssuer(keys, cfg.Issuer, cfg.TokenLifetime, b.jwtNow)
+	b.metrics = newMetricsHandler(b)
 	b.faults.Store(&Faults{})
 	rotation := cfg.Rotation
 	b.rotation.Store(&rotation)

@@ -1,7 +1,6 @@
 package backend
 
 import (
-	"bytes"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -157,61 +156,4 @@ func (b *Backend) Stats() Stats {
 // handleStats serves Stats as JSON.
 func (b *Backend) handleStats(w http.ResponseWriter, _ *http.Request, _ string) {
 	writeJSON(w, http.StatusOK, b.Stats())
-}
-
-// handleMetrics serves Stats in the Prometheus text exposition format.
-func (b *Backend) handleMetrics(w http.ResponseWriter, _ *http.Request, _ string) {
-	var buf bytes.Buffer
-	buf.WriteString("# HELP stampede_backend_responses_total Responses served by the backend, by endpoint and HTTP status code.\n")
-	buf.WriteString("# TYPE stampede_backend_responses_total counter\n")
-	b.counters.each(func(ep endpoint, status int, n int64) {
-		buf.WriteString(`stampede_backend_responses_total{endpoint="`)
-		buf.WriteString(endpointNames[ep])
-		buf.WriteString(`",code="`)
-		buf.WriteString(strconv.Itoa(status))
-		buf.WriteString(`"} `)
-		buf.WriteString(strconv.FormatInt(n, 10))
-		buf.WriteByte('\n')
-	})
-	sessions := b.sessions.counts(b.cfg.Now())
-	buf.WriteString("# HELP stampede_backend_sessions Sessions by status.\n")
-	buf.WriteString("# TYPE stampede_backend_sessions gauge\n")
-	for _, status := range sessionStatuses {
-		buf.WriteString(`stampede_backend_sessions{status="`)
-		buf.WriteString(status)
-		buf.WriteString(`"} `)
-		buf.WriteString(strconv.FormatInt(sessions[status], 10))
-		buf.WriteByte('\n')
-	}
-	buf.WriteString("# HELP stampede_backend_tokens_minted_total Session JWTs signed.\n")
-	buf.WriteString("# TYPE stampede_backend_tokens_minted_total counter\n")
-	buf.WriteString("stampede_backend_tokens_minted_total ")
-	buf.WriteString(strconv.FormatInt(b.tokensMinted.Load(), 10))
-	buf.WriteByte('\n')
-	writeAdmissionMetrics(&buf, b.admission.stats())
-
-	h := w.Header()
-	h.Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(buf.Bytes())
-}
-
-// writeAdmissionMetrics writes the admission control series.
-func writeAdmissionMetrics(buf *bytes.Buffer, a AdmissionStats) {
-	metric := func(name, typ, help string, v int64) {
-		buf.WriteString("# HELP " + name + " " + help + "\n# TYPE " + name + " " + typ + "\n" + name + " ")
-		buf.WriteString(strconv.FormatInt(v, 10))
-		buf.WriteByte('\n')
-	}
-	buf.WriteString("# HELP stampede_backend_shed_total Client requests answered 503 overloaded by admission control, by reason.\n")
-	buf.WriteString("# TYPE stampede_backend_shed_total counter\n")
-	buf.WriteString(`stampede_backend_shed_total{reason="` + ShedQueueFull + `"} ` + strconv.FormatInt(a.ShedQueueFull, 10) + "\n")
-	buf.WriteString(`stampede_backend_shed_total{reason="` + ShedQueueWait + `"} ` + strconv.FormatInt(a.ShedQueueWait, 10) + "\n")
-	metric("stampede_backend_inflight", "gauge", "Client requests being handled.", a.Inflight)
-	metric("stampede_backend_queued", "gauge", "Client requests waiting for a slot.", a.Queued)
-	metric("stampede_backend_inflight_peak", "gauge", "Highest number of client requests handled at once.", a.InflightPeak)
-	metric("stampede_backend_queued_peak", "gauge", "Highest number of client requests waiting at once.", a.QueuedPeak)
-	metric("stampede_backend_max_inflight", "gauge", "Bound on client requests handled at once.", int64(a.MaxInflight))
-	metric("stampede_backend_max_queue", "gauge", "Bound on client requests waiting for a slot.", int64(a.MaxQueue))
 }

@@ -84,47 +84,6 @@ func TestStatsJSONShape(t *testing.T) {
 	}
 }
 
-func TestMetricsExposition(t *testing.T) {
-	b, _ := newTestBackend(t, Config{Signing: SigningEdDSA})
-	si := signIn(t, b)
-	mintToken(t, b, si)
-	do(t, b, http.MethodPost, "/v1/client/sessions/sess_nope/tokens", si.ClientToken, "")
-	if err := b.Revoke(signIn(t, b).Session.ID); err != nil {
-		t.Fatal(err)
-	}
-	rec := do(t, b, http.MethodGet, "/metrics", "", "")
-	if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain; version=0.0.4") {
-		t.Fatalf("metrics: status %d, Content-Type %q", rec.Code, rec.Header().Get("Content-Type"))
-	}
-	body := rec.Body.String()
-	lines := make(map[string]bool)
-	for line := range strings.Lines(body) {
-		lines[strings.TrimSuffix(line, "\n")] = true
-	}
-	for _, line := range []string{
-		"# HELP stampede_backend_responses_total Responses served by the backend, by endpoint and HTTP status code.",
-		"# TYPE stampede_backend_responses_total counter",
-		`stampede_backend_responses_total{endpoint="sign_in",code="200"} 2`,
-		`stampede_backend_responses_total{endpoint="token",code="200"} 1`,
-		`stampede_backend_responses_total{endpoint="token",code="404"} 1`,
-		"# HELP stampede_backend_sessions Sessions by status.",
-		"# TYPE stampede_backend_sessions gauge",
-		`stampede_backend_sessions{status="active"} 1`,
-		`stampede_backend_sessions{status="revoked"} 1`,
-		`stampede_backend_sessions{status="expired"} 0`,
-		"# HELP stampede_backend_tokens_minted_total Session JWTs signed.",
-		"# TYPE stampede_backend_tokens_minted_total counter",
-		"stampede_backend_tokens_minted_total 3",
-	} {
-		if !lines[line] {
-			t.Errorf("metrics lack line %q:\n%s", line, body)
-		}
-	}
-	if strings.Contains(body, `endpoint="metrics"`) {
-		t.Errorf("metrics include the scrape being served:\n%s", body)
-	}
-}
-
 // TestStatsMatchClientCountsOverHTTP drives the server concurrently over
 // real connections and holds the client's own counts of responses against
 // the server's, as stampede's end-to-end test does.

@@ -39,6 +39,9 @@ type runOptions struct {
 	outDir     string
 	noProgress bool
 	quiet      bool
+	// metricsAddr is --metrics-addr: where to serve live Prometheus
+	// metrics while the run goes; empty is off (metrics.go).
+	metricsAddr string
 	// thresholds are the --threshold expressions, added to the profile's.
 	thresholds []string
 	// watchEvery is how often abort_on_fail thresholds are checked on the
@@ -56,6 +59,10 @@ type runOptions struct {
 	preflightTimeout time.Duration
 	// onBackend, if set, receives the embedded backend once it listens (tests).
 	onBackend func(*backend.Backend)
+	// onMetrics, if set, receives the URL of --metrics-addr's metrics once
+	// they are served (ended false), and again when the run is over, its
+	// results written, just before they stop (ended true) (tests).
+	onMetrics func(url string, ended bool)
 	// tls: --ca-cert, --client-cert, --client-key, --insecure-skip-verify (target.go).
 	tls tlsFlags
 }
@@ -91,6 +98,7 @@ func newRunCmd(s streams) *cobra.Command {
 	f.StringVar(&o.outDir, "out", "", "results directory (default ./stampede-results/<run-id>)")
 	f.BoolVar(&o.noProgress, "no-progress", false, "plain progress lines instead of bars (automatic when stderr is not a terminal)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print the summary only")
+	f.StringVar(&o.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics at http://HOST:PORT/metrics while the run goes, such as 127.0.0.1:9090 (default off)")
 	f.StringArrayVar(&o.thresholds, "threshold", nil, "pass/fail gate METRIC OP VALUE such as \"refresh.p99 < 250ms\" (repeatable; adds to the profile's thresholds; any failure exits 99)")
 	return cmd
 }
@@ -122,6 +130,11 @@ func (o *runOptions) resolve() (profiles.Profile, error) {
 		if err := checkTargetURL(o.target); err != nil {
 			bad["target"] = true // the profile's check of target.url would say it again
 			errs = append(errs, fmt.Errorf("--target: %w", err))
+		}
+	}
+	if o.metricsAddr != "" {
+		if err := checkMetricsAddr(o.metricsAddr); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	errs = append(errs, o.shardFlags.parse(time.Now())...)
@@ -325,6 +338,11 @@ func (o *runOptions) run(ctx context.Context) error {
 	if err := prepareOut(out); err != nil {
 		return err
 	}
+	metrics, err := o.serveMetrics()
+	if err != nil {
+		return err
+	}
+	defer metrics.stop()
 
 	hc := newHTTPClient(p.Clients)
 	defer hc.CloseIdleConnections()
@@ -345,6 +363,7 @@ func (o *runOptions) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	metrics.register(eng.Collector(), tg.metrics)
 	res := &reports.Result{
 		Schema:      reports.Schema,
 		RunID:       runID,

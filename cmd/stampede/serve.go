@@ -24,8 +24,14 @@ type serveOptions struct {
 	maxInflight int
 	maxQueue    int
 	queueWait   time.Duration
+	// metricsAddr is --metrics-addr: a second address serving the
+	// backend's metrics without the admin token; empty is off.
+	metricsAddr string
 	// onListen, if set, receives the server once it listens (tests).
 	onListen func(*backend.Server)
+	// onMetrics, if set, receives the URL of --metrics-addr's metrics
+	// before onListen is called (tests).
+	onMetrics func(url string)
 }
 
 func newServeCmd(s streams) *cobra.Command {
@@ -47,6 +53,7 @@ func newServeCmd(s streams) *cobra.Command {
 	f.IntVar(&o.maxInflight, "max-inflight", 0, "client requests handled at once; beyond that they wait in the queue (0: 4 × CPUs)")
 	f.IntVar(&o.maxQueue, "max-queue", 0, "client requests waiting for a slot; beyond that they are answered 503 overloaded (0: 1024)")
 	f.DurationVar(&o.queueWait, "queue-wait", 0, "longest wait for a slot before 503 overloaded (0: 2s)")
+	f.StringVar(&o.metricsAddr, "metrics-addr", "", "also serve the backend's Prometheus metrics, with the Go runtime's and the process's, at http://HOST:PORT/metrics, without the admin token (default off)")
 	f.StringVar(&o.adminToken, "admin-token", "", "require this token as \"Authorization: Bearer TOKEN\" on /admin/* and /metrics (default $"+adminTokenEnv+"); required to listen beyond loopback")
 	return cmd
 }
@@ -76,6 +83,11 @@ func (o *serveOptions) run(cmd *cobra.Command) error {
 	default:
 		errs = append(errs, fmt.Sprintf("--signing: must be RS256, ES256 or EdDSA, got %q", o.signing))
 	}
+	if o.metricsAddr != "" {
+		if err := checkMetricsAddr(o.metricsAddr); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
 	adminToken, problem := o.resolveAdminToken()
 	if problem != "" {
 		errs = append(errs, problem)
@@ -100,16 +112,35 @@ func (o *serveOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	var metrics *metricsServer
+	if o.metricsAddr != "" {
+		if metrics, err = listenMetrics(o.metricsAddr, newMetricsRegistry(be.Collector())); err != nil {
+			srv.Close()
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
 	cfg := be.Config()
 	fmt.Fprintf(o.streams.out, "stampede backend listening on %s (%s, tokens %s, %d in flight, %d queued up to %s); stop with Ctrl-C\n",
 		srv.URL, o.signing, o.tokenLifetime, cfg.MaxInflight, cfg.MaxQueue, cfg.QueueWait)
 	if !isLoopbackAddr(o.addr) {
 		fmt.Fprintf(o.streams.err, "stampede: warning: listening on %s, beyond loopback: anyone who reaches it can sign in and call the API; /admin and /metrics require the admin token\n", srv.Addr)
 	}
+	if metrics != nil {
+		fmt.Fprintf(o.streams.out, "metrics on %s\n", metrics.URL)
+		if !isLoopbackAddr(o.metricsAddr) {
+			fmt.Fprintf(o.streams.err, "stampede: warning: --metrics-addr %s is beyond loopback: anyone who reaches it can read the backend's metrics, without the admin token\n", o.metricsAddr)
+		}
+		if o.onMetrics != nil {
+			o.onMetrics(metrics.URL)
+		}
+	}
 	if o.onListen != nil {
 		o.onListen(srv)
 	}
 	<-cmd.Context().Done()
+	if metrics != nil {
+		metrics.close()
+	}
 	if err := srv.Close(); err != nil {
 		return fmt.Errorf("serve: shutdown: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
 
 	"github.com/stampede-load/stampede/chaos"
@@ -105,6 +106,8 @@ type runTarget struct {
 	admin    chaos.Admin
 	report   reports.Target
 	close    func()
+	// metrics are the target's own metrics, when it runs in process.
+	metrics prometheus.Collector
 }
 
 // openTarget prepares the profile's target: starts the embedded backend,
@@ -131,7 +134,7 @@ func (o *runOptions) openTarget(ctx context.Context, p profiles.Profile, hc *htt
 		}
 		fapi := &load.FAPI{Base: srv.URL, Client: hc}
 		return &runTarget{auth: fapi, resource: fapi, admin: &chaos.AdminClient{Base: srv.URL, Client: hc},
-			report: reports.Target{Kind: "embedded", URL: srv.URL}, close: func() { srv.Close() }}, nil
+			report: reports.Target{Kind: "embedded", URL: srv.URL}, close: func() { srv.Close() }, metrics: be.Collector()}, nil
 	case profiles.TargetFAPI:
 		if err := preflight(ctx, hc, t.URL, o.preflightTimeout); err != nil {
 			return nil, fmt.Errorf("%s %s is unreachable: %w", o.targetSource(), redactURL(t.URL), err)

@@ -1,0 +1,209 @@
+package load
+
+import (
+	"context"
+	"math"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/stampede-load/stampede/chaos"
+	"github.com/stampede-load/stampede/chaos/backend"
+	"github.com/stampede-load/stampede/profiles"
+	"github.com/stampede-load/stampede/reports"
+)
+
+// families gathers reg into a map by metric name.
+func families(t *testing.T, reg prometheus.Gatherer) map[string]*dto.MetricFamily {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	out := map[string]*dto.MetricFamily{}
+	for _, mf := range mfs {
+		out[mf.GetName()] = mf
+	}
+	return out
+}
+
+// sample returns the metric of family name whose labels are exactly
+// labels (name, value pairs), failing the test when there is none.
+func sample(t *testing.T, fams map[string]*dto.MetricFamily, name string, labels ...string) *dto.Metric {
+	t.Helper()
+	mf := fams[name]
+	if mf == nil {
+		t.Fatalf("no metric family %s", name)
+	}
+	for _, m := range mf.GetMetric() {
+		var got []string
+		for _, lp := range m.GetLabel() {
+			got = append(got, lp.GetName(), lp.GetValue())
+		}
+		if slices.Equal(got, labels) {
+			return m
+		}
+	}
+	t.Fatalf("%s has no series %v", name, labels)
+	return nil
+}
+
+// value is the counter or gauge value of one series.
+func value(t *testing.T, fams map[string]*dto.MetricFamily, name string, labels ...string) int64 {
+	t.Helper()
+	m := sample(t, fams, name, labels...)
+	switch {
+	case m.Counter != nil:
+		return int64(m.Counter.GetValue())
+	case m.Gauge != nil:
+		return int64(m.Gauge.GetValue())
+	}
+	t.Fatalf("%s %v is neither a counter nor a gauge", name, labels)
+	return 0
+}
+
+// TestCollectorFollowsTheRunAndEndsAtItsResult scrapes a fleet's collector
+// before, during and after a run with a revocation wave, and holds the last
+// scrape against result.json.
+func TestCollectorFollowsTheRunAndEndsAtItsResult(t *testing.T) {
+	p := fleetProfile(profiles.Event{Type: profiles.EventRevocationWave, At: profiles.At{Share: 0.5}, Fraction: 0.25})
+	synctest.Test(t, func(t *testing.T) {
+		be, err := backend.New(backend.Config{TokenLifetime: p.Scale(p.Backend.TokenLifetime),
+			MaxLifetime: p.Scale(p.Backend.MaxLifetime), Signing: "EdDSA", Seed: p.Seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hc := &http.Client{Transport: handlerTransport{be}}
+		fapi := &FAPI{Base: "http://backend.test", Client: hc}
+		eng, err := New(Config{Profile: p, Auth: fapi, Resource: fapi,
+			Admin: &chaos.AdminClient{Base: "http://backend.test", Client: hc}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg := prometheus.NewPedanticRegistry() // checks every metric against its description
+		reg.MustRegister(eng.Collector())
+		if fams := families(t, reg); len(fams) != 0 {
+			t.Errorf("before the run: %d metric families, want none", len(fams))
+		}
+
+		var res reports.Result
+		done := make(chan error, 1)
+		go func() { done <- eng.Run(context.Background(), &res) }()
+		time.Sleep(p.Ramp.D() + 5*time.Second) // fake time: after the ramp, before the wave
+		mid := families(t, reg)
+		if got := value(t, mid, "stampede_clients", "state", "started"); got != int64(p.Clients) {
+			t.Errorf("mid-run: %d clients started, want %d", got, p.Clients)
+		}
+		if got := value(t, mid, "stampede_clients", "state", "signed_in"); got != int64(p.Clients) {
+			t.Errorf("mid-run: %d clients signed in, want %d", got, p.Clients)
+		}
+		midRefresh := value(t, mid, "stampede_requests_total", "class", "ok", "op", "refresh")
+		if midRefresh == 0 {
+			t.Error("mid-run: no refresh counted")
+		}
+		if got := value(t, mid, "stampede_forced_signouts_total"); got != 0 {
+			t.Errorf("mid-run, before the wave: %d forced sign-outs", got)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+
+		end := families(t, reg)
+		if got := value(t, end, "stampede_requests_total", "class", "ok", "op", "refresh"); got <= midRefresh {
+			t.Errorf("refreshes ok: %d at the end, %d mid-run", got, midRefresh)
+		}
+		for _, op := range []string{reports.OpSignIn, reports.OpRefresh, reports.OpAPI} {
+			o := res.Ops[op]
+			if got := value(t, end, "stampede_requests_total", "class", "ok", "op", op); got != o.OK {
+				t.Errorf("%s ok: scraped %d, result %d", op, got, o.OK)
+			}
+			for class, n := range o.Errors {
+				if got := value(t, end, "stampede_requests_total", "class", class, "op", op); got != n {
+					t.Errorf("%s %s: scraped %d, result %d", op, class, got, n)
+				}
+			}
+			h := sample(t, end, "stampede_request_duration_seconds", "op", op).GetHistogram()
+			if want := o.Count - o.Errors["cancelled"]; int64(h.GetSampleCount()) != want || want == 0 {
+				t.Errorf("%s latency histogram holds %d, want %d", op, h.GetSampleCount(), want)
+			}
+		}
+		if lag := sample(t, end, "stampede_engine_lag_seconds").GetHistogram(); lag.GetSampleCount() < uint64(p.Clients) {
+			t.Errorf("lag histogram holds %d, want at least one per client start", lag.GetSampleCount())
+		}
+		q := res.Requests
+		for name, want := range map[string]int64{
+			"stampede_forced_signouts_total":              res.Sessions.ForcedSignouts,
+			"stampede_re_sign_ins_total":                  res.Sessions.ReSignIns,
+			"stampede_duplicate_refreshes_total":          res.Herd.DuplicateRefreshes,
+			"stampede_refresh_retries_total":              res.Herd.Retries,
+			"stampede_app_calls_issued_total":             q.Issued,
+			"stampede_app_calls_unsettled":                q.Lost,
+			"stampede_app_call_retry_loops_total":         q.RetryLoops,
+			"stampede_app_call_stale_token_retries_total": q.StaleTokenRetries,
+			"stampede_refreshes_in_flight":                0,
+		} {
+			if got := value(t, end, name); got != want {
+				t.Errorf("%s = %d, result %d", name, got, want)
+			}
+		}
+		if res.Sessions.ForcedSignouts != 25 {
+			t.Errorf("the wave signed out %d clients, want 25", res.Sessions.ForcedSignouts)
+		}
+		for result, want := range map[string]int64{"ok": q.OK, "user_visible_error": q.UserVisibleErrors, "cancelled": q.Cancelled} {
+			if got := value(t, end, "stampede_app_calls_settled_total", "result", result); got != want {
+				t.Errorf("app calls settled %s = %d, result %d", result, got, want)
+			}
+		}
+		if got := value(t, end, "stampede_clients", "state", "signed_in"); got != 0 {
+			t.Errorf("%d clients signed in after the run", got)
+		}
+	})
+}
+
+func TestConstHistogramBucketsLikeTheQuantiles(t *testing.T) {
+	h := reports.NewHistogram()
+	// µs; 5 s is recorded as 4,997,120..5,001,215 µs at 3 significant
+	// figures, and its quantile reads 5,001,215: above 5 s.
+	values := []int64{50, 100, 101, 1000, 1001, 5_000_000, 7_000_000, 12_000_000}
+	for _, v := range values {
+		if err := h.RecordValue(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var m dto.Metric
+	if err := constHistogram(descEngineLag, h, 2, nil...).Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	hist := m.GetHistogram()
+	want := map[float64]uint64{0.0001: 2, 0.00025: 3, 0.0005: 3, 0.001: 4, 0.0025: 5, 0.005: 5, 0.01: 5, 0.025: 5,
+		0.05: 5, 0.1: 5, 0.25: 5, 0.5: 5, 1: 5, 2.5: 5, 5: 5, 10: 7}
+	if len(hist.GetBucket()) != len(want) {
+		t.Fatalf("%d buckets, want %d", len(hist.GetBucket()), len(want))
+	}
+	var b strings.Builder
+	for _, bk := range hist.GetBucket() {
+		if bk.GetCumulativeCount() != want[bk.GetUpperBound()] {
+			b.WriteString(" ")
+			b.WriteString(bk.String())
+		}
+	}
+	if b.Len() > 0 {
+		t.Errorf("wrong buckets:%s", b.String())
+	}
+	if hist.GetSampleCount() != uint64(len(values))+2 {
+		t.Errorf("count %d, want %d (out of range values included)", hist.GetSampleCount(), len(values)+2)
+	}
+	var sum float64
+	for _, v := range values {
+		sum += float64(v) / 1e6
+	}
+	if math.Abs(hist.GetSampleSum()-sum) > sum*1e-3 {
+		t.Errorf("sum %g s, want %g s within 0.1%%", hist.GetSampleSum(), sum)
+	}
+}
