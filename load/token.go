@@ -19,9 +19,21 @@ type TokenTimes struct {
 // Lifetime is exp − iat.
 func (t TokenTimes) Lifetime() time.Duration { return t.ExpiresAt.Sub(t.IssuedAt) }
 
+// MaxTokenSeconds is 9999-12-31T23:59:59Z in Unix seconds: the last
+// instant a token's exp or iat may name. Later ones (an exp of 1e18, a
+// timestamp in milliseconds by mistake) are refused rather than clamped: no
+// date type of a mobile SDK holds them, so no client could schedule a
+// refresh by them.
+const MaxTokenSeconds = 253402300799
+
+// ErrTokenTimeRange is the error of an exp or iat outside 1970-01-01 ..
+// 9999-12-31 (0 .. MaxTokenSeconds).
+var ErrTokenTimeRange = errors.New("outside 1970-01-01T00:00:00Z .. 9999-12-31T23:59:59Z")
+
 // ParseTokenTimes reads iat and exp from a JWT's payload without verifying it:
 // the client only needs to know when its token goes stale. exp is required;
-// sub-second values are kept.
+// sub-second values are kept (to the millisecond). An exp or iat outside
+// 0 .. MaxTokenSeconds is an error wrapping ErrTokenTimeRange.
 func ParseTokenTimes(jwt string) (TokenTimes, error) {
 	first := strings.IndexByte(jwt, '.')
 	if first < 0 {
@@ -46,14 +58,81 @@ func ParseTokenTimes(jwt string) (TokenTimes, error) {
 	if claims.Exp == nil {
 		return TokenTimes{}, errors.New("token has no exp claim")
 	}
+	if !inTokenRange(*claims.Exp) {
+		return TokenTimes{}, fmt.Errorf("token exp %g: %w", *claims.Exp, ErrTokenTimeRange)
+	}
 	t := TokenTimes{ExpiresAt: fromSeconds(*claims.Exp)}
 	if claims.Iat != nil {
+		if !inTokenRange(*claims.Iat) {
+			return TokenTimes{}, fmt.Errorf("token iat %g: %w", *claims.Iat, ErrTokenTimeRange)
+		}
 		t.IssuedAt = fromSeconds(*claims.Iat)
 	}
 	return t, nil
 }
 
+// inTokenRange reports whether f seconds is an instant a token may name.
+func inTokenRange(f float64) bool { return f >= 0 && f < MaxTokenSeconds+1 }
+
 func fromSeconds(f float64) time.Time {
 	sec, frac := math.Modf(f)
 	return time.Unix(int64(sec), int64(math.Round(frac*1e3))*int64(time.Millisecond))
+}
+
+// Codes of the session tokens a client refuses (Outcome.Code, class other).
+const (
+	// CodeBadToken: the token is not a JWT with a readable exp.
+	CodeBadToken = "bad_token"
+	// CodeTokenAlgNone: the token's header says "alg": "none" (any case):
+	// it carries no signature, so no client uses it, whatever it claims.
+	CodeTokenAlgNone = "token_alg_none"
+	// CodeTokenTimeRange: exp or iat lies outside 1970 .. 9999 (ErrTokenTimeRange).
+	CodeTokenTimeRange = "token_time_out_of_range"
+	// CodeTokenExpired: the token expired when or before it was issued
+	// (exp ≤ iat), or, without iat, before it arrived.
+	CodeTokenExpired = "token_expired"
+)
+
+// CheckSessionToken reads the times of a session token received at now and
+// says why a client refuses it: one of the Code* constants, or "" when it
+// is usable. The signature is not verified (mobile SDKs read exp without
+// verifying); a bad one shows when the target answers 401 to the token.
+// Expiry is judged in the issuer's own clock (exp against iat), so a device
+// or server whose clock is off still accepts a token the issuer meant to
+// last; only a token without iat is judged by now.
+func CheckSessionToken(jwt string, now time.Time) (TokenTimes, string) {
+	if algNone(jwt) {
+		return TokenTimes{}, CodeTokenAlgNone
+	}
+	t, err := ParseTokenTimes(jwt)
+	switch {
+	case errors.Is(err, ErrTokenTimeRange):
+		return TokenTimes{}, CodeTokenTimeRange
+	case err != nil:
+		return TokenTimes{}, CodeBadToken
+	}
+	born := t.IssuedAt
+	if born.IsZero() {
+		born = now
+	}
+	if !t.ExpiresAt.After(born) {
+		return TokenTimes{}, CodeTokenExpired
+	}
+	return t, ""
+}
+
+// algNone reports whether a JWT's header names the "none" algorithm.
+func algNone(jwt string) bool {
+	dot := strings.IndexByte(jwt, '.')
+	if dot < 0 {
+		return false
+	}
+	header, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(jwt[:dot], "="))
+	if err != nil {
+		return false
+	}
+	var h struct {
+		Alg string `json:"alg"`
+	}
+	return json.Unmarshal(header, &h) == nil && strings.EqualFold(h.Alg, "none")
 }
