@@ -551,7 +551,7 @@ func (c *Client) settle(ok bool, class ErrorClass) {
 }
 
 // refreshAnswer reads a refresh answer: its outcome, and when the token it
-// carried expires; a token the client refuses (CheckSessionToken) makes it
+// carried expires; a token the client cannot hold (CheckTokenTimes) makes it
 // a failure of class other, which is not retried: the poller tries again
 // one refresh interval later, so a target answering dead tokens is not
 // hammered.
@@ -574,7 +574,7 @@ func eventTokenTimes(now time.Time, ev Event) (TokenTimes, string) {
 	if !ev.ExpiresAt.IsZero() {
 		return TokenTimes{IssuedAt: now, ExpiresAt: ev.ExpiresAt}, ""
 	}
-	return CheckSessionToken(ev.Token, now)
+	return CheckTokenTimes(ev.Token, now)
 }
 
 // ValidToken reports whether the client holds a session token that has not

@@ -20,10 +20,11 @@ type TokenTimes struct {
 func (t TokenTimes) Lifetime() time.Duration { return t.ExpiresAt.Sub(t.IssuedAt) }
 
 // MaxTokenSeconds is 9999-12-31T23:59:59Z in Unix seconds: the last
-// instant a token's exp or iat may name. Later ones (an exp of 1e18, a
-// timestamp in milliseconds by mistake) are refused rather than clamped: no
-// date type of a mobile SDK holds them, so no client could schedule a
-// refresh by them.
+// instant a token's exp or iat may name (the last an RFC 3339 date can
+// write). Later ones (an exp of 1e18, a timestamp in milliseconds by
+// mistake) are refused rather than clamped: they come from a broken issuer,
+// and a client that took one would never refresh. Converting the largest
+// (beyond 2^63 s) to int64 would also wrap them into the past.
 const MaxTokenSeconds = 253402300799
 
 // ErrTokenTimeRange is the error of an exp or iat outside 1970-01-01 ..
@@ -93,17 +94,26 @@ const (
 	CodeTokenExpired = "token_expired"
 )
 
-// CheckSessionToken reads the times of a session token received at now and
-// says why a client refuses it: one of the Code* constants, or "" when it
-// is usable. The signature is not verified (mobile SDKs read exp without
-// verifying); a bad one shows when the target answers 401 to the token.
-// Expiry is judged in the issuer's own clock (exp against iat), so a device
-// or server whose clock is off still accepts a token the issuer meant to
-// last; only a token without iat is judged by now.
+// CheckSessionToken says why a client of the session API refuses a session
+// token received at now: one of the Code* constants, or "" when it is
+// usable. It refuses an unsigned token ("alg": "none") and whatever
+// CheckTokenTimes refuses. The signature is not verified (mobile SDKs read
+// exp without verifying); a bad one shows when the target answers 401 to
+// the token.
 func CheckSessionToken(jwt string, now time.Time) (TokenTimes, string) {
 	if algNone(jwt) {
 		return TokenTimes{}, CodeTokenAlgNone
 	}
+	return CheckTokenTimes(jwt, now)
+}
+
+// CheckTokenTimes reads the times of a JWT received at now and says why a
+// client cannot hold it: CodeTokenTimeRange, CodeTokenExpired, CodeBadToken,
+// or "" when it can. Expiry is judged in the issuer's own clock (exp
+// against iat), so a device or server whose clock is off still holds a
+// token the issuer meant to last (the client's clock then decides when it
+// refreshes); only a token without iat is judged by now.
+func CheckTokenTimes(jwt string, now time.Time) (TokenTimes, string) {
 	t, err := ParseTokenTimes(jwt)
 	switch {
 	case errors.Is(err, ErrTokenTimeRange):
@@ -135,4 +145,18 @@ func algNone(jwt string) bool {
 		Alg string `json:"alg"`
 	}
 	return json.Unmarshal(header, &h) == nil && strings.EqualFold(h.Alg, "none")
+}
+
+// expiresAfter is now plus secs seconds (an expires_in); ok is false unless
+// secs > 0 and the sum lies within MaxTokenSeconds. It never overflows
+// time.Duration, which holds 292 years at most.
+func expiresAfter(now time.Time, secs float64) (time.Time, bool) {
+	if !(secs > 0) || !inTokenRange(float64(now.Unix())+secs) {
+		return time.Time{}, false
+	}
+	if secs < 1e9 { // well within time.Duration
+		return now.Add(time.Duration(secs * float64(time.Second))), true
+	}
+	whole, frac := math.Modf(secs)
+	return time.Unix(now.Unix()+int64(whole), int64(now.Nanosecond())+int64(math.Round(frac*1e9))), true
 }

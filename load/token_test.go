@@ -3,6 +3,7 @@ package load
 import (
 	"encoding/base64"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -200,5 +201,31 @@ func TestCheckSessionToken(t *testing.T) {
 				t.Errorf("ExpiresAt %v, want %v", tt.ExpiresAt.UTC(), tc.exp.UTC())
 			}
 		})
+	}
+}
+
+func TestExpiresAfterNeverOverflows(t *testing.T) {
+	now := time.Date(2026, 11, 28, 9, 30, 0, 250_000_000, time.UTC)
+	for _, tc := range []struct {
+		secs float64
+		want time.Time
+		ok   bool
+	}{
+		{60, now.Add(time.Minute), true},
+		{0.5, now.Add(500 * time.Millisecond), true},
+		{9e9, now.Add(9_000_000_000 * time.Second), true},            // 285 years: near time.Duration's 292
+		{1e11, time.Unix(now.Unix()+1e11, now.UnixNano()%1e9), true}, // year ≈ 5195
+		{MaxTokenSeconds - float64(now.Unix()), time.Date(9999, 12, 31, 23, 59, 59, 250_000_000, time.UTC), true},
+		{MaxTokenSeconds - float64(now.Unix()) + 1, time.Time{}, false},
+		{1e300, time.Time{}, false},
+		{0, time.Time{}, false},
+		{-1, time.Time{}, false},
+		{math.NaN(), time.Time{}, false},
+		{math.Inf(1), time.Time{}, false},
+	} {
+		got, ok := expiresAfter(now, tc.secs)
+		if ok != tc.ok || !got.Equal(tc.want) {
+			t.Errorf("expiresAfter(%g) = %v %v, want %v %v", tc.secs, got.UTC(), ok, tc.want.UTC(), tc.ok)
+		}
 	}
 }
