@@ -313,8 +313,12 @@ func (c *Client) onSignIn(now time.Time, ev Event) {
 	o := ev.Outcome
 	var times TokenTimes
 	if o.Class == ClassOK {
-		var err error
-		if times, err = eventTokenTimes(now, ev); err != nil || ev.SessionID == "" {
+		var code string
+		times, code = eventTokenTimes(now, ev)
+		switch {
+		case code != "":
+			o = Outcome{Class: ClassOther, Status: o.Status, Code: code}
+		case ev.SessionID == "":
 			o = Outcome{Class: ClassOther, Status: o.Status, Code: "bad_sign_in_response"}
 		}
 	}
@@ -547,26 +551,30 @@ func (c *Client) settle(ok bool, class ErrorClass) {
 }
 
 // refreshAnswer reads a refresh answer: its outcome, and when the token it
-// carried expires; a token whose expiry cannot be read makes it a failure.
+// carried expires; a token the client cannot hold (CheckTokenTimes) makes it
+// a failure of class other, which is not retried: the poller tries again
+// one refresh interval later, so a target answering dead tokens is not
+// hammered.
 func refreshAnswer(now time.Time, ev Event) (Outcome, TokenTimes) {
 	o := ev.Outcome
 	if o.Class != ClassOK {
 		return o, TokenTimes{}
 	}
-	times, err := eventTokenTimes(now, ev)
-	if err != nil {
-		return Outcome{Class: ClassOther, Status: o.Status, Code: "bad_token"}, TokenTimes{}
+	times, code := eventTokenTimes(now, ev)
+	if code != "" {
+		return Outcome{Class: ClassOther, Status: o.Status, Code: code}, TokenTimes{}
 	}
 	return o, times
 }
 
 // eventTokenTimes is when the token an answer carried expires: the
-// answer's ExpiresAt (an OAuth 2.0 expires_in) if given, else the JWT's exp.
-func eventTokenTimes(now time.Time, ev Event) (TokenTimes, error) {
+// answer's ExpiresAt (an OAuth 2.0 expires_in) if given, else the JWT's
+// exp; code says why the token is refused, "" when it is not.
+func eventTokenTimes(now time.Time, ev Event) (TokenTimes, string) {
 	if !ev.ExpiresAt.IsZero() {
-		return TokenTimes{IssuedAt: now, ExpiresAt: ev.ExpiresAt}, nil
+		return TokenTimes{IssuedAt: now, ExpiresAt: ev.ExpiresAt}, ""
 	}
-	return ParseTokenTimes(ev.Token)
+	return CheckTokenTimes(ev.Token, now)
 }
 
 // ValidToken reports whether the client holds a session token that has not

@@ -1868,3 +1868,148 @@ func TestClientTokenWithoutIatStillPolled(t *testing.T) {
 		t.Errorf("poll at %v, want exp−RefreshAhead = 43s", at.Sub(cmT0))
 	}
 }
+
+// cmDrive runs f's client from now until end like an engine would: timers
+// fire when due and every request is answered 10 ms after it was sent, by
+// answer. It fails the test if the client steps more than maxSteps times,
+// which only a client refreshing in a loop does. It counts the requests.
+func cmDrive(t *testing.T, f *fx, end time.Time, maxSteps int, answer func(a Action) Event) (sent map[ActionKind]int) {
+	t.Helper()
+	type pending struct {
+		at time.Time
+		ev Event
+	}
+	var timers [NumTimers]time.Time
+	var queue []pending
+	sent = map[ActionKind]int{}
+	apply := func(acts []Action, now time.Time) {
+		for _, a := range acts {
+			switch a.Kind {
+			case ActSetTimer:
+				timers[a.Timer] = a.At
+			case ActCancelTimer:
+				timers[a.Timer] = time.Time{}
+			case ActSignIn, ActRefresh, ActAPI:
+				sent[a.Kind]++
+				queue = append(queue, pending{now.Add(10 * time.Millisecond), answer(a)})
+			}
+		}
+	}
+	for _, a := range f.log { // the timers set so far; its requests were answered
+		switch a.Kind {
+		case ActSetTimer:
+			timers[a.Timer] = a.At
+		case ActCancelTimer:
+			timers[a.Timer] = time.Time{}
+		}
+	}
+	for steps := 0; ; steps++ {
+		if steps > maxSteps {
+			t.Fatalf("the client stepped %d times before %v: it loops (sent %v)", steps, end.Sub(cmT0), sent)
+		}
+		next, timer, qi := time.Time{}, -1, -1
+		for k, at := range timers {
+			if !at.IsZero() && (next.IsZero() || at.Before(next)) {
+				next, timer = at, k
+			}
+		}
+		for i, p := range queue {
+			if next.IsZero() || p.at.Before(next) {
+				next, timer, qi = p.at, -1, i
+			}
+		}
+		if next.IsZero() || next.After(end) {
+			return sent
+		}
+		now := next
+		if now.Before(f.now) {
+			now = f.now
+		}
+		if qi >= 0 {
+			ev := queue[qi].ev
+			queue = append(queue[:qi], queue[qi+1:]...)
+			apply(f.do(now, ev), now)
+			continue
+		}
+		timers[timer] = time.Time{}
+		apply(f.do(now, evTimer(TimerKind(timer), next)), now)
+	}
+}
+
+// TestExpiredTokensFromRefreshesDoNotLoop holds the client to a bounded
+// refresh rate when every refresh answer brings a token that is already
+// expired: 10 simulated minutes, API calls every 5 s on average, each
+// answered 401 (the token is expired).
+func TestExpiredTokensFromRefreshesDoNotLoop(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// token is the refresh answer's token at now.
+		token func(now time.Time) string
+		// refused: the client refuses it (class other, no retry), else it
+		// takes it (its clock says expired, the issuer's does not).
+		refused bool
+		// maxPolls bounds the refreshes not caused by an API call.
+		maxPolls int
+	}{
+		{name: "dead on arrival (exp before iat)", refused: true,
+			token: func(now time.Time) string { return cmJWT(now, now.Add(-time.Hour)) },
+			// the poller waits a refresh interval (43 s) after each failure
+			maxPolls: 600/43 + 2},
+		{name: "no iat, exp in the past", refused: true,
+			token: func(now time.Time) string {
+				return cmJWTPayload(fmt.Sprintf(`{"exp":%s}`, cmSeconds(now.Add(-time.Minute))))
+			},
+			maxPolls: 600/43 + 2},
+		{name: "expired by the client's clock (issuer 2 min behind)",
+			token: func(now time.Time) string { return cmJWT(now.Add(-2*time.Minute), now.Add(-time.Minute)) },
+			// the poll floor: a tenth of the 60 s lifetime
+			maxPolls: 600/6 + 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFx(t, cmConfig())
+			f.do(cmT0, evStart(cmT0))
+			f.do(cmT0, evSignInOK(f.signInReq, tokA))
+			refused := 0
+			sent := cmDrive(t, f, cmAt(10*time.Minute), 5000, func(a Action) Event {
+				switch a.Kind {
+				case ActRefresh:
+					return evRefreshOK(a.Req, tc.token(f.now))
+				case ActAPI:
+					if f.now.Before(cmAt(60 * time.Second)) {
+						return evAPI(a.Req, ok200)
+					}
+					return evAPI(a.Req, Outcome{Class: Class401, Status: 401})
+				}
+				t.Fatalf("unexpected request %v", a.Kind)
+				return Event{}
+			})
+			apiCalls := 0 // issued, whether sent or failed for want of a token
+			for _, a := range f.log {
+				if a.Kind == ActRecord && a.Metric == MetricRequestIssued {
+					apiCalls++
+				}
+				if a.Kind == ActRecord && a.Metric == MetricRefreshRetry {
+					t.Fatal("a refresh answered with an expired token was retried with backoff as if the target had failed")
+				}
+				if a.Kind == ActRecord && a.Metric == MetricGetToken && !a.OK && a.Class == ClassOther {
+					refused++
+				}
+			}
+			if tc.refused != (refused > 0) {
+				t.Errorf("%d getToken failures of class other, want refused=%v", refused, tc.refused)
+			}
+			if apiCalls < 60 {
+				t.Fatalf("only %d API calls in 10 minutes", apiCalls)
+			}
+			// Each API call may start one refresh (getToken) and one more
+			// after its 401 (the interceptor); the rest are polls.
+			if polls := sent[ActRefresh] - 2*apiCalls; polls > tc.maxPolls {
+				t.Errorf("%d refreshes for %d API calls: %d beyond them, want ≤ %d", sent[ActRefresh], apiCalls, polls, tc.maxPolls)
+			}
+			if f.c.Phase() != PhaseSignedIn {
+				t.Errorf("phase %v, want signed in: an expired token is not a lost session", f.c.Phase())
+			}
+			t.Logf("%d refreshes, %d API calls, %d refused", sent[ActRefresh], apiCalls, refused)
+		})
+	}
+}

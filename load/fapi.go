@@ -42,7 +42,9 @@ type FAPI struct {
 	APIPath string // protected resource; default "/api/me"
 }
 
-// SignIn creates a session: POST /v1/client/sign_ins.
+// SignIn creates a session: POST /v1/client/sign_ins. An answer whose
+// session token the client refuses (CheckSessionToken: alg none, exp or iat
+// out of range, dead on arrival) is class other with that code.
 func (f *FAPI) SignIn(ctx context.Context, identifier string) (Credentials, Outcome) {
 	body, _ := json.Marshal(map[string]string{"identifier": identifier})
 	var ans struct {
@@ -59,16 +61,25 @@ func (f *FAPI) SignIn(ctx context.Context, identifier string) (Credentials, Outc
 	if ans.JWT == "" || ans.Session.ID == "" || ans.ClientToken == "" {
 		return Credentials{}, Outcome{Class: ClassOther, Status: o.Status, Code: "incomplete_sign_in"}
 	}
+	if _, code := CheckSessionToken(ans.JWT, time.Now()); code != "" {
+		return Credentials{}, Outcome{Class: ClassOther, Status: o.Status, Code: code}
+	}
 	return Credentials{SessionID: ans.Session.ID, ClientToken: ans.ClientToken, Token: ans.JWT}, o
 }
 
 // Refresh mints a session token: POST /v1/client/sessions/{sid}/tokens.
 // A server rotating client tokens answers with the new one as client_token.
+// A session token the client refuses is class other, as with SignIn.
 func (f *FAPI) Refresh(ctx context.Context, sessionID, clientToken string) (Credentials, Outcome) {
 	var ans tokenAnswer
 	o := f.do(ctx, http.MethodPost, "/v1/client/sessions/"+url.PathEscape(sessionID)+"/tokens", clientToken, nil, &ans)
 	if o.Class == ClassOK && ans.JWT == "" {
 		return Credentials{}, Outcome{Class: ClassOther, Status: o.Status, Code: "no_token"}
+	}
+	if o.Class == ClassOK {
+		if _, code := CheckSessionToken(ans.JWT, time.Now()); code != "" {
+			return Credentials{}, Outcome{Class: ClassOther, Status: o.Status, Code: code}
+		}
 	}
 	return Credentials{SessionID: sessionID, ClientToken: ans.ClientToken, Token: ans.JWT}, o
 }

@@ -302,18 +302,21 @@ func (h *HTTPTarget) needsBody() bool {
 	return false
 }
 
-// expiry reads expires_in or expires_at from an answer.
+// expiry reads expires_in or expires_at from an answer; a value that is
+// not a positive number, or names an instant past year 9999, is none.
 func (h *HTTPTarget) expiry(get func(string) (string, bool)) (time.Time, bool) {
 	if p := h.cfg.Response.ExpiresIn; p != "" {
 		if v, ok := get(p); ok {
-			if secs, err := strconv.ParseFloat(v, 64); err == nil && secs > 0 {
-				return h.cfg.Now().Add(time.Duration(secs * float64(time.Second))), true
+			if secs, err := strconv.ParseFloat(v, 64); err == nil {
+				if exp, ok := expiresAfter(h.cfg.Now(), secs); ok {
+					return exp, true
+				}
 			}
 		}
 	}
 	if p := h.cfg.Response.ExpiresAt; p != "" {
 		if v, ok := get(p); ok {
-			if secs, err := strconv.ParseFloat(v, 64); err == nil && secs > 0 {
+			if secs, err := strconv.ParseFloat(v, 64); err == nil && secs > 0 && inTokenRange(secs) {
 				return fromSeconds(secs), true
 			}
 		}

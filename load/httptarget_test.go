@@ -215,3 +215,36 @@ func TestLookup(t *testing.T) {
 		}
 	}
 }
+
+func TestHTTPTargetExpiryNeverOverflows(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	h, err := httpTargetFor(t, srv, func(c *HTTPTargetConfig) { c.Response.ExpiresAt = "header:X-Expires-At" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		in, at string // X-Expires-In, X-Expires-At
+		want   time.Time
+		ok     bool
+	}{
+		{in: "60", want: oaNow.Add(time.Minute), ok: true},
+		{in: "1e10", want: time.Unix(oaNow.Unix()+1e10, 0), ok: true}, // 317 years: past time.Duration
+		{in: "1e300"},
+		{in: "-5"},
+		{in: "NaN"},
+		{at: "1800000000", want: time.Unix(1_800_000_000, 0), ok: true},
+		{at: "1e18"},
+		{at: "1e300"},
+		{in: "1e300", at: "1800000000", want: time.Unix(1_800_000_000, 0), ok: true},
+	} {
+		get := func(p string) (string, bool) {
+			v := map[string]string{"header:X-Expires-In": tc.in, "header:X-Expires-At": tc.at}[p]
+			return v, v != ""
+		}
+		got, ok := h.expiry(get)
+		if ok != tc.ok || !got.Equal(tc.want) {
+			t.Errorf("expires_in %q, expires_at %q: %v %v, want %v %v", tc.in, tc.at, got.UTC(), ok, tc.want.UTC(), tc.ok)
+		}
+	}
+}

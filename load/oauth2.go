@@ -403,7 +403,10 @@ func (o *OAuth2) expiry(tr tokenResponse) (time.Time, string) {
 		secs, ok := expiresIn(tr.ExpiresIn)
 		switch {
 		case ok:
-			exp = now.Add(time.Duration(secs * float64(time.Second)))
+			var inRange bool
+			if exp, inRange = expiresAfter(now, secs); !inRange {
+				return time.Time{}, CodeTokenTimeRange
+			}
 		case o.cfg.RefreshInterval <= 0:
 			return time.Time{}, CodeNoExpiry
 		}

@@ -25,6 +25,12 @@ func oaJWT(iat, exp time.Time) string {
 		enc(fmt.Appendf(nil, `{"sub":"u","iat":%d,"exp":%d}`, iat.Unix(), exp.Unix())) + ".sig"
 }
 
+// oaJWTExp is an access token JWT whose exp claim is exp seconds.
+func oaJWTExp(exp float64) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + enc(fmt.Appendf(nil, `{"sub":"u","exp":%g}`, exp)) + ".sig"
+}
+
 var oaNow = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
 // oaTarget is an OAuth2 against srv with a fixed clock.
@@ -160,6 +166,11 @@ func TestOAuth2Expiry(t *testing.T) {
 		{name: "configured expires_in over the JWT", expiry: ExpiryExpiresIn, ans: map[string]any{"access_token": jwt, "expires_in": 30}, want: oaNow.Add(30 * time.Second)},
 		{name: "opaque without expires_in", ans: map[string]any{"access_token": "opaque"}, code: CodeNoExpiry},
 		{name: "zero expires_in is no expiry", ans: map[string]any{"access_token": "opaque", "expires_in": 0}, code: CodeNoExpiry},
+		{name: "expires_in of 1e10 s (317 years) does not wrap", ans: map[string]any{"access_token": "opaque", "expires_in": 1e10},
+			want: time.Unix(oaNow.Unix()+1e10, int64(oaNow.Nanosecond()))},
+		{name: "expires_in beyond year 9999", ans: map[string]any{"access_token": "opaque", "expires_in": 1e300}, code: CodeTokenTimeRange},
+		{name: "JWT exp beyond year 9999 falls back to expires_in", ans: map[string]any{"access_token": oaJWTExp(1e18), "expires_in": 60},
+			want: oaNow.Add(time.Minute)},
 		{name: "jwt required", expiry: ExpiryJWT, ans: map[string]any{"access_token": "opaque", "expires_in": 30}, code: "bad_token"},
 		{name: "refresh interval shortens a long JWT", every: 5 * time.Minute, ans: map[string]any{"access_token": jwt},
 			want: oaNow.Add(5*time.Minute + 17*time.Second)},

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -63,16 +64,30 @@ func classify(ctx context.Context, resp *http.Response, body []byte, err error) 
 	return o
 }
 
-// retryAfter reads a Retry-After header: delay-seconds or an HTTP date.
+// MaxRetryAfter caps the wait a Retry-After header can impose: a longer
+// delay, or a date further ahead, counts as MaxRetryAfter. Without the cap a
+// delay such as 99999999999999999999 s would overflow time.Duration, and a
+// date in year 9999 would park the client for the rest of any run.
+const MaxRetryAfter = time.Hour
+
+// retryAfter reads a Retry-After header (RFC 9110 §10.2.3): delay-seconds
+// or an HTTP date, capped at MaxRetryAfter. Anything else (a negative or
+// fractional delay, a date in the past, garbage) is 0: no wait asked for.
 func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+	if strings.Trim(v, "0123456789") == "" {
+		// delay-seconds: digits only, of any length.
+		s, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || s > uint64(MaxRetryAfter/time.Second) {
+			return MaxRetryAfter // too large even for uint64, or beyond the cap
+		}
 		return time.Duration(s) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), MaxRetryAfter)
 	}
 	return 0
 }

@@ -15,9 +15,9 @@ const maxSaneExp = 253402300799
 
 // FuzzParseTokenTimes holds ParseTokenTimes to its contract on any string
 // a target may send as a token: no panic; an error leaves TokenTimes zero;
-// success means the payload has a numeric exp, and an exp within years
-// 1970..9999 is read to the second it names (rounded to the millisecond),
-// so a past exp stays in the past and a future one in the future.
+// success means the payload has a numeric exp within years 1970..9999, read
+// to the second it names (rounded to the millisecond), so a past exp stays
+// in the past and a future one in the future; any other exp is an error.
 func FuzzParseTokenTimes(f *testing.F) {
 	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 	header := enc(`{"alg":"RS256","typ":"JWT","kid":"k1"}`)
@@ -45,6 +45,9 @@ func FuzzParseTokenTimes(f *testing.F) {
 		exp, ok := refExp(jwt)
 		if !ok {
 			t.Fatalf("%q: accepted without a numeric exp: %+v", jwt, tt)
+		}
+		if !(exp >= 0 && exp < maxSaneExp+1) {
+			t.Fatalf("%q: exp %v outside 1970..9999 accepted as %v", jwt, exp, tt.ExpiresAt)
 		}
 		if exp >= 0 && exp <= maxSaneExp {
 			sec := math.Floor(exp)

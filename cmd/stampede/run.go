@@ -25,6 +25,11 @@ import (
 	"github.com/stampede-load/stampede/reports"
 )
 
+// interruptGrace is the time in-flight requests get after an interrupt; 0
+// is the engine's default (2 s). The process tests lengthen it to hold a
+// graceful stop open.
+var interruptGrace time.Duration
+
 // runOptions holds stampede run's flags and injected dependencies.
 type runOptions struct {
 	streams
@@ -65,6 +70,9 @@ type runOptions struct {
 	onMetrics func(url string, ended bool)
 	// tls: --ca-cert, --client-cert, --client-key, --insecure-skip-verify (target.go).
 	tls tlsFlags
+	// adminToken is sent to the --target's admin API (fleet events); default
+	// $STAMPEDE_ADMIN_TOKEN. Never printed.
+	adminToken string
 }
 
 func newRunCmd(s streams) *cobra.Command {
@@ -94,6 +102,7 @@ func newRunCmd(s streams) *cobra.Command {
 	f.StringVar(&o.runID, "run-id", "", "the run's ID (default: derived from --start-at, the profile's name and seed and the shard count, so the shards of a run share it; random without --start-at)")
 	f.StringArrayVar(&o.sets, "set", nil, "override a profile field by its YAML path, such as sdk.interceptor=naive or events[0].fraction=0.5 (repeatable, applied in order, before --clients, --duration, --ramp, --time-scale and --seed)")
 	f.StringVar(&o.target, "target", "", "base URL of the target: a running stampede serve (default: embedded backend), or the target.url of the profile's target (oauth2, http)")
+	f.StringVar(&o.adminToken, "admin-token", "", "admin token of the --target (a stampede serve --admin-token), sent as \"Authorization: Bearer TOKEN\" with the fleet events' calls to its /admin API (default $"+adminTokenEnv+"; never printed)")
 	o.tls.register(f)
 	f.StringVar(&o.outDir, "out", "", "results directory (default ./stampede-results/<run-id>)")
 	f.BoolVar(&o.noProgress, "no-progress", false, "plain progress lines instead of bars (automatic when stderr is not a terminal)")
@@ -359,7 +368,7 @@ func (o *runOptions) run(ctx context.Context) error {
 
 	// The engine records the profile in result.json: without its secrets.
 	eng, err := load.New(load.Config{Profile: p.Redacted(), Auth: tg.auth, Resource: tg.resource, Admin: tg.admin,
-		Shard: o.shardIndex, Shards: o.shardCount, StartAt: o.startTime, MaxInFlight: poolConns})
+		Shard: o.shardIndex, Shards: o.shardCount, StartAt: o.startTime, Interrupted: interruptGrace, MaxInFlight: poolConns})
 	if err != nil {
 		return err
 	}

@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -198,5 +202,132 @@ func TestVersion(t *testing.T) {
 	code, stdout, _ := runCLI(context.Background(), "version")
 	if code != 0 || !strings.HasPrefix(stdout, "stampede ") {
 		t.Fatalf("exit %d, stdout %q", code, stdout)
+	}
+}
+
+// TestRunPassesTheAdminTokenToTheTarget runs fleet events (a revocation
+// wave, a key rotation) against a backend whose admin API needs a token, as
+// stampede serve --admin-token has it: with --admin-token or
+// $STAMPEDE_ADMIN_TOKEN they act; without, the run still completes and the
+// events carry the target's refusal. The token is never printed.
+func TestRunPassesTheAdminTokenToTheTarget(t *testing.T) {
+	const token = "adm-s3cret-7f1c9e"
+	profile := filepath.Join(t.TempDir(), "admin-events.yaml")
+	if err := os.WriteFile(profile, []byte(`name: admin-events
+clients: 20
+duration: 2s
+ramp: 400ms
+time_scale: 60
+events:
+  - type: revocation_wave
+    at: 40%
+    fraction: 0.5
+  - type: key_rotation
+    at: 60%
+    overlap: true
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		env   string
+		ok    bool
+	}{
+		{name: "flag", flags: []string{"--admin-token", token}, ok: true},
+		{name: "environment", env: token, ok: true},
+		{name: "none"},
+		{name: "wrong", flags: []string{"--admin-token", "not-the-token"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(adminTokenEnv, tc.env)
+			be, err := backend.New(backend.Config{Signing: backend.SigningEdDSA, AdminToken: token})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv, err := be.Listen("127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			kid := be.KeyID()
+			out := t.TempDir()
+			args := append([]string{"run", "-p", profile, "--target", srv.URL, "--out", out, "--no-progress"}, tc.flags...)
+			code, stdout, stderr := runCLI(context.Background(), args...)
+			if code != exitOK {
+				t.Fatalf("exit %d; stderr %s", code, stderr)
+			}
+			raw, err := os.ReadFile(filepath.Join(out, "result.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, text := range map[string]string{"stdout": stdout, "stderr": stderr, "result.json": string(raw)} {
+				if strings.Contains(text, token) {
+					t.Errorf("the admin token shows in %s", name)
+				}
+			}
+			res, err := reports.ReadFile(filepath.Join(out, "result.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Events) != 2 {
+				t.Fatalf("events = %+v", res.Events)
+			}
+			wave, rotation := res.Events[0], res.Events[1]
+			revoked := be.Stats().Sessions["revoked"]
+			if tc.ok {
+				if wave.Error != "" || rotation.Error != "" {
+					t.Errorf("events refused with the token: %q, %q", wave.Error, rotation.Error)
+				}
+				if wave.Sessions == 0 || revoked != wave.Sessions {
+					t.Errorf("the wave revoked %d sessions, the backend holds %d revoked", wave.Sessions, revoked)
+				}
+				if be.KeyID() == kid {
+					t.Error("the key did not rotate")
+				}
+				return
+			}
+			for _, ev := range []reports.Event{wave, rotation} {
+				if !strings.Contains(ev.Error, backend.CodeAdminTokenInvalid) {
+					t.Errorf("%s: error %q, want the target's %s", ev.Type, ev.Error, backend.CodeAdminTokenInvalid)
+				}
+			}
+			if revoked != 0 || be.KeyID() != kid {
+				t.Errorf("refused events acted: %d sessions revoked, key rotated %v", revoked, be.KeyID() != kid)
+			}
+		})
+	}
+}
+
+// TestRunDoesNotFollowRedirects runs against a target whose every endpoint
+// redirects to itself: each sign-in is one request, answered 302 and
+// classified other, and the run completes.
+func TestRunDoesNotFollowRedirects(t *testing.T) {
+	var hits atomic.Int64
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/.well-known/jwks.json" {
+			_, _ = io.WriteString(w, `{"keys":[]}`) // the preflight passes
+			return
+		}
+		hits.Add(1)
+		http.Redirect(w, r, r.URL.Path, http.StatusFound) // a loop
+	}))
+	defer target.Close()
+	out := t.TempDir()
+	code, _, stderr := runCLI(context.Background(), "run", "--target", target.URL, "--clients", "5",
+		"--duration", "1s", "--ramp", "200ms", "--time-scale", "60", "--out", out, "--quiet")
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr %s", code, stderr)
+	}
+	res, err := reports.ReadFile(filepath.Join(out, "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	si := res.Ops[reports.OpSignIn]
+	if si == nil || si.Count == 0 || si.Errors["other"] != si.Count {
+		t.Fatalf("sign-ins %+v: want every one of class other", si)
+	}
+	if hits.Load() != si.Count {
+		t.Errorf("the target saw %d requests for %d sign-ins: redirects were followed", hits.Load(), si.Count)
 	}
 }

@@ -140,7 +140,7 @@ func (o *runOptions) openTarget(ctx context.Context, p profiles.Profile, hc *htt
 			return nil, fmt.Errorf("%s %s is unreachable: %w", o.targetSource(), redactURL(t.URL), err)
 		}
 		fapi := &load.FAPI{Base: t.URL, Client: hc}
-		return &runTarget{auth: fapi, resource: fapi, admin: &chaos.AdminClient{Base: t.URL, Client: hc},
+		return &runTarget{auth: fapi, resource: fapi, admin: &chaos.AdminClient{Base: t.URL, Client: hc, Token: o.targetAdminToken()},
 			report: reports.Target{Kind: profiles.TargetFAPI, URL: redactURL(t.URL)}, close: func() {}}, nil
 	case profiles.TargetOAuth2:
 		cfg, err := oauth2Config(p, hc, os.LookupEnv, o.err)
@@ -222,6 +222,15 @@ func httpTargetConfig(p profiles.Profile, hc *http.Client, getenv func(string) (
 		}
 	}
 	return cfg, nil
+}
+
+// targetAdminToken is the admin token for the target's admin API: of
+// --admin-token, else of $STAMPEDE_ADMIN_TOKEN; "" sends none.
+func (o *runOptions) targetAdminToken() string {
+	if o.adminToken != "" {
+		return o.adminToken
+	}
+	return os.Getenv(adminTokenEnv)
 }
 
 // targetSource names where the target's URL came from, for messages.
