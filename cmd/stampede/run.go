@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -58,6 +59,9 @@ type runOptions struct {
 	onBackend func(*backend.Backend)
 	// tls: --ca-cert, --client-cert, --client-key, --insecure-skip-verify (target.go).
 	tls tlsFlags
+	// fdLimit raises the descriptor limit and returns it; default
+	// raiseFDLimit (tests stand in a limit).
+	fdLimit func() (uint64, error)
 }
 
 func newRunCmd(s streams) *cobra.Command {
@@ -267,7 +271,8 @@ func newRunID() string {
 	return time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
 }
 
-// newHTTPClient returns the one keep-alive client every simulated client shares.
+// newHTTPClient returns a keep-alive client of at most 1,024 connections
+// per host (stampede creds; a run uses load.Transport).
 func newHTTPClient(clients int) *http.Client {
 	return &http.Client{
 		Transport: &http.Transport{
@@ -283,9 +288,44 @@ func newHTTPClient(clients int) *http.Client {
 			ExpectContinueTimeout: time.Second,
 			DisableCompression:    true,
 		},
-		// Redirects are answers to classify, not to follow.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		CheckRedirect: noRedirects,
 	}
+}
+
+// noRedirects makes an http.Client return redirects: they are answers to
+// classify, not to follow.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// transport raises the descriptor limit, checks that a per_client run fits
+// in it (exit 1 with the numbers when it does not) and builds the run's
+// transport, which warns on o.err when dials run out of ports or
+// descriptors. It returns the limit (0 if unknown).
+func (o *runOptions) transport(p profiles.Profile, tlsConfig *tls.Config) (uint64, *load.Transport, error) {
+	raise := o.fdLimit
+	if raise == nil {
+		raise = raiseFDLimit
+	}
+	limit, err := raise()
+	if err != nil {
+		fmt.Fprintf(o.err, "stampede: warning: cannot raise the open-file limit: %v\n", err)
+	}
+	clients := (p.Clients - o.shardIndex + o.shardCount - 1) / o.shardCount // this shard's
+	if err := fdBudget(p, clients, limit, openFDs()); err != nil {
+		return limit, nil, err
+	}
+	var mu sync.Mutex
+	tr := load.NewTransport(load.TransportConfig{
+		PerClient: p.Connections == profiles.ConnectionsPerClient,
+		Clients:   p.Clients,
+		TLS:       tlsConfig,
+		FDLimit:   limit,
+		Warn: func(msg string) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(o.err, "stampede: warning: %s\n", msg)
+		},
+	})
+	return limit, tr, nil
 }
 
 // preflight proves the target answers HTTP before any client starts.
@@ -319,11 +359,17 @@ func (o *runOptions) run(ctx context.Context) error {
 		return err
 	}
 
-	hc := newHTTPClient(p.Clients)
-	defer hc.CloseIdleConnections()
-	if err := o.tls.apply(hc, o.err); err != nil {
+	tlsConfig, err := o.tls.config()
+	if err != nil {
 		return err
 	}
+	fdLimit, tr, err := o.transport(p, tlsConfig)
+	if err != nil {
+		return err
+	}
+	defer tr.CloseIdleConnections()
+	o.tls.warn(o.err)
+	hc := &http.Client{Transport: tr, CheckRedirect: noRedirects}
 	tg, err := o.openTarget(ctx, p, hc)
 	if err != nil {
 		return err
@@ -334,7 +380,7 @@ func (o *runOptions) run(ctx context.Context) error {
 
 	// The engine records the profile in result.json: without its secrets.
 	eng, err := load.New(load.Config{Profile: p.Redacted(), Auth: tg.auth, Resource: tg.resource, Admin: tg.admin,
-		Shard: o.shardIndex, Shards: o.shardCount, StartAt: o.startTime})
+		Shard: o.shardIndex, Shards: o.shardCount, StartAt: o.startTime, Conns: tr})
 	if err != nil {
 		return err
 	}
@@ -362,6 +408,7 @@ func (o *runOptions) run(ctx context.Context) error {
 	cp := startCheckpoints(eng, res, out) // checkpoint.json every 5 s while running
 	toxics := startToxics(runCtx, p, cmp.Or(o.startTime, time.Now()), o.shardIndex, o.err)
 	runErr := eng.Run(runCtx, res)
+	res.Engine.FDLimit = fdLimit
 	toxics.finish(res)
 	if err := cp.stop(); err != nil {
 		fmt.Fprintf(o.err, "stampede: warning: %v\n", err)
