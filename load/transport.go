@@ -22,9 +22,13 @@ const (
 	// to a host; a request that finds none free waits for one, and the
 	// wait counts in its latency.
 	SharedConns = 1024
-	// ClientConns bounds one client's connections to a host, as a phone's
-	// HTTP stack does (NSURLSession allows 4 per host on iOS, OkHttp 5).
-	ClientConns = 4
+	// ClientConns bounds one client's connections to a host: one, as a
+	// phone speaking HTTP/2 has (NSURLSession and OkHttp multiplex every
+	// request to a host over one connection). Over HTTP/1.1 a client's
+	// overlapping requests take turns on it, and the wait counts in their
+	// latency; the fleet needs one descriptor per client, however slow
+	// the target.
+	ClientConns = 1
 	// SuspendAfter is how long (simulated time) a client stays in the
 	// background before its connections count as gone: the OS suspends a
 	// backgrounded app within seconds (iOS: about 5 s, 30 s with a
@@ -78,10 +82,10 @@ type Conns interface {
 
 // TransportConfig configures a Transport.
 type TransportConfig struct {
-	// PerClient gives every client (see WithClient) connections of its own,
-	// at most ClientConns to a host; without it every request shares one
-	// pool. Requests of no client (preflight, admin calls) use the shared
-	// pool either way.
+	// PerClient gives every client (see WithClient) a connection of its
+	// own (ClientConns); without it every request shares one pool.
+	// Requests of no client (preflight, admin calls) use the shared pool
+	// either way.
 	PerClient bool
 	// Clients is the number of clients of the run, indexes 0 to Clients-1.
 	Clients int
@@ -93,6 +97,10 @@ type TransportConfig struct {
 	Ports PortRange
 	// FDLimit is the process's file descriptor limit, for warnings.
 	FDLimit uint64
+	// MaxOpen, if above 0, bounds the connections open at once: a dial
+	// beyond it fails as out of descriptors (EMFILE) before the process
+	// is, so that it keeps descriptors for its result files.
+	MaxOpen int
 	// Warn, if set, receives a one-line warning (with the numbers) the first
 	// time a dial fails for want of ports, and the first time for want of
 	// file descriptors.
@@ -263,13 +271,21 @@ func (t *Transport) dial(ctx context.Context, network, addr string, c *clientPoo
 	if c != nil {
 		gen = c.gen.Load()
 	}
+	open := t.open.Add(1) // taken before the dial, so that MaxOpen holds
+	if m := t.cfg.MaxOpen; m > 0 && open > int64(m) {
+		t.open.Add(-1)
+		err := &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf("%w: at most %d connections fit in the descriptor limit with descriptors kept free for stampede's files", syscall.EMFILE, m)}
+		t.dialFailed(addr, len(srcs), err)
+		return nil, err
+	}
 	conn, err := d.DialContext(ctx, network, addr)
 	if err != nil {
+		t.open.Add(-1)
 		t.dialFailed(addr, len(srcs), err)
 		return nil, err
 	}
 	t.dials.Add(1)
-	atomicMax(&t.peak, t.open.Add(1))
+	atomicMax(&t.peak, open)
 	return &countedConn{Conn: conn, open: &t.open, pool: c, gen: gen}, nil
 }
 
@@ -308,7 +324,7 @@ func (t *Transport) dialFailed(addr string, sources int, err error) {
 	case CodeFDsExhausted:
 		t.fdsOut.Add(1)
 		t.warnFDs.Do(func() {
-			warn(fmt.Sprintf("out of file descriptors: a dial to %s failed (%v) with %d connections open and a limit of %s descriptors; such requests count as network errors: raise the limit (ulimit -n), run fewer clients per process (--shard), or use connections: shared",
+			warn(fmt.Sprintf("out of file descriptors: a dial to %s failed (%v) with %d connections open and a limit of %s descriptors; such requests count as network errors: raise the limit (ulimit -Hn), run fewer clients per process (--shard), or use connections: shared",
 				addr, errors.Unwrap(err), t.open.Load(), limitString(t.cfg.FDLimit)))
 		})
 	}

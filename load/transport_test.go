@@ -282,3 +282,32 @@ func TestFDExhaustionWarnsWithTheLimit(t *testing.T) {
 		t.Errorf("warnings %q", warnings)
 	}
 }
+
+// TestMaxOpenKeepsDescriptorsFree: past MaxOpen connections a dial fails
+// as out of descriptors before the process runs out, and says so once.
+func TestMaxOpenKeepsDescriptorsFree(t *testing.T) {
+	srv := httptest.NewServer(&remoteIPs{ips: map[string]int{}})
+	defer srv.Close()
+	var warnings []string
+	tr := NewTransport(TransportConfig{PerClient: true, Clients: 4, MaxOpen: 2, FDLimit: 1000,
+		Warn: func(s string) { warnings = append(warnings, s) }})
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr}
+	get(t, hc, srv.URL, 0)
+	get(t, hc, srv.URL, 1)
+	for _, client := range []int{2, 3} {
+		err := send(hc, srv.URL, client)
+		if o := classify(context.Background(), nil, nil, err); o.Class != ClassNetwork || o.Code != CodeFDsExhausted {
+			t.Errorf("client %d: err %v classified %+v, want network/%s", client, err, o, CodeFDsExhausted)
+		}
+	}
+	if st := tr.Stats(); st.Dials != 2 || st.PeakOpen != 2 || st.FDsExhausted != 2 {
+		t.Errorf("stats %+v, want 2 dials, 2 open, 2 refused", st)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "at most 2 connections fit in the descriptor limit") ||
+		!strings.Contains(warnings[0], "a limit of 1000 descriptors") {
+		t.Errorf("warnings %q", warnings)
+	}
+	// A client that had a connection keeps it.
+	get(t, hc, srv.URL, 0)
+}

@@ -29,10 +29,10 @@ func TestFDBudget(t *testing.T) {
 		{"limit unknown", perClient, 100000, 0, ""},
 		{"embedded: both ends count", perClient, 9000, 20000, ""},
 		{"embedded: 20,000 clients need 40,074", perClient, 20000, 20000,
-			"connections: per_client needs about 40,074 file descriptors (20,000 clients × 2 (the embedded backend holds the other end) + 10 open + 64 spare) but the limit is 20,000"},
+			"connections: per_client needs about 40,074 file descriptors (2 per client, the embedded backend holding the other end: 2 × 20,000 clients + 10 open + 64 spare) but the limit is 20,000"},
 		{"external target: one end", external, 19000, 20000, ""},
 		{"external target beyond the limit", external, 20000, 20000,
-			"connections: per_client needs about 20,074 file descriptors (20,000 clients + 10 open + 64 spare) but the limit is 20,000"},
+			"connections: per_client needs about 20,074 file descriptors (1 per client: 1 × 20,000 clients + 10 open + 64 spare) but the limit is 20,000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := fdBudget(tc.p, tc.clients, tc.limit, 10)
@@ -48,6 +48,26 @@ func TestFDBudget(t *testing.T) {
 	}
 }
 
+func TestMaxConns(t *testing.T) {
+	external := profiles.Default()
+	external.Target = profiles.Target{Kind: profiles.TargetFAPI, URL: "http://127.0.0.1:8787"}
+	for _, tc := range []struct {
+		p               profiles.Profile
+		limit           uint64
+		maxOpen, shared int
+	}{
+		{profiles.Default(), 0, 0, 1024},        // unknown limit: no bound
+		{profiles.Default(), 20000, 9963, 1024}, // embedded: (20,000 − 10 − 64) / 2
+		{external, 20000, 19926, 1024},          // (20,000 − 10 − 64)
+		{profiles.Default(), 1024, 475, 475},    // a small limit shrinks the shared pool
+		{profiles.Default(), 50, 1, 1},          // never below one
+	} {
+		if m, s := maxConns(tc.p, tc.limit, 10); m != tc.maxOpen || s != tc.shared {
+			t.Errorf("maxConns(%s, %d) = %d, %d; want %d, %d", tc.p.TargetKind(), tc.limit, m, s, tc.maxOpen, tc.shared)
+		}
+	}
+}
+
 // TestRunPerClientBeyondTheDescriptorLimitExitsOne: a per_client run the
 // descriptor limit cannot hold stops before it starts, exit 1, saying the
 // numbers; the same run with a shared pool is not refused.
@@ -59,7 +79,7 @@ func TestRunPerClientBeyondTheDescriptorLimitExitsOne(t *testing.T) {
 		fdLimit: func() (uint64, error) { return 600, nil }}
 	err := o.run(context.Background())
 	if exitCode(err) != exitFailure || err == nil ||
-		!strings.Contains(err.Error(), "500 clients × 2") || !strings.Contains(err.Error(), "the limit is 600") {
+		!strings.Contains(err.Error(), "2 × 500 clients") || !strings.Contains(err.Error(), "the limit is 600") {
 		t.Fatalf("err %v (exit %d); want exit 1 giving the clients and the limit", err, exitCode(err))
 	}
 	if _, statErr := os.Stat(filepath.Join(out, "result.json")); statErr == nil {

@@ -310,15 +310,19 @@ func (o *runOptions) transport(p profiles.Profile, tlsConfig *tls.Config) (uint6
 		fmt.Fprintf(o.err, "stampede: warning: cannot raise the open-file limit: %v\n", err)
 	}
 	clients := (p.Clients - o.shardIndex + o.shardCount - 1) / o.shardCount // this shard's
-	if err := fdBudget(p, clients, limit, openFDs()); err != nil {
+	open := openFDs()
+	if err := fdBudget(p, clients, limit, open); err != nil {
 		return limit, nil, err
 	}
+	maxOpen, shared := maxConns(p, limit, open)
 	var mu sync.Mutex
 	tr := load.NewTransport(load.TransportConfig{
-		PerClient: p.Connections == profiles.ConnectionsPerClient,
-		Clients:   p.Clients,
-		TLS:       tlsConfig,
-		FDLimit:   limit,
+		PerClient:   p.Connections == profiles.ConnectionsPerClient,
+		Clients:     p.Clients,
+		SharedConns: shared,
+		MaxOpen:     maxOpen,
+		TLS:         tlsConfig,
+		FDLimit:     limit,
 		Warn: func(msg string) {
 			mu.Lock()
 			defer mu.Unlock()
