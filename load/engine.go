@@ -36,6 +36,11 @@ type Config struct {
 	// StartAt, if set, is when the run begins (every shard the same
 	// instant, so fleet events coincide); Run waits for it.
 	StartAt time.Time
+	// Conns, if set, is the pool the target's client takes its connections
+	// from (such as a Transport): a client's connections are dropped when it
+	// goes offline or returns from a long background gap (SuspendAfter) or
+	// a kill, and result.json records its counts.
+	Conns Conns
 	// Interrupted is the grace in-flight requests get when the run is
 	// interrupted before its end; default 2 s. At a normal end they get the
 	// profile's request timeout.
@@ -229,6 +234,9 @@ func (e *Engine) Run(ctx context.Context, res *reports.Result) error {
 	if pool != nil {
 		res.Engine.QueuedRequests = pool.queuedTotal()
 	}
+	if e.cfg.Conns != nil {
+		res.Engine.Connections = e.cfg.Conns.Stats()
+	}
 	if err := rec.Fill(res, endedAt); err != nil {
 		return err
 	}
@@ -303,6 +311,10 @@ type runner struct {
 	valid      bool      // holds a valid token, as last counted in the gauge
 	expireAt   time.Time // when that token expires (real time); zero if none
 	refreshing int       // refreshes of this client in flight
+
+	// suspended: this background gap is long enough (SuspendAfter) that
+	// the OS suspends the app and its connections die.
+	suspended bool
 }
 
 // worker drives a share of the fleet from one goroutine: a heap of the
@@ -563,12 +575,16 @@ func (r *runner) fireDue(now time.Time) {
 func (r *runner) switchLife(now time.Time) {
 	if r.c.Background() {
 		r.rec.background.Add(-1)
+		if r.cold || r.suspended {
+			r.dropConns()
+		}
 		r.step(now, Event{Kind: EvForeground, ColdStart: r.cold})
 		r.lifeAt = now.Add(r.life.Foreground())
 		return
 	}
 	var gap time.Duration
 	gap, r.cold = r.life.Background()
+	r.suspended = gap >= r.e.cfg.Profile.Scale(profiles.Duration(SuspendAfter))
 	r.step(now, Event{Kind: EvBackground})
 	if r.c.Background() {
 		r.rec.background.Add(1)
@@ -585,6 +601,7 @@ func (r *runner) applyChange(now time.Time, ch chaos.ClientChange) {
 			r.rec.offline.Add(1)
 		}
 		r.offline = ch.Mode
+		r.dropConns() // the network went away: so did the connections
 		if ch.Mode == profiles.OutageBlackhole && r.restored == nil {
 			r.restored = make(chan struct{})
 		}
@@ -609,6 +626,14 @@ func (r *runner) applyChange(now time.Time, ch chaos.ClientChange) {
 			r.rec.windowClients[ch.Window].Add(1)
 		}
 		r.skew = ch.Skew
+	}
+}
+
+// dropConns closes the client's idle connections, if it has its own: its
+// next request dials again.
+func (r *runner) dropConns() {
+	if r.e.cfg.Conns != nil {
+		r.e.cfg.Conns.Drop(r.idx)
 	}
 }
 
@@ -730,6 +755,7 @@ func (r *runner) send(a Action) {
 	go func() {
 		ctx, cancel := context.WithDeadline(r.w.ctx, j.deadline)
 		defer cancel()
+		ctx = WithClient(ctx, r.idx)
 		if out, cut := linkFails(ctx, offline, restored, delay, lost); cut {
 			now := time.Now()
 			r.w.inbox <- answer{r: r, ev: Event{Kind: j.kind(), Req: a.Req, Outcome: out}, op: o, intended: a.At, sent: sent, wire: now, done: now}

@@ -40,7 +40,7 @@ func classify(ctx context.Context, resp *http.Response, body []byte, err error) 
 		if errors.As(err, &ne) && ne.Timeout() {
 			return Outcome{Class: ClassTimeout}
 		}
-		return Outcome{Class: ClassNetwork}
+		return Outcome{Class: ClassNetwork, Code: dialCode(err)}
 	}
 	o := Outcome{Status: resp.StatusCode}
 	switch s := resp.StatusCode; {

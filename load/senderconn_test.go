@@ -49,8 +49,8 @@ func newSenderClient(t *testing.T) (*http.Client, *fallbackCounter) {
 	return &http.Client{Transport: &SenderTransport{Fallback: fb}}, fb
 }
 
-// get makes one GET on sc's connection and reads the answer to its end.
-func get(t *testing.T, hc *http.Client, ctx context.Context, url string) (int, string, error) {
+// getOn makes one GET on sc's connection and reads the answer to its end.
+func getOn(t *testing.T, hc *http.Client, ctx context.Context, url string) (int, string, error) {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	resp, err := hc.Do(req)
@@ -84,7 +84,7 @@ func TestSenderTransportKeepsOneConnectionPerSender(t *testing.T) {
 		path string
 		want string
 	}{{a, "/", "ok"}, {a, "/chunked", "part one, part two"}, {a, "/hints", "ok"}, {a, "/", "ok"}, {b, "/", "ok"}, {b, "/", "ok"}} {
-		code, body, err := get(t, hc, withSenderConn(context.Background(), tc.sc), srv.URL+tc.path)
+		code, body, err := getOn(t, hc, withSenderConn(context.Background(), tc.sc), srv.URL+tc.path)
 		if err != nil || code != http.StatusOK || body != tc.want {
 			t.Fatalf("request %d (%s): %d %q %v", i, tc.path, code, body, err)
 		}
@@ -96,7 +96,7 @@ func TestSenderTransportKeepsOneConnectionPerSender(t *testing.T) {
 		t.Errorf("%d senders' requests went to the fallback", fb.n.Load())
 	}
 	// Requests without a sender go to the fallback transport.
-	if code, _, err := get(t, hc, context.Background(), srv.URL); err != nil || code != http.StatusOK || fb.n.Load() != 1 {
+	if code, _, err := getOn(t, hc, context.Background(), srv.URL); err != nil || code != http.StatusOK || fb.n.Load() != 1 {
 		t.Errorf("a request without a sender: %d %v, fallback made %d", code, err, fb.n.Load())
 	}
 }
@@ -114,7 +114,7 @@ func TestSenderTransportRedialsWhenTheServerClosedTheConnection(t *testing.T) {
 	ctx := withSenderConn(context.Background(), sc)
 	// An answer with Connection: close: the next request dials.
 	for _, path := range []string{"/close", "/"} {
-		if code, _, err := get(t, hc, ctx, srv.URL+path); err != nil || code != http.StatusOK {
+		if code, _, err := getOn(t, hc, ctx, srv.URL+path); err != nil || code != http.StatusOK {
 			t.Fatalf("%s: %d %v", path, code, err)
 		}
 	}
@@ -128,7 +128,7 @@ func TestSenderTransportRedialsWhenTheServerClosedTheConnection(t *testing.T) {
 	if sc.open() {
 		t.Fatal("open() says a connection the server closed is open")
 	}
-	if code, _, err := get(t, hc, ctx, srv.URL); err != nil || code != http.StatusOK {
+	if code, _, err := getOn(t, hc, ctx, srv.URL); err != nil || code != http.StatusOK {
 		t.Fatalf("after the server closed the idle connection: %d %v", code, err)
 	}
 	if got := conns.Load(); got != 3 {
@@ -180,7 +180,7 @@ func TestSenderTransportBoundsTimeAndBodies(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("closing an endless body drained it")
 	}
-	if code, _, err := get(t, hc, ctx, srv.URL); err != nil || code != http.StatusOK || conns.Load() != 2 {
+	if code, _, err := getOn(t, hc, ctx, srv.URL); err != nil || code != http.StatusOK || conns.Load() != 2 {
 		t.Fatalf("after an endless body: %d %v, %d connections (want a new one)", code, err, conns.Load())
 	}
 
@@ -188,7 +188,7 @@ func TestSenderTransportBoundsTimeAndBodies(t *testing.T) {
 	// timeout.
 	tctx, tcancel := context.WithTimeout(withSenderConn(context.Background(), sc), 50*time.Millisecond)
 	defer tcancel()
-	_, _, err = get(t, hc, tctx, srv.URL+"/hang")
+	_, _, err = getOn(t, hc, tctx, srv.URL+"/hang")
 	if o := classify(tctx, nil, nil, err); o.Class != ClassTimeout {
 		t.Errorf("a request past its deadline: %v, classified %+v, want timeout", err, o)
 	}
@@ -197,7 +197,7 @@ func TestSenderTransportBoundsTimeAndBodies(t *testing.T) {
 	cctx, ccancel := context.WithCancelCause(withSenderConn(context.Background(), sc))
 	errc := make(chan error, 1)
 	go func() {
-		_, _, err := get(t, hc, cctx, srv.URL+"/hang")
+		_, _, err := getOn(t, hc, cctx, srv.URL+"/hang")
 		errc <- err
 	}()
 	ccancel(ErrRunEnded)
@@ -206,7 +206,7 @@ func TestSenderTransportBoundsTimeAndBodies(t *testing.T) {
 		t.Errorf("a request cancelled at the end of the run: %v, classified %+v", err, o)
 	}
 	// The sender's next request gets a fresh connection.
-	if code, _, err := get(t, hc, withSenderConn(context.Background(), sc), srv.URL); err != nil || code != http.StatusOK {
+	if code, _, err := getOn(t, hc, withSenderConn(context.Background(), sc), srv.URL); err != nil || code != http.StatusOK {
 		t.Errorf("after a cancelled request: %d %v", code, err)
 	}
 }

@@ -11,6 +11,19 @@ import (
 	"time"
 )
 
+// Connection models of Profile.Connections.
+const (
+	// ConnectionsShared sends every client's requests through one
+	// keep-alive pool of at most 1,024 connections: the cheapest way to
+	// load the target.
+	ConnectionsShared = "shared"
+	// ConnectionsPerClient gives each client keep-alive connections of its
+	// own, as each phone has: they die when the client goes offline, is
+	// suspended in the background or is killed, and coming back redials
+	// (TCP and TLS handshakes), so an outage ends in a handshake storm.
+	ConnectionsPerClient = "per_client"
+)
+
 // Token modes of getToken (DESIGN §1).
 const (
 	TokenModeSWR      = "swr"
@@ -28,11 +41,15 @@ type Profile struct {
 	Ramp        Duration `json:"ramp" yaml:"ramp"`
 	TimeScale   float64  `json:"time_scale" yaml:"time_scale"`
 	Seed        uint64   `json:"seed" yaml:"seed"`
-	SDK         SDK      `json:"sdk" yaml:"sdk"`
-	App         App      `json:"app" yaml:"app"`
-	Network     Network  `json:"network" yaml:"network"`
-	Events      []Event  `json:"events,omitempty" yaml:"events"`
-	Backend     Backend  `json:"backend" yaml:"backend"`
+	// Connections is how the simulated clients reach the target: one shared
+	// keep-alive pool (ConnectionsShared) or connections of their own
+	// (ConnectionsPerClient).
+	Connections string  `json:"connections" yaml:"connections"`
+	SDK         SDK     `json:"sdk" yaml:"sdk"`
+	App         App     `json:"app" yaml:"app"`
+	Network     Network `json:"network" yaml:"network"`
+	Events      []Event `json:"events,omitempty" yaml:"events"`
+	Backend     Backend `json:"backend" yaml:"backend"`
 	// Target is what the run is aimed at: the embedded backend (the
 	// default), a server like it, an OAuth 2.0 token endpoint or a custom
 	// HTTP API.
@@ -347,11 +364,12 @@ func Default() Profile {
 		Name: "default",
 		Description: "A healthy baseline: 1,000 foreground clients refresh 60 s RS256 session tokens and call the API, no faults.\n" +
 			"Look at ops.refresh.latency_ms (p99), herd.peak_to_mean (near 1: refreshes spread out) and requests.lost (0).",
-		Clients:   1000,
-		Duration:  Duration(60 * time.Second),
-		Ramp:      Duration(10 * time.Second),
-		TimeScale: 10,
-		Seed:      1,
+		Clients:     1000,
+		Duration:    Duration(60 * time.Second),
+		Ramp:        Duration(10 * time.Second),
+		TimeScale:   10,
+		Seed:        1,
+		Connections: ConnectionsShared,
 		SDK: SDK{
 			Preset:             "custom",
 			TokenMode:          TokenModeSWR,

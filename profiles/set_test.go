@@ -28,6 +28,7 @@ func TestSet(t *testing.T) {
 		{"clients", "20", func(p *Profile) { p.Clients = 20 }},
 		{"seed", "18446744073709551615", func(p *Profile) { p.Seed = 1<<64 - 1 }},
 		{"time_scale", "2.5", func(p *Profile) { p.TimeScale = 2.5 }},
+		{"connections", "per_client", func(p *Profile) { p.Connections = ConnectionsPerClient }},
 		{"duration", "90s", func(p *Profile) { p.Duration = sec(90) }},
 		{"description", "text: kept as it is, # too", func(p *Profile) { p.Description = "text: kept as it is, # too" }},
 		{"sdk.interceptor", "naive", func(p *Profile) { p.SDK.Interceptor = InterceptorNaive }},
@@ -147,7 +148,7 @@ func TestSetErrors(t *testing.T) {
 		path, value string
 		want        []string // each a whole problem, "path: message"
 	}{
-		{"nope", "1", []string{"nope: unknown field; profile fields: name, description, clients, duration, ramp, time_scale, seed, sdk, app, network, events, backend, target, thresholds"}},
+		{"nope", "1", []string{"nope: unknown field; profile fields: name, description, clients, duration, ramp, time_scale, seed, connections, sdk, app, network, events, backend, target, thresholds"}},
 		{"sdk.intercepter", "naive", []string{`sdk.intercepter: unknown field (did you mean "interceptor"?); fields of sdk: preset, token_mode, refresh_ahead, stale_window, request_timeout, offline_cache, refresh_on_reconnect, interceptor, retry`}},
 		{"app.brust", "2", []string{`app.brust: unknown field (did you mean "burst"?); fields of app: api_calls_per_minute, burst, think_time, lifecycle`}},
 		{"events[0].rate", "0.1", []string{"events[0].rate: does not apply to an outage event (its fields: type, at, fraction, duration, mode, restore_spread)"}},

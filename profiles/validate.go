@@ -155,6 +155,7 @@ func (p Profile) Validate() error {
 	if !(p.TimeScale >= 1) {
 		v.bad("time_scale", "must be at least 1, got %g", p.TimeScale)
 	}
+	v.oneOf("connections", p.Connections, []string{ConnectionsShared, ConnectionsPerClient})
 	p.validateSDK(v)
 	p.validateApp(v)
 	p.validateNetwork(v)

@@ -262,8 +262,10 @@ func addRequests(dst *Requests, r Requests) {
 	dst.StaleTokenRetries += r.StaleTokenRetries
 }
 
-// mergeEngine keeps the largest lag figures, goroutines and RSS of any
-// shard (see Merge) and adds up the clients and queued requests.
+// mergeEngine keeps the largest lag figures, goroutines, RSS and source
+// address count of any shard and the smallest descriptor limit (see Merge),
+// and adds up the clients, the queued requests and the connection counts
+// (peak_open so becomes an upper bound: the shards' peaks need not coincide).
 func mergeEngine(dst *Engine, e Engine) {
 	dst.LagMs.P50 = max(dst.LagMs.P50, e.LagMs.P50)
 	dst.LagMs.P99 = max(dst.LagMs.P99, e.LagMs.P99)
@@ -272,6 +274,16 @@ func mergeEngine(dst *Engine, e Engine) {
 	dst.Goroutines = max(dst.Goroutines, e.Goroutines)
 	dst.MaxRSSBytes = max(dst.MaxRSSBytes, e.MaxRSSBytes)
 	dst.QueuedRequests += e.QueuedRequests
+	if e.FDLimit > 0 && (dst.FDLimit == 0 || e.FDLimit < dst.FDLimit) {
+		dst.FDLimit = e.FDLimit
+	}
+	c, d := e.Connections, &dst.Connections
+	d.Dials += c.Dials
+	d.TLSHandshakes += c.TLSHandshakes
+	d.PeakOpen += c.PeakOpen
+	d.PortsExhausted += c.PortsExhausted
+	d.FDsExhausted += c.FDsExhausted
+	d.SourceAddrs = max(d.SourceAddrs, c.SourceAddrs)
 }
 
 // mergeOps adds up each operation's counters and merges its histograms.

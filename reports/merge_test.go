@@ -128,6 +128,8 @@ func (f fleetSim) result(t *testing.T, i, n int) *Result {
 	r.Ops = ops
 	r.Engine.LagMs = LagSummary{P50: 0.1 * float64(i+1), P99: float64(i + 1), Max: 2 * float64(i+1)}
 	r.Engine.MaxRSSBytes = int64(i+1) << 20
+	r.Engine.FDLimit = uint64(20000 - i)
+	r.Engine.Connections = Connections{Dials: 100, TLSHandshakes: 90, PeakOpen: 50, PortsExhausted: int64(i), FDsExhausted: 1, SourceAddrs: i + 1}
 	for name, o := range ops {
 		var err error
 		if o.HDR, err = EncodeHistogram(hs[name].lat); err != nil {
@@ -258,6 +260,12 @@ func TestMergeEqualsTheWholeRun(t *testing.T) {
 	// Bounds, documented: the largest of the shards'.
 	if e := m.Engine; e.Clients != f.clients || e.LagMs != (LagSummary{P50: 0.4, P99: 4, Max: 8}) || e.MaxRSSBytes != 4<<20 {
 		t.Errorf("engine %+v", e)
+	}
+	// Connection counts add up; the descriptor limit is the tightest shard's.
+	n := int64(len(shards))
+	if c, want := m.Engine.Connections, (Connections{Dials: 100 * n, TLSHandshakes: 90 * n, PeakOpen: 50 * n,
+		PortsExhausted: n * (n - 1) / 2, FDsExhausted: n, SourceAddrs: int(n)}); c != want || m.Engine.FDLimit != uint64(20000-n+1) {
+		t.Errorf("engine.connections %+v, fd_limit %d; want %+v, %d", c, m.Engine.FDLimit, want, 20000-n+1)
 	}
 	ls := m.Timeline.RefreshLatencyMs
 	if ls.WindowMs != 1000 || !reflect.DeepEqual(ls.P99, []float64{40, 41, 42, 43}) || !reflect.DeepEqual(ls.Max, []float64{80, 82, 84, 86}) {

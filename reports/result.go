@@ -211,6 +211,29 @@ type Engine struct {
 	// QueuedRequests counts requests that waited in the engine for a free
 	// connection of the shared pool before going out.
 	QueuedRequests int64 `json:"queued_requests"`
+	// FDLimit is the process's open-file limit (RLIMIT_NOFILE) during the
+	// run, after stampede raised its soft limit to the hard one; 0 if unknown.
+	FDLimit uint64 `json:"fd_limit,omitempty"`
+	// Connections counts the connections the run opened to the target.
+	Connections Connections `json:"connections,omitzero"`
+}
+
+// Connections counts a run's connections to the target.
+type Connections struct {
+	// Dials counts the TCP connections opened, TLSHandshakes the TLS
+	// handshakes completed on them (0 against an http:// target).
+	Dials         int64 `json:"dials"`
+	TLSHandshakes int64 `json:"tls_handshakes"`
+	// PeakOpen is the most connections open at once.
+	PeakOpen int64 `json:"peak_open"`
+	// PortsExhausted counts the dials that failed for want of an ephemeral
+	// port (EADDRNOTAVAIL), FDsExhausted those that failed for want of a
+	// file descriptor (EMFILE, ENFILE).
+	PortsExhausted int64 `json:"ports_exhausted"`
+	FDsExhausted   int64 `json:"fds_exhausted"`
+	// SourceAddrs is how many local addresses the dials were spread over;
+	// 1 when the kernel chose (see load.SourceAddrs).
+	SourceAddrs int `json:"source_addrs"`
 }
 
 // LagSummary is the scheduling lag distribution in milliseconds.

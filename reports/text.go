@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -97,6 +98,18 @@ func WriteText(w io.Writer, r *Result) error {
 	e := r.Engine
 	fmt.Fprintf(&b, "engine     lag p50 %s ms, p99 %s ms, max %s ms · peak %d goroutines · max RSS %.0f MiB\n",
 		ms(e.LagMs.P50), ms(e.LagMs.P99), ms(e.LagMs.Max), e.Goroutines, float64(e.MaxRSSBytes)/(1<<20))
+	if c := e.Connections; c != (Connections{}) {
+		mode := p.Connections
+		if mode == "" {
+			mode = "shared"
+		}
+		fmt.Fprintf(&b, "conns      %s · %d dials · %d TLS handshakes · peak %d open · %d source %s · descriptor limit %s",
+			mode, c.Dials, c.TLSHandshakes, c.PeakOpen, c.SourceAddrs, plural(c.SourceAddrs, "address", "addresses"), fdLimit(e.FDLimit))
+		if c.PortsExhausted > 0 || c.FDsExhausted > 0 {
+			fmt.Fprintf(&b, " · failed dials: %d out of ephemeral ports, %d out of descriptors", c.PortsExhausted, c.FDsExhausted)
+		}
+		b.WriteString("\n")
+	}
 	if w := GeneratorWarning(r); w != "" {
 		b.WriteString("warning    " + w + "\n")
 	}
@@ -169,4 +182,20 @@ func GeneratorWarning(r *Result) string {
 		return ""
 	}
 	return fmt.Sprintf("the load generator fell behind (scheduling lag p99 %s ms): latencies include stampede's own delay; run fewer clients per process or shard the run", ms(lag))
+}
+
+// plural is one when n is 1, else many.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// fdLimit writes a descriptor limit, "unknown" for 0.
+func fdLimit(n uint64) string {
+	if n == 0 {
+		return "unknown"
+	}
+	return strconv.FormatUint(n, 10)
 }

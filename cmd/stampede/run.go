@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -73,6 +74,9 @@ type runOptions struct {
 	// adminToken is sent to the --target's admin API (fleet events); default
 	// $STAMPEDE_ADMIN_TOKEN. Never printed.
 	adminToken string
+	// fdLimit raises the descriptor limit and returns it; default
+	// raiseFDLimit (tests stand in a limit).
+	fdLimit func() (uint64, error)
 }
 
 func newRunCmd(s streams) *cobra.Command {
@@ -289,32 +293,65 @@ func newRunID() string {
 	return time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
 }
 
-// poolConns is the most connections the shared pool opens to the target;
-// the engine keeps as many requests on the wire and queues the rest.
-const poolConns = 1024
-
-// newHTTPClient returns the one keep-alive client every simulated client shares.
+// newHTTPClient returns a keep-alive client of at most 1,024 connections
+// per host (stampede creds; a run uses load.Transport).
 func newHTTPClient(clients int) *http.Client {
-	dial := (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	return &http.Client{
-		// The engine's senders keep a connection each (plain HTTP, no
-		// proxy); any other request goes through the pooled transport.
-		Transport: &load.SenderTransport{Proxy: http.ProxyFromEnvironment, Dial: dial, Fallback: &http.Transport{
+		Transport: &http.Transport{
 			Proxy:        http.ProxyFromEnvironment,
-			DialContext:  dial,
+			DialContext:  (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 			MaxIdleConns: 0,
 			// The shared pool: at most 1,024 connections; a request that finds
 			// none free waits for one, and the wait counts in its latency.
-			MaxConnsPerHost:       poolConns,
-			MaxIdleConnsPerHost:   poolConns,
+			MaxConnsPerHost:       load.SharedConns,
+			MaxIdleConnsPerHost:   load.SharedConns,
 			IdleConnTimeout:       90 * time.Second,
 			TLSHandshakeTimeout:   10 * time.Second,
 			ExpectContinueTimeout: time.Second,
 			DisableCompression:    true,
-		}},
-		// Redirects are answers to classify, not to follow.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		CheckRedirect: noRedirects,
 	}
+}
+
+// noRedirects makes an http.Client return redirects: they are answers to
+// classify, not to follow.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// transport raises the descriptor limit, checks that a per_client run fits
+// in it (exit 1 with the numbers when it does not) and builds the run's
+// transport, which warns on o.err when dials run out of ports or
+// descriptors. It returns the limit (0 if unknown).
+func (o *runOptions) transport(p profiles.Profile, tlsConfig *tls.Config) (uint64, *load.Transport, error) {
+	raise := o.fdLimit
+	if raise == nil {
+		raise = raiseFDLimit
+	}
+	limit, err := raise()
+	if err != nil {
+		fmt.Fprintf(o.err, "stampede: warning: cannot raise the open-file limit: %v\n", err)
+	}
+	clients := (p.Clients - o.shardIndex + o.shardCount - 1) / o.shardCount // this shard's
+	open := openFDs()
+	if err := fdBudget(p, clients, limit, open); err != nil {
+		return limit, nil, err
+	}
+	maxOpen, shared := maxConns(p, limit, open)
+	var mu sync.Mutex
+	tr := load.NewTransport(load.TransportConfig{
+		PerClient:   p.Connections == profiles.ConnectionsPerClient,
+		Clients:     p.Clients,
+		SharedConns: shared,
+		MaxOpen:     maxOpen,
+		TLS:         tlsConfig,
+		FDLimit:     limit,
+		Warn: func(msg string) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(o.err, "stampede: warning: %s\n", msg)
+		},
+	})
+	return limit, tr, nil
 }
 
 // preflight proves the target answers HTTP before any client starts.
@@ -353,11 +390,19 @@ func (o *runOptions) run(ctx context.Context) error {
 	}
 	defer metrics.stop()
 
-	hc := newHTTPClient(p.Clients)
-	defer hc.CloseIdleConnections()
-	if err := o.tls.apply(hc, o.err); err != nil {
+	tlsConfig, err := o.tls.config()
+	if err != nil {
 		return err
 	}
+	fdLimit, tr, err := o.transport(p, tlsConfig)
+	if err != nil {
+		return err
+	}
+	defer tr.CloseIdleConnections()
+	o.tls.warn(o.err)
+	// The engine's senders keep a connection each to a plain-HTTP target
+	// (shared connections); every other request goes through tr.
+	hc := &http.Client{Transport: &load.SenderTransport{Fallback: tr, Dial: tr.DialShared, Proxy: http.ProxyFromEnvironment}, CheckRedirect: noRedirects}
 	tg, err := o.openTarget(ctx, p, hc)
 	if err != nil {
 		return err
@@ -368,7 +413,7 @@ func (o *runOptions) run(ctx context.Context) error {
 
 	// The engine records the profile in result.json: without its secrets.
 	eng, err := load.New(load.Config{Profile: p.Redacted(), Auth: tg.auth, Resource: tg.resource, Admin: tg.admin,
-		Shard: o.shardIndex, Shards: o.shardCount, StartAt: o.startTime, Interrupted: interruptGrace, MaxInFlight: poolConns})
+		Shard: o.shardIndex, Shards: o.shardCount, StartAt: o.startTime, Interrupted: interruptGrace, Conns: tr, MaxInFlight: tr.MaxInFlight()})
 	if err != nil {
 		return err
 	}
@@ -397,6 +442,7 @@ func (o *runOptions) run(ctx context.Context) error {
 	cp := startCheckpoints(eng, res, out) // checkpoint.json every 5 s while running
 	toxics := startToxics(runCtx, p, cmp.Or(o.startTime, time.Now()), o.shardIndex, o.err)
 	runErr := eng.Run(runCtx, res)
+	res.Engine.FDLimit = fdLimit
 	toxics.finish(res)
 	if err := cp.stop(); err != nil {
 		fmt.Fprintf(o.err, "stampede: warning: %v\n", err)

@@ -91,10 +91,15 @@ func (t tlsFlags) apply(hc *http.Client, w io.Writer) error {
 		return errors.New("TLS flags: the HTTP client has no transport to configure")
 	}
 	tr.TLSClientConfig = cfg
+	t.warn(w)
+	return nil
+}
+
+// warn warns on w when certificates are not verified.
+func (t tlsFlags) warn(w io.Writer) {
 	if t.insecure {
 		fmt.Fprintln(w, "stampede: warning: --insecure-skip-verify: the target's TLS certificate is not verified; anyone on the path can read and change the traffic (recorded in result.json as target.insecure_skip_verify)")
 	}
-	return nil
 }
 
 // runTarget is what a run drives: how clients sign in and refresh, the API

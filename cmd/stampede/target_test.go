@@ -270,6 +270,14 @@ func TestRunTLSFlags(t *testing.T) {
 	if code != exitOK || res == nil || res.Ops["refresh"].OK == 0 || res.Target.InsecureSkipVerify || strings.Contains(stderr, "insecure") {
 		t.Errorf("--ca-cert: exit %d, stderr %s", code, stderr)
 	}
+	if c := res.Engine.Connections; c.TLSHandshakes < 1 || c.TLSHandshakes > c.Dials {
+		t.Errorf("--ca-cert: connections %+v, want TLS handshakes, one per dial at most", c)
+	}
+	// Per client: the preflight's connection, and one of each of the 2 clients.
+	code, stderr, res = run("--ca-cert", ca, "--set", "connections=per_client")
+	if code != exitOK || res == nil || res.Engine.Connections.TLSHandshakes < 3 {
+		t.Errorf("per_client: exit %d, stderr %s, result %+v", code, stderr, res)
+	}
 	code, stderr, res = run("--insecure-skip-verify")
 	if code != exitOK || res == nil || !res.Target.InsecureSkipVerify || !strings.Contains(stderr, "warning: --insecure-skip-verify") {
 		t.Errorf("--insecure-skip-verify: exit %d, stderr %s", code, stderr)

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/stampede-load/stampede/load"
+	"github.com/stampede-load/stampede/profiles"
+)
+
+// fdSpare is the descriptors kept free for everything but connections:
+// result files, histogram logs, checkpoints, the listener.
+const fdSpare = 64
+
+// fdBudget checks, before a per_client run starts, that the descriptor
+// limit holds a connection per client: two with the embedded backend,
+// whose end of each connection is in this process too. It returns nil for
+// a shared pool, an unknown limit (0) or a budget that fits, else the
+// one-line error with the numbers.
+func fdBudget(p profiles.Profile, clients int, limit uint64, open int) error {
+	if p.Connections != profiles.ConnectionsPerClient || limit == 0 {
+		return nil
+	}
+	ends, why := 1, "1 per client"
+	if p.TargetKind() == profiles.TargetBuiltin {
+		ends, why = 2, "2 per client, the embedded backend holding the other end"
+	}
+	need := uint64(clients*ends + open + fdSpare)
+	if need <= limit {
+		return nil
+	}
+	return fmt.Errorf("connections: per_client needs about %s file descriptors (%s: %d × %s clients + %d open + %d spare) but the limit is %s (RLIMIT_NOFILE, soft raised to hard): raise the hard limit (ulimit -Hn, systemd LimitNOFILE), run fewer clients per process (--shard, or against a target in another process), or use connections: shared",
+		thousands(need), why, ends, thousands(uint64(clients)), open, fdSpare, thousands(limit))
+}
+
+// maxConns is the most connections the descriptor limit leaves room for,
+// two descriptors each with the embedded backend, keeping fdSpare free for
+// result files (0 when the limit is unknown), and the shared pool's size
+// within it.
+func maxConns(p profiles.Profile, limit uint64, open int) (maxOpen, shared int) {
+	if limit == 0 {
+		return 0, load.SharedConns
+	}
+	ends := 1
+	if p.TargetKind() == profiles.TargetBuiltin {
+		ends = 2
+	}
+	maxOpen = max(1, (int(min(limit, 1<<30))-open-fdSpare)/ends)
+	return maxOpen, min(load.SharedConns, maxOpen)
+}
+
+// thousands writes n with commas: 40,064.
+func thousands(n uint64) string {
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
