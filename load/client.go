@@ -574,6 +574,9 @@ func eventTokenTimes(now time.Time, ev Event) (TokenTimes, string) {
 	if !ev.ExpiresAt.IsZero() {
 		return TokenTimes{IssuedAt: now, ExpiresAt: ev.ExpiresAt}, ""
 	}
+	if !ev.Times.ExpiresAt.IsZero() {
+		return ev.Times, "" // read and checked by the transport
+	}
 	return CheckTokenTimes(ev.Token, now)
 }
 

@@ -19,6 +19,9 @@ type Credentials struct {
 	// ExpiresAt is when Token expires, for targets that say so apart from
 	// the token (OAuth 2.0 expires_in); zero means read the JWT's exp.
 	ExpiresAt time.Time
+	// Times are Token's iat and exp, when the Authenticator read and
+	// checked them already (CheckTokenTimes); zero otherwise.
+	Times TokenTimes
 }
 
 // Authenticator signs clients in and refreshes their session tokens.
@@ -61,10 +64,11 @@ func (f *FAPI) SignIn(ctx context.Context, identifier string) (Credentials, Outc
 	if ans.JWT == "" || ans.Session.ID == "" || ans.ClientToken == "" {
 		return Credentials{}, Outcome{Class: ClassOther, Status: o.Status, Code: "incomplete_sign_in"}
 	}
-	if _, code := CheckSessionToken(ans.JWT, time.Now()); code != "" {
+	times, code := CheckSessionToken(ans.JWT, time.Now())
+	if code != "" {
 		return Credentials{}, Outcome{Class: ClassOther, Status: o.Status, Code: code}
 	}
-	return Credentials{SessionID: ans.Session.ID, ClientToken: ans.ClientToken, Token: ans.JWT}, o
+	return Credentials{SessionID: ans.Session.ID, ClientToken: ans.ClientToken, Token: ans.JWT, Times: times}, o
 }
 
 // Refresh mints a session token: POST /v1/client/sessions/{sid}/tokens.
@@ -76,12 +80,14 @@ func (f *FAPI) Refresh(ctx context.Context, sessionID, clientToken string) (Cred
 	if o.Class == ClassOK && ans.JWT == "" {
 		return Credentials{}, Outcome{Class: ClassOther, Status: o.Status, Code: "no_token"}
 	}
+	var times TokenTimes
 	if o.Class == ClassOK {
-		if _, code := CheckSessionToken(ans.JWT, time.Now()); code != "" {
+		var code string
+		if times, code = CheckSessionToken(ans.JWT, time.Now()); code != "" {
 			return Credentials{}, Outcome{Class: ClassOther, Status: o.Status, Code: code}
 		}
 	}
-	return Credentials{SessionID: sessionID, ClientToken: ans.ClientToken, Token: ans.JWT}, o
+	return Credentials{SessionID: sessionID, ClientToken: ans.ClientToken, Token: ans.JWT, Times: times}, o
 }
 
 // Call calls the protected API with the session token as bearer.
@@ -111,7 +117,10 @@ func (f *FAPI) do(ctx context.Context, method, path, bearer string, body []byte,
 	resp, err := f.Client.Do(req)
 	var b []byte
 	if err == nil {
-		b, err = readBody(resp)
+		buf := getBodyBuf()
+		defer putBodyBuf(buf)
+		err = readBody(resp, buf)
+		b = buf.Bytes()
 		if err != nil {
 			// The status arrived but the body broke off.
 			return classify(ctx, nil, nil, fmt.Errorf("read body: %w", err))

@@ -116,6 +116,10 @@ type Event struct {
 	// ExpiresAt, when set, is when Token expires (an OAuth 2.0 expires_in);
 	// otherwise the client reads exp from the JWT.
 	ExpiresAt time.Time
+	// Times, when its ExpiresAt is set, are Token's iat and exp as the
+	// transport read and checked them (CheckTokenTimes), so that the
+	// client need not read them again.
+	Times TokenTimes
 	// ColdStart marks an EvForeground after the app was killed.
 	ColdStart bool
 }

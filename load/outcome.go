@@ -1,6 +1,7 @@
 package load
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -92,15 +94,32 @@ func retryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
-// readBody reads at most maxBody bytes of a response body and closes it.
-// A body cut short by an error is an error.
-func readBody(resp *http.Response) ([]byte, error) {
+// readBody reads at most maxBody bytes of a response body into buf and
+// closes it.
+func readBody(resp *http.Response, buf *bytes.Buffer) error {
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return nil, err
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxBody)); err != nil {
+		return err
 	}
 	// Drain a little more so the connection can be reused; leave huge bodies.
 	_, _ = io.CopyN(io.Discard, resp.Body, 4096)
-	return b, nil
+	return nil
+}
+
+// bodyBufs are the buffers answers are read into: every request reads one,
+// and what the clients keep of it is copied out.
+var bodyBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// getBodyBuf is an empty buffer from bodyBufs; give it back with putBodyBuf.
+func getBodyBuf() *bytes.Buffer {
+	b := bodyBufs.Get().(*bytes.Buffer)
+	b.Reset()
+	return b
+}
+
+// putBodyBuf returns b to bodyBufs unless it grew large (an endless body).
+func putBodyBuf(b *bytes.Buffer) {
+	if b.Cap() <= 64<<10 {
+		bodyBufs.Put(b)
+	}
 }

@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -107,7 +110,7 @@ func (sc *senderConn) roundTrip(req *http.Request, dial func(context.Context, st
 		}
 		return nil, err
 	}
-	err := req.Write(sc.bw)
+	err := writeRequest(sc.bw, req)
 	if err == nil {
 		err = sc.bw.Flush()
 	}
@@ -210,4 +213,74 @@ func canonicalAddr(req *http.Request) string {
 		port = "80"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// writeRequest writes req as HTTP/1.1 to w, as req.Write does for the
+// requests stampede makes (a method, a URL, headers, a body of known length)
+// without its formatting and header sorting; anything else it hands to
+// req.Write.
+func writeRequest(w *bufio.Writer, req *http.Request) error {
+	body := req.Body
+	if body == http.NoBody {
+		body = nil
+	}
+	if body != nil && req.ContentLength <= 0 || len(req.TransferEncoding) > 0 || len(req.Trailer) > 0 || req.Close {
+		return req.Write(w)
+	}
+	for k, vs := range req.Header {
+		if strings.ContainsAny(k, "\r\n: ") {
+			return req.Write(w)
+		}
+		for _, v := range vs {
+			if strings.ContainsAny(v, "\r\n") {
+				return req.Write(w) // it knows how to clean them
+			}
+		}
+	}
+	host := req.Host
+	if host == "" {
+		host = req.URL.Host
+	}
+	if strings.ContainsAny(host, "\r\n /") {
+		return req.Write(w)
+	}
+	w.WriteString(req.Method)
+	w.WriteByte(' ')
+	w.WriteString(req.URL.RequestURI())
+	w.WriteString(" HTTP/1.1\r\nHost: ")
+	w.WriteString(host)
+	if _, ok := req.Header["User-Agent"]; !ok {
+		w.WriteString("\r\nUser-Agent: Go-http-client/1.1")
+	}
+	switch {
+	case body != nil:
+		w.WriteString("\r\nContent-Length: ")
+		w.WriteString(strconv.FormatInt(req.ContentLength, 10))
+	case req.Method == http.MethodPost || req.Method == http.MethodPut || req.Method == http.MethodPatch:
+		w.WriteString("\r\nContent-Length: 0")
+	}
+	for k, vs := range req.Header {
+		switch k {
+		case "Host", "Content-Length", "Transfer-Encoding", "Trailer":
+			continue
+		}
+		for _, v := range vs {
+			w.WriteString("\r\n")
+			w.WriteString(k)
+			w.WriteString(": ")
+			w.WriteString(v)
+		}
+	}
+	_, err := w.WriteString("\r\n\r\n")
+	if body != nil {
+		n, cerr := io.Copy(w, io.LimitReader(body, req.ContentLength))
+		body.Close()
+		switch {
+		case cerr != nil:
+			return cerr
+		case n != req.ContentLength:
+			return fmt.Errorf("http: ContentLength=%d with Body length %d", req.ContentLength, n)
+		}
+	}
+	return err
 }

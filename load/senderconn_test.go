@@ -1,12 +1,15 @@
 package load
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -226,5 +229,59 @@ func waitReadable(t *testing.T, c net.Conn) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestWriteRequestAsNetHTTPDoes: what writeRequest writes reads back, with
+// http.ReadRequest, as the same request as req.Write's output.
+func TestWriteRequestAsNetHTTPDoes(t *testing.T) {
+	mk := func(method, url, body string, h map[string][]string) *http.Request {
+		var r *http.Request
+		if body == "" {
+			r, _ = http.NewRequest(method, url, nil)
+		} else {
+			r, _ = http.NewRequest(method, url, strings.NewReader(body))
+		}
+		for k, vs := range h {
+			for _, v := range vs {
+				r.Header.Add(k, v)
+			}
+		}
+		return r
+	}
+	for _, tc := range []*http.Request{
+		mk(http.MethodGet, "http://127.0.0.1:8787/api/me", "", map[string][]string{"Authorization": {"Bearer a.b.c"}}),
+		mk(http.MethodPost, "http://127.0.0.1:8787/v1/client/sessions/sess_1/tokens", "", map[string][]string{"Authorization": {"Bearer ct"}}),
+		mk(http.MethodPost, "http://h.test/v1/client/sign_ins?x=1&y=%20", `{"identifier":"user-1"}`, map[string][]string{"Content-Type": {"application/json"}}),
+		mk(http.MethodPut, "http://h.test/a%2Fb/c", "", map[string][]string{"X-Many": {"1", "2"}, "User-Agent": {"app/1.0"}}),
+		mk(http.MethodPost, "http://h.test/token", "grant_type=refresh_token&refresh_token=r", map[string][]string{"Content-Type": {"application/x-www-form-urlencoded"}, "X-Bad": {"a\r\nInjected: yes"}}),
+	} {
+		var want, got bytes.Buffer
+		wreq := tc.Clone(context.Background())
+		if tc.GetBody != nil {
+			wreq.Body, _ = tc.GetBody()
+		}
+		if err := wreq.Write(&want); err != nil {
+			t.Fatal(err)
+		}
+		bw := bufio.NewWriter(&got)
+		if err := writeRequest(bw, tc); err != nil {
+			t.Fatal(err)
+		}
+		bw.Flush()
+		a, err := http.ReadRequest(bufio.NewReader(&want))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := http.ReadRequest(bufio.NewReader(&got))
+		if err != nil {
+			t.Fatalf("%s %s: %v\n%s", tc.Method, tc.URL, err, got.String())
+		}
+		ab, _ := io.ReadAll(a.Body)
+		bb, _ := io.ReadAll(b.Body)
+		if a.Method != b.Method || a.RequestURI != b.RequestURI || a.Host != b.Host || a.ContentLength != b.ContentLength ||
+			string(ab) != string(bb) || !reflect.DeepEqual(a.Header, b.Header) {
+			t.Errorf("%s %s:\nreq.Write    %q\nwriteRequest %q", tc.Method, tc.URL, want.String(), got.String())
+		}
 	}
 }

@@ -36,11 +36,11 @@ func (j job) exchange(ctx context.Context) Event {
 	case ActSignIn:
 		var cr Credentials
 		cr, ev.Outcome = cfg.Auth.SignIn(ctx, "user-"+strconv.Itoa(j.r.idx))
-		ev.SessionID, ev.ClientToken, ev.Token, ev.ExpiresAt = cr.SessionID, cr.ClientToken, cr.Token, cr.ExpiresAt
+		ev.SessionID, ev.ClientToken, ev.Token, ev.ExpiresAt, ev.Times = cr.SessionID, cr.ClientToken, cr.Token, cr.ExpiresAt, cr.Times
 	case ActRefresh:
 		var cr Credentials
 		cr, ev.Outcome = cfg.Auth.Refresh(ctx, j.a.SessionID, j.a.ClientToken)
-		ev.Token, ev.ClientToken, ev.ExpiresAt = cr.Token, cr.ClientToken, cr.ExpiresAt
+		ev.Token, ev.ClientToken, ev.ExpiresAt, ev.Times = cr.Token, cr.ClientToken, cr.ExpiresAt, cr.Times
 	default:
 		ev.Outcome = cfg.Resource.Call(ctx, j.a.Token)
 	}
@@ -53,7 +53,7 @@ func (j job) exchange(ctx context.Context) Event {
 // answer goes to the inbox of the worker whose client made the request.
 type senders struct {
 	max  int
-	wake chan job // to idle senders
+	wake chan job // to idle senders; holds at most max
 
 	mu      sync.Mutex
 	spawned int   // sender goroutines running
@@ -64,7 +64,9 @@ type senders struct {
 }
 
 func newSenders(max int) *senders {
-	return &senders{max: max, wake: make(chan job)}
+	// Buffered: handing a job to an idle sender never waits for that
+	// sender to be scheduled (the worker would, and its clients with it).
+	return &senders{max: max, wake: make(chan job, max)}
 }
 
 // submit hands j to an idle sender, starts one if fewer than max run, or
@@ -75,7 +77,7 @@ func (s *senders) submit(j job) {
 	case s.idle > 0:
 		s.idle--
 		s.mu.Unlock()
-		s.wake <- j // that sender is receiving, or about to
+		s.wake <- j // never blocks: a sender counted idle will take it
 	case s.spawned < s.max:
 		s.spawned++
 		s.mu.Unlock()
