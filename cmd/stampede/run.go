@@ -441,7 +441,12 @@ func (o *runOptions) run(ctx context.Context) error {
 	watch := watchThresholds(eng, p, o.watchEvery, abortRun)
 	cp := startCheckpoints(eng, res, out) // checkpoint.json every 5 s while running
 	toxics := startToxics(runCtx, p, cmp.Or(o.startTime, time.Now()), o.shardIndex, o.err)
+	gcCtx, stopGC := context.WithCancel(ctx)
+	gcDone := make(chan struct{})
+	go func() { defer close(gcDone); tuneGC(gcCtx) }()
 	runErr := eng.Run(runCtx, res)
+	stopGC()
+	<-gcDone
 	res.Engine.FDLimit = fdLimit
 	toxics.finish(res)
 	if err := cp.stop(); err != nil {
