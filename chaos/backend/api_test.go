@@ -170,3 +170,48 @@ func expectTokenRejected(t testing.TB, rec *httptest.ResponseRecorder, code stri
 		t.Errorf(`WWW-Authenticate = %q, want Bearer error="invalid_token"`, got)
 	}
 }
+
+// BenchmarkAPIVerify measures the API endpoint's handler, which verifies the
+// session JWT on every call, as BenchmarkMint measures the token endpoint's;
+// BenchmarkVerify is the verification alone.
+func BenchmarkAPIVerify(b *testing.B) {
+	for _, alg := range []string{SigningRS256, SigningES256, SigningEdDSA} {
+		b.Run(alg, func(b *testing.B) {
+			be, _ := newTestBackend(b, Config{Signing: alg})
+			si := signIn(b, be)
+			req := httptest.NewRequest(http.MethodGet, "/api/me", nil)
+			req.Header.Set("Authorization", "Bearer "+si.JWT)
+			w := &discardWriter{header: http.Header{}}
+			b.ReportAllocs()
+			reportCPU(b)
+			for b.Loop() {
+				clear(w.header)
+				w.status = 0
+				be.ServeHTTP(w, req)
+				if w.status != http.StatusOK {
+					b.Fatalf("status %d", w.status)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkVerify measures verifying a session JWT alone.
+func BenchmarkVerify(b *testing.B) {
+	for _, alg := range []string{SigningRS256, SigningES256, SigningEdDSA} {
+		b.Run(alg, func(b *testing.B) {
+			be, _ := newTestBackend(b, Config{Signing: alg})
+			raw, err := be.tokens.sign("user_1", "sess_1")
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			reportCPU(b)
+			for b.Loop() {
+				if _, err := be.tokens.verify(raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
