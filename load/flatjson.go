@@ -66,11 +66,8 @@ func scanFlat(b []byte, fields []flatField) bool {
 			}
 			i = next
 		} else {
-			end := i
-			for end < len(b) && (b[end] >= '0' && b[end] <= '9' || b[end] == '-' || b[end] == '+' || b[end] == '.' || b[end] == 'e' || b[end] == 'E') {
-				end++
-			}
-			if end == i || !validNumber(b[i:end]) || f != nil && f.num == nil {
+			end := numberEnd(b, i)
+			if !validNumber(b[i:end]) || f != nil && f.num == nil {
 				return false
 			}
 			if f != nil {
@@ -112,10 +109,7 @@ func skipFlatArray(b []byte, i int) (int, bool) {
 			}
 			i = next
 		} else {
-			end := i
-			for end < len(b) && (b[end] >= '0' && b[end] <= '9' || b[end] == '-' || b[end] == '+' || b[end] == '.' || b[end] == 'e' || b[end] == 'E') {
-				end++
-			}
+			end := numberEnd(b, i)
 			if !validNumber(b[i:end]) {
 				return 0, false
 			}
@@ -135,6 +129,14 @@ func skipFlatArray(b []byte, i int) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// numberEnd is the index after the run of number characters from b[i].
+func numberEnd(b []byte, i int) int {
+	for i < len(b) && (b[i] >= '0' && b[i] <= '9' || b[i] == '-' || b[i] == '+' || b[i] == '.' || b[i] == 'e' || b[i] == 'E') {
+		i++
+	}
+	return i
 }
 
 func skipSpace(b []byte, i int) int {

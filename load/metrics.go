@@ -130,13 +130,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 		c.lag.Merge(s.lag)
-		req.Issued += s.requests.Issued
-		req.Settled += s.requests.Settled
-		req.OK += s.requests.OK
-		req.UserVisibleErrors += s.requests.UserVisibleErrors
-		req.Cancelled += s.requests.Cancelled
-		req.RetryLoops += s.requests.RetryLoops
-		req.StaleTokenRetries += s.requests.StaleTokenRetries
+		req.Add(s.requests) // Lost stays 0 in the shards
 		forced += s.forced
 		resigns += s.resigns
 		s.mu.Unlock()

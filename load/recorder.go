@@ -404,13 +404,7 @@ func (r *Recorder) Fill(res *reports.Result, end time.Time) error {
 		for k, v := range s.statuses {
 			statuses[k] += v
 		}
-		req.Issued += s.requests.Issued
-		req.Settled += s.requests.Settled
-		req.OK += s.requests.OK
-		req.UserVisibleErrors += s.requests.UserVisibleErrors
-		req.Cancelled += s.requests.Cancelled
-		req.RetryLoops += s.requests.RetryLoops
-		req.StaleTokenRetries += s.requests.StaleTokenRetries
+		req.Add(s.requests) // Lost stays 0 in the shards
 		forced += s.forced
 		resigns += s.resigns
 		for b := 0; b < len(s.timeline) && b < nb; b++ {

@@ -133,7 +133,7 @@ func Merge(results ...*Result) (*Result, error) {
 		}
 		out.Partial = out.Partial || r.Partial
 		addSessions(&out.Sessions, r.Sessions)
-		addRequests(&out.Requests, r.Requests)
+		out.Requests.Add(r.Requests)
 		mergeEngine(&out.Engine, r.Engine)
 		out.Herd.Retries += r.Herd.Retries
 		out.Herd.DuplicateRefreshes += r.Herd.DuplicateRefreshes
@@ -249,17 +249,6 @@ func addSessions(dst *Sessions, s Sessions) {
 	}
 	dst.ForcedSignouts += s.ForcedSignouts
 	dst.ReSignIns += s.ReSignIns
-}
-
-func addRequests(dst *Requests, r Requests) {
-	dst.Issued += r.Issued
-	dst.Settled += r.Settled
-	dst.Lost += r.Lost
-	dst.OK += r.OK
-	dst.UserVisibleErrors += r.UserVisibleErrors
-	dst.Cancelled += r.Cancelled
-	dst.RetryLoops += r.RetryLoops
-	dst.StaleTokenRetries += r.StaleTokenRetries
 }
 
 // mergeEngine keeps the largest lag figures, goroutines, RSS and source

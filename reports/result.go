@@ -274,3 +274,15 @@ type LatencySeries struct {
 	P99      []float64 `json:"p99"`
 	Max      []float64 `json:"max"`
 }
+
+// Add adds o's counts to r's.
+func (r *Requests) Add(o Requests) {
+	r.Issued += o.Issued
+	r.Settled += o.Settled
+	r.Lost += o.Lost
+	r.OK += o.OK
+	r.UserVisibleErrors += o.UserVisibleErrors
+	r.Cancelled += o.Cancelled
+	r.RetryLoops += o.RetryLoops
+	r.StaleTokenRetries += o.StaleTokenRetries
+}

@@ -181,17 +181,7 @@ func BenchmarkAPIVerify(b *testing.B) {
 			si := signIn(b, be)
 			req := httptest.NewRequest(http.MethodGet, "/api/me", nil)
 			req.Header.Set("Authorization", "Bearer "+si.JWT)
-			w := &discardWriter{header: http.Header{}}
-			b.ReportAllocs()
-			reportCPU(b)
-			for b.Loop() {
-				clear(w.header)
-				w.status = 0
-				be.ServeHTTP(w, req)
-				if w.status != http.StatusOK {
-					b.Fatalf("status %d", w.status)
-				}
-			}
+			serveLoop(b, be, req)
 		})
 	}
 }
