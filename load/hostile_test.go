@@ -134,13 +134,15 @@ func runHostile(t *testing.T, base string, onAnswer func(Event)) *hostileRun {
 	p := testProfile(hostileClients, hostileDuration)
 	p.Ramp = profiles.Duration(300 * time.Millisecond)
 	p.SDK.RequestTimeout = profiles.Duration(hostileTimeout)
-	tr := &perBodyTransport{base: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}
+	// The run's own HTTP path: a pool of senders, each on its own
+	// connection (SenderTransport), as stampede run makes requests.
+	tr := &perBodyTransport{base: &SenderTransport{Fallback: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}}
 	hc := &http.Client{Transport: tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	defer hc.CloseIdleConnections()
 	fapi := &FAPI{Base: base, Client: hc}
 	h := &hostileRun{answers: map[answerKey]int{}, sent: map[ActionKind]int{}}
-	eng, err := New(Config{Profile: p, Auth: fapi, Resource: fapi,
+	eng, err := New(Config{Profile: p, Auth: fapi, Resource: fapi, MaxInFlight: 32,
 		Observe: func(_ int, _ time.Time, a Action) {
 			if a.Kind == ActSignIn || a.Kind == ActRefresh || a.Kind == ActAPI {
 				h.mu.Lock()

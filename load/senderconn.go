@@ -105,8 +105,13 @@ func (sc *senderConn) roundTrip(req *http.Request, dial func(context.Context, st
 	fail := func(err error) (*http.Response, error) {
 		stop()
 		sc.close()
-		if ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
 			return nil, context.Cause(ctx)
+		case !dl.IsZero() && !time.Now().Before(dl):
+			// The connection's deadline is the request's: whatever the
+			// read made of it (a header cut short, say), it timed out.
+			return nil, context.DeadlineExceeded
 		}
 		return nil, err
 	}
