@@ -160,7 +160,10 @@ func fuzzHeaders(s string) [][2]string {
 // that agrees with the status; credentials only on success, and complete.
 func FuzzFAPIResponse(f *testing.F) {
 	target := newHostileTarget(f)
-	ct := &countingTransport{base: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}}
+	// The run's own HTTP path: a sender's connection (SenderTransport).
+	ct := &countingTransport{base: &SenderTransport{Fallback: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}}}
+	sc := &senderConn{}
+	f.Cleanup(sc.close)
 	hc := &http.Client{Transport: ct,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	f.Cleanup(hc.CloseIdleConnections)
@@ -249,7 +252,7 @@ func FuzzFAPIResponse(f *testing.F) {
 		call := func() context.Context {
 			ctx, cancel := context.WithTimeout(context.Background(), timeout)
 			t.Cleanup(cancel)
-			return ctx
+			return withSenderConn(ctx, sc)
 		}
 
 		start := time.Now()
