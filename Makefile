@@ -3,6 +3,7 @@ GO     ?= go
 BIN    := bin/stampede
 ARGS   ?=
 BENCH_CLIENTS ?= 200000
+BENCH_HOLD    ?= 30s
 PKGS   := ./...
 
 .PHONY: build run test e2e bench fuzz lint fmt clean
@@ -23,10 +24,10 @@ test:
 e2e:
 	e2e/run.sh
 
-## bench: Go benchmarks, then stampede against wrk and memory per client (scripts/bench.sh)
+## bench: Go benchmarks, then stampede against wrk, lag and memory per client (scripts/bench.sh; BENCH_CLIENTS=1000000 BENCH_HOLD=120s for the million-client run)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./load/ ./chaos/... ./reports/
-	scripts/bench.sh $(BENCH_CLIENTS)
+	scripts/bench.sh $(BENCH_CLIENTS) $(BENCH_HOLD)
 
 ## fuzz: every fuzz target (func Fuzz* in a _test.go file) for FUZZTIME each, one after the other
 # Go 1.26 may end a fuzz run that found nothing with a bare "context deadline
