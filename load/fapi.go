@@ -149,10 +149,15 @@ type tokenAnswer struct {
 }
 
 func (a *tokenAnswer) decodeFlat(b []byte) bool {
-	return scanFlat(b, []flatField{{key: "jwt", str: &a.JWT}, {key: "client_token", str: &a.ClientToken}})
+	if scanFlat(b, []flatField{{key: "jwt", str: &a.JWT}, {key: "client_token", str: &a.ClientToken}}) {
+		return true
+	}
+	*a = tokenAnswer{} // drop what the scan filled in before it gave up
+	return false
 }
 
-// flatAnswer is an answer that scanFlat can usually decode.
+// flatAnswer is an answer that scanFlat can usually decode; decodeFlat
+// leaves it zero when it cannot.
 type flatAnswer interface {
 	decodeFlat(b []byte) bool
 }
@@ -163,9 +168,6 @@ type flatAnswer interface {
 func decodeAnswer(b []byte, v any) bool {
 	if f, ok := v.(flatAnswer); ok && f.decodeFlat(b) {
 		return true
-	}
-	if a, ok := v.(*tokenAnswer); ok {
-		*a = tokenAnswer{} // drop what a failed scan filled in
 	}
 	return json.Unmarshal(b, v) == nil
 }

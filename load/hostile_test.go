@@ -95,7 +95,8 @@ func kindName(k EventKind) string {
 	return fmt.Sprint(k)
 }
 
-// perBodyTransport records the most bytes read from any one response body.
+// perBodyTransport records the most bytes read from any one response body
+// (since max was last reset).
 type perBodyTransport struct {
 	base http.RoundTripper
 	max  atomic.Int64

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -111,31 +110,6 @@ func (h *hostileTarget) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// countingTransport counts the response body bytes the client reads.
-type countingTransport struct {
-	base http.RoundTripper
-	read atomic.Int64
-}
-
-func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := c.base.RoundTrip(r)
-	if err == nil {
-		resp.Body = &countingBody{ReadCloser: resp.Body, n: &c.read}
-	}
-	return resp, err
-}
-
-type countingBody struct {
-	io.ReadCloser
-	n *atomic.Int64
-}
-
-func (b *countingBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	b.n.Add(int64(n))
-	return n, err
-}
-
 // fuzzHeaders turns "Name: value" lines into headers, keeping only what
 // net/http lets a handler send.
 func fuzzHeaders(s string) [][2]string {
@@ -161,7 +135,7 @@ func fuzzHeaders(s string) [][2]string {
 func FuzzFAPIResponse(f *testing.F) {
 	target := newHostileTarget(f)
 	// The run's own HTTP path: a sender's connection (SenderTransport).
-	ct := &countingTransport{base: &SenderTransport{Fallback: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}}}
+	ct := &perBodyTransport{base: &SenderTransport{Fallback: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}}}
 	sc := &senderConn{}
 	f.Cleanup(sc.close)
 	hc := &http.Client{Transport: ct,
@@ -212,7 +186,7 @@ func FuzzFAPIResponse(f *testing.F) {
 		}
 		check := func(what string, o Outcome, token string, credsWhole bool, took time.Duration) {
 			t.Helper()
-			read := ct.read.Swap(0)
+			read := ct.max.Swap(0) // the call's one body
 			switch {
 			case o.Class >= NumClasses:
 				t.Fatalf("%s: class %d", what, o.Class)
