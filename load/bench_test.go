@@ -5,35 +5,9 @@ import (
 	"net/http"
 	"testing"
 	"time"
-)
 
-// BenchmarkClientRefreshCycle measures the client model alone: one op is a
-// poll timer, its refresh answer and an API call with its answer.
-func BenchmarkClientRefreshCycle(b *testing.B) {
-	cfg := cmConfig()
-	c := NewClient(&cfg, 1, 1)
-	now := cmT0
-	c.Step(now, evStart(now))
-	c.Step(now, Event{Kind: EvSignInDone, Req: 1, Token: tokA, SessionID: cmSession, ClientToken: cmClientToken, Outcome: ok200})
-	tokens := []string{cmJWT(cmT0, cmAt(60*time.Second)), cmJWT(cmT0, cmAt(120*time.Second))}
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		now = now.Add(time.Second)
-		var refresh, api uint64
-		for _, a := range c.Step(now, evTimer(TimerRefresh, now)) {
-			if a.Kind == ActRefresh {
-				refresh = a.Req
-			}
-		}
-		c.Step(now, Event{Kind: EvRefreshDone, Req: refresh, Token: tokens[i%2], Outcome: ok200})
-		for _, a := range c.Step(now, evTimer(TimerAPI, now)) {
-			if a.Kind == ActAPI {
-				api = a.Req
-			}
-		}
-		c.Step(now, evAPI(api, ok200))
-	}
-}
+	"github.com/stampede-load/stampede/load/model"
+)
 
 // BenchmarkRecorderAnswered measures recording one answered request.
 func BenchmarkRecorderAnswered(b *testing.B) {
@@ -42,7 +16,7 @@ func BenchmarkRecorderAnswered(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		at := start.Add(time.Duration(i%600) * 100 * time.Millisecond)
-		rec.answered(0, opRefresh, ClassOK, at, at, 3*time.Millisecond, 2*time.Millisecond)
+		rec.answered(0, opRefresh, model.ClassOK, at, at, 3*time.Millisecond, 2*time.Millisecond)
 	}
 }
 
@@ -61,12 +35,12 @@ func BenchmarkRefreshRoundTrip(b *testing.B) {
 	defer hc.CloseIdleConnections()
 	f := &FAPI{Base: srv.URL, Client: hc}
 	cr, o := f.SignIn(context.Background(), "bench")
-	if o.Class != ClassOK {
+	if o.Class != model.ClassOK {
 		b.Fatalf("sign-in: %+v", o)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, o := f.Refresh(context.Background(), cr.SessionID, cr.ClientToken); o.Class != ClassOK {
+		if _, o := f.Refresh(context.Background(), cr.SessionID, cr.ClientToken); o.Class != model.ClassOK {
 			b.Fatalf("refresh: %+v", o)
 		}
 	}

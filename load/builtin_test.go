@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stampede-load/stampede/load/model"
 	"github.com/stampede-load/stampede/profiles"
 	"github.com/stampede-load/stampede/reports"
 )
@@ -40,15 +41,15 @@ func TestBuiltinsRunAndShowTheirEffect(t *testing.T) {
 			var mu sync.Mutex
 			retryAfter := map[int]time.Time{}
 			early := 0
-			obsEvent := func(c int, now time.Time, ev Event) {
-				if ev.Kind == EvRefreshDone && ev.Outcome.RetryAfter > 0 {
+			obsEvent := func(c int, now time.Time, ev model.Event) {
+				if ev.Kind == model.EvRefreshDone && ev.Outcome.RetryAfter > 0 {
 					mu.Lock()
 					retryAfter[c] = now.Add(ev.Outcome.RetryAfter)
 					mu.Unlock()
 				}
 			}
-			obs := func(c int, now time.Time, a Action) {
-				if a.Kind != ActRefresh || a.Attempt == 0 {
+			obs := func(c int, now time.Time, a model.Action) {
+				if a.Kind != model.ActRefresh || a.Attempt == 0 {
 					return
 				}
 				mu.Lock()

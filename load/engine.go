@@ -1,3 +1,6 @@
+// Package load is stampede's live engine: it drives the client model
+// (load/model) through the client driver (load/driver) over real HTTP in
+// real, scaled time, and records what happened.
 package load
 
 import (
@@ -11,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/chaos"
+	"github.com/stampede-load/stampede/load/model"
 	"github.com/stampede-load/stampede/profiles"
 	"github.com/stampede-load/stampede/reports"
 )
@@ -25,10 +29,10 @@ type Config struct {
 	Admin chaos.Admin
 	// Observe, if set, sees every action of every client as it is taken
 	// (from the client's goroutine; it must be safe for concurrent use).
-	Observe func(client int, now time.Time, a Action)
+	Observe func(client int, now time.Time, a model.Action)
 	// ObserveEvent, if set, sees every event fed to every client, in real
 	// time, like Observe.
-	ObserveEvent func(client int, now time.Time, ev Event)
+	ObserveEvent func(client int, now time.Time, ev model.Event)
 	// Shard and Shards select this process's part of a sharded run: the
 	// clients whose index ≡ Shard (mod Shards), with the whole run's seeds.
 	// Shards 0 means 1. Only shard 0 applies fleet events to the backend.
@@ -60,7 +64,7 @@ type Config struct {
 // Client model against real HTTP in real (scaled) time.
 type Engine struct {
 	cfg     Config
-	ccfg    ClientConfig
+	ccfg    model.ClientConfig
 	windows []chaos.Window
 	admin   sync.WaitGroup // admin calls the clients' events made
 	rec     atomic.Pointer[Recorder]
@@ -84,7 +88,7 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Shard < 0 || cfg.Shard >= cfg.Shards {
 		return nil, fmt.Errorf("shard %d/%d: want 0 ≤ shard < %d", cfg.Shard, cfg.Shards, cfg.Shards)
 	}
-	return &Engine{cfg: cfg, ccfg: NewClientConfig(cfg.Profile), windows: chaos.Plan(cfg.Profile)}, nil
+	return &Engine{cfg: cfg, ccfg: model.NewClientConfig(cfg.Profile), windows: chaos.Plan(cfg.Profile)}, nil
 }
 
 // Live reports the running test's totals; zero before Run starts.
@@ -273,7 +277,7 @@ func shardCount(clients int) int {
 // answer is an Ev*Done event with the timing of its request.
 type answer struct {
 	r        *runner
-	ev       Event
+	ev       model.Event
 	op       op
 	intended time.Time
 	// sent: the client started the request; wire: it left the device;
@@ -287,13 +291,13 @@ type runner struct {
 	e        *Engine
 	w        *worker
 	idx, sh  int
-	c        *Client
+	c        *model.Client
 	rec      *Recorder
 	inflight int
 	started  bool
-	slot     time.Time            // its ramp slot
-	armed    [NumTimers]time.Time // the model's timers, in real time
-	heapAt   time.Time            // its entry in the worker's heap; zero if none
+	slot     time.Time                  // its ramp slot
+	armed    [model.NumTimers]time.Time // the model's timers, in real time
+	heapAt   time.Time                  // its entry in the worker's heap; zero if none
 
 	// Chaos around the client.
 	link    *chaos.Link
@@ -329,16 +333,16 @@ type worker struct {
 	inbox    chan answer
 	inflight int
 	timer    *time.Timer
-	wake     time.Time // what the timer is set for; zero if stopped
-	buf      []Action  // the actions of the client stepping now
-	senders  *senders  // the engine's; nil: a goroutine per request
+	wake     time.Time      // what the timer is set for; zero if stopped
+	buf      []model.Action // the actions of the client stepping now
+	senders  *senders       // the engine's; nil: a goroutine per request
 }
 
 func (e *Engine) newRunner(w *worker, idx int, rec *Recorder) *runner {
 	p := e.cfg.Profile
 	return &runner{
 		e: e, w: w, idx: idx, sh: w.shard(), rec: rec,
-		c:       NewClient(&e.ccfg, p.Seed, idx),
+		c:       model.NewClient(&e.ccfg, p.Seed, idx),
 		slot:    e.start.Add(rampOffset(p.Seed, idx, p.Clients, p.Ramp.D())),
 		link:    chaos.NewLink(p, idx),
 		life:    chaos.NewLifecycle(p, idx),
@@ -441,7 +445,7 @@ func (r *runner) fire(now time.Time) {
 		r.started = true
 		r.rec.started.Add(1)
 		r.rec.lag(r.sh, now.Sub(r.slot))
-		r.step(now, Event{Kind: EvStart, At: r.slot})
+		r.step(now, model.Event{Kind: model.EvStart, At: r.slot})
 		if r.life != nil {
 			r.lifeAt = now.Add(r.life.Foreground())
 		}
@@ -451,7 +455,7 @@ func (r *runner) fire(now time.Time) {
 
 // stop ends r's part in the run: the model stops and nothing more is due.
 func (r *runner) stop(now time.Time) {
-	r.step(now, Event{Kind: EvStop})
+	r.step(now, model.Event{Kind: model.EvStop})
 	r.lifeAt, r.next = time.Time{}, len(r.changes)
 	r.started = true // a client whose slot never came does not start now
 	r.heapAt = time.Time{}
@@ -546,7 +550,7 @@ func (r *runner) earliest() (int, time.Time) {
 
 // fireDue handles everything due by now, earliest first.
 func (r *runner) fireDue(now time.Time) {
-	if r.c.Phase() == PhaseIdle {
+	if r.c.Phase() == model.PhaseIdle {
 		return
 	}
 	for {
@@ -566,7 +570,7 @@ func (r *runner) fireDue(now time.Time) {
 		default:
 			r.armed[k] = time.Time{}
 			r.rec.lag(r.sh, now.Sub(at))
-			r.step(now, Event{Kind: EvTimer, Timer: TimerKind(k), At: at})
+			r.step(now, model.Event{Kind: model.EvTimer, Timer: model.TimerKind(k), At: at})
 		}
 	}
 }
@@ -578,14 +582,14 @@ func (r *runner) switchLife(now time.Time) {
 		if r.cold || r.suspended {
 			r.dropConns()
 		}
-		r.step(now, Event{Kind: EvForeground, ColdStart: r.cold})
+		r.step(now, model.Event{Kind: model.EvForeground, ColdStart: r.cold})
 		r.lifeAt = now.Add(r.life.Foreground())
 		return
 	}
 	var gap time.Duration
 	gap, r.cold = r.life.Background()
 	r.suspended = gap >= r.e.cfg.Profile.Scale(profiles.Duration(SuspendAfter))
-	r.step(now, Event{Kind: EvBackground})
+	r.step(now, model.Event{Kind: model.EvBackground})
 	if r.c.Background() {
 		r.rec.background.Add(1)
 	}
@@ -605,7 +609,7 @@ func (r *runner) applyChange(now time.Time, ch chaos.ClientChange) {
 		if ch.Mode == profiles.OutageBlackhole && r.restored == nil {
 			r.restored = make(chan struct{})
 		}
-		r.step(now, Event{Kind: EvOffline})
+		r.step(now, model.Event{Kind: model.EvOffline})
 	case chaos.ChangeOnline:
 		if r.offline != "" {
 			r.rec.offline.Add(-1)
@@ -615,9 +619,9 @@ func (r *runner) applyChange(now time.Time, ch chaos.ClientChange) {
 			close(r.restored)
 			r.restored = nil
 		}
-		r.step(now, Event{Kind: EvOnline})
+		r.step(now, model.Event{Kind: model.EvOnline})
 	case chaos.ChangeRevoke:
-		if sid := r.c.SessionID(); sid != "" && r.c.Phase() == PhaseSignedIn {
+		if sid := r.c.SessionID(); sid != "" && r.c.Phase() == model.PhaseSignedIn {
 			r.rec.windowClients[ch.Window].Add(1)
 			r.e.revoke(r.w.ctx, ch.Window, sid)
 		}
@@ -648,7 +652,7 @@ func (r *runner) settle(a answer) {
 
 // step feeds ev to the client in device time (real time plus the device
 // clock's error) and carries out its actions in real time.
-func (r *runner) step(now time.Time, ev Event) {
+func (r *runner) step(now time.Time, ev model.Event) {
 	before := r.c.Phase()
 	if r.e.cfg.ObserveEvent != nil {
 		r.e.cfg.ObserveEvent(r.idx, now, ev)
@@ -669,13 +673,13 @@ func (r *runner) step(now time.Time, ev Event) {
 			a.At = a.At.Add(-r.skew)
 		}
 		switch a.Kind {
-		case ActSetTimer:
+		case model.ActSetTimer:
 			r.armed[a.Timer] = a.At
-		case ActCancelTimer:
+		case model.ActCancelTimer:
 			r.armed[a.Timer] = time.Time{}
-		case ActRecord:
+		case model.ActRecord:
 			r.rec.metric(r.sh, now, a)
-		case ActSignIn, ActRefresh, ActAPI:
+		case model.ActSignIn, model.ActRefresh, model.ActAPI:
 			r.send(*a)
 		}
 	}
@@ -684,7 +688,7 @@ func (r *runner) step(now time.Time, ev Event) {
 // countValid keeps the fleet's valid-token gauge and this client's expiry
 // deadline in step with the client.
 func (r *runner) countValid(now time.Time) {
-	v := r.c.Phase() != PhaseStopped && r.c.ValidToken(now.Add(r.skew))
+	v := r.c.Phase() != model.PhaseStopped && r.c.ValidToken(now.Add(r.skew))
 	if v != r.valid {
 		r.valid = v
 		if v {
@@ -699,20 +703,20 @@ func (r *runner) countValid(now time.Time) {
 	}
 }
 
-func (r *runner) phaseChanged(before, after Phase) {
+func (r *runner) phaseChanged(before, after model.Phase) {
 	if before == after {
 		return
 	}
-	if before == PhaseSignedIn {
+	if before == model.PhaseSignedIn {
 		r.rec.signedIn.Add(-1)
 	}
-	if before == PhaseSignedOut {
+	if before == model.PhaseSignedOut {
 		r.rec.signedOut.Add(-1)
 	}
-	if after == PhaseSignedIn {
+	if after == model.PhaseSignedIn {
 		r.rec.signedIn.Add(1)
 	}
-	if after == PhaseSignedOut {
+	if after == model.PhaseSignedOut {
 		r.rec.signedOut.Add(1)
 	}
 }
@@ -720,14 +724,14 @@ func (r *runner) phaseChanged(before, after Phase) {
 // send starts one request: on a pooled sender when the worker has them and
 // the client's network lets it straight out, else in its own goroutine. Its
 // answer comes back through the inbox, whatever happens.
-func (r *runner) send(a Action) {
+func (r *runner) send(a model.Action) {
 	r.inflight++
 	r.w.inflight++
 	var o op
 	switch a.Kind {
-	case ActSignIn:
+	case model.ActSignIn:
 		o = opSignIn
-	case ActRefresh:
+	case model.ActRefresh:
 		o = opRefresh
 	default:
 		o = opAPI
@@ -758,7 +762,7 @@ func (r *runner) send(a Action) {
 		ctx = WithClient(ctx, r.idx)
 		if out, cut := linkFails(ctx, offline, restored, delay, lost); cut {
 			now := time.Now()
-			r.w.inbox <- answer{r: r, ev: Event{Kind: j.kind(), Req: a.Req, Outcome: out}, op: o, intended: a.At, sent: sent, wire: now, done: now}
+			r.w.inbox <- answer{r: r, ev: model.Event{Kind: j.kind(), Req: a.Req, Outcome: out}, op: o, intended: a.At, sent: sent, wire: now, done: now}
 			return
 		}
 		wire := time.Now()
@@ -786,10 +790,10 @@ func (e *Engine) revoke(ctx context.Context, window int, sid string) {
 // comes back (restored closes; the request then goes out) or the request
 // times out; a lost request hangs until its timeout; latency delays it. cut
 // says the request never reaches the target.
-func linkFails(ctx context.Context, offline string, restored <-chan struct{}, delay time.Duration, lost bool) (Outcome, bool) {
+func linkFails(ctx context.Context, offline string, restored <-chan struct{}, delay time.Duration, lost bool) (model.Outcome, bool) {
 	switch {
 	case offline == profiles.OutageFailFast:
-		return Outcome{Class: ClassNetwork, Code: "offline"}, true
+		return model.Outcome{Class: model.ClassNetwork, Code: "offline"}, true
 	case offline != "":
 		select {
 		case <-restored:
@@ -808,7 +812,7 @@ func linkFails(ctx context.Context, offline string, restored <-chan struct{}, de
 			return classify(ctx, nil, nil, ctx.Err()), true
 		}
 	}
-	return Outcome{}, false
+	return model.Outcome{}, false
 }
 
 // rampOffset is client idx's start within the ramp: linear across the fleet,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/chaos/backend"
+	"github.com/stampede-load/stampede/load/model"
 	"github.com/stampede-load/stampede/profiles"
 	"github.com/stampede-load/stampede/reports"
 )
@@ -100,13 +101,13 @@ func TestRunCountsMatchBackend(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			var once sync.Once
-			observe := func(int, time.Time, Action) {}
+			observe := func(int, time.Time, model.Action) {}
 			if interrupt {
 				// Interrupt once the fleet is busy: at the 150th refresh.
 				var mu sync.Mutex
 				calls := 0
-				observe = func(_ int, _ time.Time, a Action) {
-					if a.Kind != ActRefresh {
+				observe = func(_ int, _ time.Time, a model.Action) {
+					if a.Kind != model.ActRefresh {
 						return
 					}
 					mu.Lock()
@@ -180,8 +181,8 @@ func refreshSchedule(t *testing.T, seed uint64) (sched map[int][]time.Duration, 
 		fapi := &FAPI{Base: "http://backend.test", Client: &http.Client{Transport: handlerTransport{newBackend(t, p)}}}
 		start := time.Now()
 		var mu sync.Mutex
-		eng, err := New(Config{Profile: p, Auth: fapi, Resource: fapi, Observe: func(c int, _ time.Time, a Action) {
-			if a.Kind == ActRefresh {
+		eng, err := New(Config{Profile: p, Auth: fapi, Resource: fapi, Observe: func(c int, _ time.Time, a model.Action) {
+			if a.Kind == model.ActRefresh {
 				mu.Lock()
 				sched[c] = append(sched[c], a.At.Sub(start))
 				mu.Unlock()

@@ -9,6 +9,9 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/stampede-load/stampede/load/internal/flatjson"
+	"github.com/stampede-load/stampede/load/model"
 )
 
 // Credentials are what a sign-in gives a client.
@@ -21,20 +24,20 @@ type Credentials struct {
 	ExpiresAt time.Time
 	// Times are Token's iat and exp, when the Authenticator read and
 	// checked them already (CheckTokenTimes); zero otherwise.
-	Times TokenTimes
+	Times model.TokenTimes
 }
 
 // Authenticator signs clients in and refreshes their session tokens.
 type Authenticator interface {
-	SignIn(ctx context.Context, identifier string) (Credentials, Outcome)
+	SignIn(ctx context.Context, identifier string) (Credentials, model.Outcome)
 	// Refresh mints a session token; Credentials.ClientToken is set when
 	// the server rotated the client token.
-	Refresh(ctx context.Context, sessionID, clientToken string) (Credentials, Outcome)
+	Refresh(ctx context.Context, sessionID, clientToken string) (Credentials, model.Outcome)
 }
 
 // Resource is the protected API the simulated apps call.
 type Resource interface {
-	Call(ctx context.Context, token string) Outcome
+	Call(ctx context.Context, token string) model.Outcome
 }
 
 // FAPI speaks the embedded backend's session API (DESIGN §2) at Base: the
@@ -48,7 +51,7 @@ type FAPI struct {
 // SignIn creates a session: POST /v1/client/sign_ins. An answer whose
 // session token the client refuses (CheckSessionToken: alg none, exp or iat
 // out of range, dead on arrival) is class other with that code.
-func (f *FAPI) SignIn(ctx context.Context, identifier string) (Credentials, Outcome) {
+func (f *FAPI) SignIn(ctx context.Context, identifier string) (Credentials, model.Outcome) {
 	body, _ := json.Marshal(map[string]string{"identifier": identifier})
 	var ans struct {
 		ClientToken string `json:"client_token"`
@@ -58,15 +61,15 @@ func (f *FAPI) SignIn(ctx context.Context, identifier string) (Credentials, Outc
 		JWT string `json:"jwt"`
 	}
 	o := f.do(ctx, http.MethodPost, "/v1/client/sign_ins", "", body, &ans)
-	if o.Class != ClassOK {
+	if o.Class != model.ClassOK {
 		return Credentials{}, o
 	}
 	if ans.JWT == "" || ans.Session.ID == "" || ans.ClientToken == "" {
-		return Credentials{}, Outcome{Class: ClassOther, Status: o.Status, Code: "incomplete_sign_in"}
+		return Credentials{}, model.Outcome{Class: model.ClassOther, Status: o.Status, Code: "incomplete_sign_in"}
 	}
-	times, code := CheckSessionToken(ans.JWT, time.Now())
+	times, code := model.CheckSessionToken(ans.JWT, time.Now())
 	if code != "" {
-		return Credentials{}, Outcome{Class: ClassOther, Status: o.Status, Code: code}
+		return Credentials{}, model.Outcome{Class: model.ClassOther, Status: o.Status, Code: code}
 	}
 	return Credentials{SessionID: ans.Session.ID, ClientToken: ans.ClientToken, Token: ans.JWT, Times: times}, o
 }
@@ -74,24 +77,24 @@ func (f *FAPI) SignIn(ctx context.Context, identifier string) (Credentials, Outc
 // Refresh mints a session token: POST /v1/client/sessions/{sid}/tokens.
 // A server rotating client tokens answers with the new one as client_token.
 // A session token the client refuses is class other, as with SignIn.
-func (f *FAPI) Refresh(ctx context.Context, sessionID, clientToken string) (Credentials, Outcome) {
+func (f *FAPI) Refresh(ctx context.Context, sessionID, clientToken string) (Credentials, model.Outcome) {
 	var ans tokenAnswer
 	o := f.do(ctx, http.MethodPost, "/v1/client/sessions/"+url.PathEscape(sessionID)+"/tokens", clientToken, nil, &ans)
-	if o.Class == ClassOK && ans.JWT == "" {
-		return Credentials{}, Outcome{Class: ClassOther, Status: o.Status, Code: "no_token"}
+	if o.Class == model.ClassOK && ans.JWT == "" {
+		return Credentials{}, model.Outcome{Class: model.ClassOther, Status: o.Status, Code: "no_token"}
 	}
-	var times TokenTimes
-	if o.Class == ClassOK {
+	var times model.TokenTimes
+	if o.Class == model.ClassOK {
 		var code string
-		if times, code = CheckSessionToken(ans.JWT, time.Now()); code != "" {
-			return Credentials{}, Outcome{Class: ClassOther, Status: o.Status, Code: code}
+		if times, code = model.CheckSessionToken(ans.JWT, time.Now()); code != "" {
+			return Credentials{}, model.Outcome{Class: model.ClassOther, Status: o.Status, Code: code}
 		}
 	}
 	return Credentials{SessionID: sessionID, ClientToken: ans.ClientToken, Token: ans.JWT, Times: times}, o
 }
 
 // Call calls the protected API with the session token as bearer.
-func (f *FAPI) Call(ctx context.Context, token string) Outcome {
+func (f *FAPI) Call(ctx context.Context, token string) model.Outcome {
 	path := f.APIPath
 	if path == "" {
 		path = "/api/me"
@@ -99,14 +102,14 @@ func (f *FAPI) Call(ctx context.Context, token string) Outcome {
 	return f.do(ctx, http.MethodGet, path, token, nil, nil)
 }
 
-func (f *FAPI) do(ctx context.Context, method, path, bearer string, body []byte, into any) Outcome {
+func (f *FAPI) do(ctx context.Context, method, path, bearer string, body []byte, into any) model.Outcome {
 	var rd *bytes.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
 	req, err := newRequest(ctx, method, strings.TrimRight(f.Base, "/")+path, rd)
 	if err != nil {
-		return Outcome{Class: ClassOther, Code: "bad_request"}
+		return model.Outcome{Class: model.ClassOther, Code: "bad_request"}
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -127,9 +130,9 @@ func (f *FAPI) do(ctx context.Context, method, path, bearer string, body []byte,
 		}
 	}
 	o := classify(ctx, resp, b, err)
-	if o.Class == ClassOK && into != nil {
+	if o.Class == model.ClassOK && into != nil {
 		if !decodeAnswer(b, into) {
-			return Outcome{Class: ClassOther, Status: o.Status, Code: "invalid_json"}
+			return model.Outcome{Class: model.ClassOther, Status: o.Status, Code: "invalid_json"}
 		}
 	}
 	return o
@@ -149,20 +152,20 @@ type tokenAnswer struct {
 }
 
 func (a *tokenAnswer) decodeFlat(b []byte) bool {
-	if scanFlat(b, []flatField{{key: "jwt", str: &a.JWT}, {key: "client_token", str: &a.ClientToken}}) {
+	if flatjson.Scan(b, []flatjson.Field{{Key: "jwt", Str: &a.JWT}, {Key: "client_token", Str: &a.ClientToken}}) {
 		return true
 	}
 	*a = tokenAnswer{} // drop what the scan filled in before it gave up
 	return false
 }
 
-// flatAnswer is an answer that scanFlat can usually decode; decodeFlat
+// flatAnswer is an answer that ScanFlat can usually decode; decodeFlat
 // leaves it zero when it cannot.
 type flatAnswer interface {
 	decodeFlat(b []byte) bool
 }
 
-// decodeAnswer decodes a JSON answer into v, through scanFlat when v allows
+// decodeAnswer decodes a JSON answer into v, through ScanFlat when v allows
 // and the answer is flat, else through encoding/json; it reports whether
 // the answer was valid JSON of v's shape.
 func decodeAnswer(b []byte, v any) bool {

@@ -9,19 +9,20 @@ import (
 
 	"github.com/stampede-load/stampede/chaos"
 	"github.com/stampede-load/stampede/chaos/backend"
+	"github.com/stampede-load/stampede/load/model"
 	"github.com/stampede-load/stampede/profiles"
 	"github.com/stampede-load/stampede/reports"
 )
 
 // runFake runs profile p in fake time against an in-process embedded
 // backend (no sockets), and returns the result and the backend.
-func runFake(t *testing.T, p profiles.Profile, observe func(int, time.Time, Action)) (res reports.Result, st backend.Stats) {
+func runFake(t *testing.T, p profiles.Profile, observe func(int, time.Time, model.Action)) (res reports.Result, st backend.Stats) {
 	t.Helper()
 	return runFakeObserved(t, p, observe, nil)
 }
 
 // runFakeObserved is runFake with an event observer too.
-func runFakeObserved(t *testing.T, p profiles.Profile, observe func(int, time.Time, Action), observeEvent func(int, time.Time, Event)) (res reports.Result, st backend.Stats) {
+func runFakeObserved(t *testing.T, p profiles.Profile, observe func(int, time.Time, model.Action), observeEvent func(int, time.Time, model.Event)) (res reports.Result, st backend.Stats) {
 	t.Helper()
 	synctest.Test(t, func(t *testing.T) {
 		be, err := backend.New(backend.Config{

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/chaos/backend"
+	"github.com/stampede-load/stampede/load/model"
 	"github.com/stampede-load/stampede/profiles"
 	"github.com/stampede-load/stampede/reports"
 )
@@ -36,8 +37,8 @@ const (
 
 // answerKey is one kind of answer the clients got.
 type answerKey struct {
-	kind  EventKind
-	class ErrorClass
+	kind  model.EventKind
+	class model.ErrorClass
 	code  string
 }
 
@@ -49,11 +50,11 @@ type hostileRun struct {
 
 	mu      sync.Mutex
 	answers map[answerKey]int
-	sent    map[ActionKind]int
+	sent    map[model.ActionKind]int
 }
 
 // count is how many answers of kind matched class (and code, if not "").
-func (h *hostileRun) count(kind EventKind, class ErrorClass, code string) int {
+func (h *hostileRun) count(kind model.EventKind, class model.ErrorClass, code string) int {
 	n := 0
 	for k, v := range h.answers {
 		if k.kind == kind && k.class == class && (code == "" || k.code == code) {
@@ -64,7 +65,7 @@ func (h *hostileRun) count(kind EventKind, class ErrorClass, code string) int {
 }
 
 // total is how many answers of kind came.
-func (h *hostileRun) total(kind EventKind) int {
+func (h *hostileRun) total(kind model.EventKind) int {
 	n := 0
 	for k, v := range h.answers {
 		if k.kind == kind {
@@ -76,20 +77,20 @@ func (h *hostileRun) total(kind EventKind) int {
 
 // onlyClass fails the test unless every answer of kind is of class (and
 // code, if not ""), and at least one came.
-func (h *hostileRun) onlyClass(t *testing.T, kind EventKind, class ErrorClass, code string) {
+func (h *hostileRun) onlyClass(t *testing.T, kind model.EventKind, class model.ErrorClass, code string) {
 	t.Helper()
 	if n := h.count(kind, class, code); n == 0 || n != h.total(kind) {
 		t.Errorf("%s answers: %v; want all %d of class %s code %q", kindName(kind), h.answers, h.total(kind), class, code)
 	}
 }
 
-func kindName(k EventKind) string {
+func kindName(k model.EventKind) string {
 	switch k {
-	case EvSignInDone:
+	case model.EvSignInDone:
 		return "sign-in"
-	case EvRefreshDone:
+	case model.EvRefreshDone:
 		return "refresh"
-	case EvAPIDone:
+	case model.EvAPIDone:
 		return "api"
 	}
 	return fmt.Sprint(k)
@@ -130,7 +131,7 @@ func (b *perBody) Read(p []byte) (int, error) {
 
 // runHostile runs the fleet against base and checks the invariants every
 // hostile target must leave intact. onAnswer, if set, sees every answer.
-func runHostile(t *testing.T, base string, onAnswer func(Event)) *hostileRun {
+func runHostile(t *testing.T, base string, onAnswer func(model.Event)) *hostileRun {
 	t.Helper()
 	p := testProfile(hostileClients, hostileDuration)
 	p.Ramp = profiles.Duration(300 * time.Millisecond)
@@ -142,17 +143,17 @@ func runHostile(t *testing.T, base string, onAnswer func(Event)) *hostileRun {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	defer hc.CloseIdleConnections()
 	fapi := &FAPI{Base: base, Client: hc}
-	h := &hostileRun{answers: map[answerKey]int{}, sent: map[ActionKind]int{}}
+	h := &hostileRun{answers: map[answerKey]int{}, sent: map[model.ActionKind]int{}}
 	eng, err := New(Config{Profile: p, Auth: fapi, Resource: fapi, MaxInFlight: 32,
-		Observe: func(_ int, _ time.Time, a Action) {
-			if a.Kind == ActSignIn || a.Kind == ActRefresh || a.Kind == ActAPI {
+		Observe: func(_ int, _ time.Time, a model.Action) {
+			if a.Kind == model.ActSignIn || a.Kind == model.ActRefresh || a.Kind == model.ActAPI {
 				h.mu.Lock()
 				h.sent[a.Kind]++
 				h.mu.Unlock()
 			}
 		},
-		ObserveEvent: func(_ int, _ time.Time, ev Event) {
-			if ev.Kind != EvSignInDone && ev.Kind != EvRefreshDone && ev.Kind != EvAPIDone {
+		ObserveEvent: func(_ int, _ time.Time, ev model.Event) {
+			if ev.Kind != model.EvSignInDone && ev.Kind != model.EvRefreshDone && ev.Kind != model.EvAPIDone {
 				return
 			}
 			h.mu.Lock()
@@ -186,7 +187,7 @@ func runHostile(t *testing.T, base string, onAnswer func(Event)) *hostileRun {
 		t.Errorf("read %d bytes of one body, want ≤ %d", h.maxBody, maxBody+4096)
 	}
 	// Every request sent was answered, as ok or in an error class.
-	for kind, op := range map[ActionKind]string{ActSignIn: reports.OpSignIn, ActRefresh: reports.OpRefresh, ActAPI: reports.OpAPI} {
+	for kind, op := range map[model.ActionKind]string{model.ActSignIn: reports.OpSignIn, model.ActRefresh: reports.OpRefresh, model.ActAPI: reports.OpAPI} {
 		var answered int64
 		if o := h.res.Ops[op]; o != nil {
 			answered = o.Count
@@ -195,7 +196,7 @@ func runHostile(t *testing.T, base string, onAnswer func(Event)) *hostileRun {
 			t.Errorf("ops.%s: sent %d, answered %d", op, h.sent[kind], answered)
 		}
 	}
-	if h.sent[ActSignIn] == 0 {
+	if h.sent[model.ActSignIn] == 0 {
 		t.Error("no client signed in")
 	}
 	checkBooks(t, &h.res)
@@ -299,7 +300,7 @@ func TestHostileTargetsThroughTheEngine(t *testing.T) {
 				}
 			})
 			h := runHostile(t, base, nil)
-			h.onlyClass(t, EvSignInDone, ClassNetwork, "")
+			h.onlyClass(t, model.EvSignInDone, model.ClassNetwork, "")
 		}},
 		{"slowloris headers", func(t *testing.T) {
 			base := rawTarget(t, func(c net.Conn, br *bufio.Reader, quit <-chan struct{}) {
@@ -309,7 +310,7 @@ func TestHostileTargetsThroughTheEngine(t *testing.T) {
 				}
 			})
 			h := runHostile(t, base, nil)
-			h.onlyClass(t, EvSignInDone, ClassTimeout, "")
+			h.onlyClass(t, model.EvSignInDone, model.ClassTimeout, "")
 		}},
 		{"slowloris body", func(t *testing.T) {
 			base := rawTarget(t, func(c net.Conn, br *bufio.Reader, quit <-chan struct{}) {
@@ -319,7 +320,7 @@ func TestHostileTargetsThroughTheEngine(t *testing.T) {
 				}
 			})
 			h := runHostile(t, base, nil)
-			h.onlyClass(t, EvSignInDone, ClassTimeout, "")
+			h.onlyClass(t, model.EvSignInDone, model.ClassTimeout, "")
 		}},
 		{"endless body", func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -333,7 +334,7 @@ func TestHostileTargetsThroughTheEngine(t *testing.T) {
 			}))
 			t.Cleanup(srv.Close)
 			h := runHostile(t, srv.URL, nil)
-			h.onlyClass(t, EvSignInDone, ClassOther, CodeInvalidJSON)
+			h.onlyClass(t, model.EvSignInDone, model.ClassOther, CodeInvalidJSON)
 			if h.maxBody < maxBody {
 				t.Errorf("read at most %d bytes of the endless body, want the 1 MiB bound reached", h.maxBody)
 			}
@@ -344,14 +345,14 @@ func TestHostileTargetsThroughTheEngine(t *testing.T) {
 			}))
 			t.Cleanup(srv.Close)
 			h := runHostile(t, srv.URL, nil)
-			h.onlyClass(t, EvSignInDone, ClassOther, CodeInvalidJSON)
+			h.onlyClass(t, model.EvSignInDone, model.ClassOther, CodeInvalidJSON)
 		}},
 		{"alg none", func(t *testing.T) {
 			base, api := fakeFAPI(t, func(now time.Time) string {
 				return hostileJWT(`{"alg":"none","typ":"JWT"}`, fmt.Sprintf(`{"iat":%d,"exp":%d}`, now.Unix(), now.Add(time.Hour).Unix()))
 			})
 			h := runHostile(t, base, nil)
-			h.onlyClass(t, EvSignInDone, ClassOther, CodeTokenAlgNone)
+			h.onlyClass(t, model.EvSignInDone, model.ClassOther, model.CodeTokenAlgNone)
 			if n := api.Load(); n != 0 {
 				t.Errorf("%d API calls reached the target with an unsigned token", n)
 			}
@@ -361,7 +362,7 @@ func TestHostileTargetsThroughTheEngine(t *testing.T) {
 				return hostileJWT(`{"alg":"ES256"}`, fmt.Sprintf(`{"iat":%d,"exp":%d}`, now.Unix(), now.Add(-time.Hour).Unix()))
 			})
 			h := runHostile(t, base, nil)
-			h.onlyClass(t, EvSignInDone, ClassOther, CodeTokenExpired)
+			h.onlyClass(t, model.EvSignInDone, model.ClassOther, model.CodeTokenExpired)
 			if n := api.Load(); n != 0 {
 				t.Errorf("%d API calls reached the target with an expired token", n)
 			}
@@ -371,7 +372,7 @@ func TestHostileTargetsThroughTheEngine(t *testing.T) {
 				return hostileJWT(`{"alg":"ES256"}`, fmt.Sprintf(`{"iat":%d,"exp":1e18}`, now.Unix()))
 			})
 			h := runHostile(t, base, nil)
-			h.onlyClass(t, EvSignInDone, ClassOther, CodeTokenTimeRange)
+			h.onlyClass(t, model.EvSignInDone, model.ClassOther, model.CodeTokenTimeRange)
 			if n := api.Load(); n != 0 {
 				t.Errorf("%d API calls reached the target with an out-of-range token", n)
 			}
@@ -383,11 +384,11 @@ func TestHostileTargetsThroughTheEngine(t *testing.T) {
 				return hostileJWT(`{"alg":"ES256"}`, fmt.Sprintf(`{"iat":%d,"exp":222000000000}`, now.Unix()))
 			})
 			h := runHostile(t, base, nil)
-			h.onlyClass(t, EvSignInDone, ClassOK, "")
-			if h.sent[ActRefresh] != 0 {
-				t.Errorf("%d refreshes of a token valid until year 9000", h.sent[ActRefresh])
+			h.onlyClass(t, model.EvSignInDone, model.ClassOK, "")
+			if h.sent[model.ActRefresh] != 0 {
+				t.Errorf("%d refreshes of a token valid until year 9000", h.sent[model.ActRefresh])
 			}
-			if api.Load() == 0 || h.count(EvAPIDone, ClassOK, "") != h.total(EvAPIDone) {
+			if api.Load() == 0 || h.count(model.EvAPIDone, model.ClassOK, "") != h.total(model.EvAPIDone) {
 				t.Errorf("API answers %v (%d served): want every one ok", h.answers, api.Load())
 			}
 		}},
@@ -400,8 +401,8 @@ func TestHostileTargetsThroughTheEngine(t *testing.T) {
 			srv := httptest.NewServer(tamperSignatures(be))
 			t.Cleanup(srv.Close)
 			h := runHostile(t, srv.URL, nil)
-			h.onlyClass(t, EvSignInDone, ClassOK, "")
-			h.onlyClass(t, EvAPIDone, Class401, "")
+			h.onlyClass(t, model.EvSignInDone, model.ClassOK, "")
+			h.onlyClass(t, model.EvAPIDone, model.Class401, "")
 			if st := be.Stats(); st.Endpoints[backend.EndpointAPI]["401"] == 0 {
 				t.Errorf("the backend rejected no API call: %v", st.Endpoints[backend.EndpointAPI])
 			}
@@ -490,13 +491,13 @@ func testRefusedThenBack(t *testing.T) {
 		_ = srv.Serve(ln2)
 	})
 	var refused, okAfter atomic.Int64
-	h := runHostile(t, "http://"+addr, func(ev Event) {
+	h := runHostile(t, "http://"+addr, func(ev model.Event) {
 		switch {
-		case ev.Outcome.Class == ClassNetwork:
+		case ev.Outcome.Class == model.ClassNetwork:
 			if refused.Add(1) == 5 { // the clients saw it: come back
 				upOnce.Do(func() { close(up) })
 			}
-		case ev.Outcome.Class == ClassOK && reopened.Load():
+		case ev.Outcome.Class == model.ClassOK && reopened.Load():
 			okAfter.Add(1)
 		}
 	})
@@ -514,7 +515,7 @@ func testRefusedThenBack(t *testing.T) {
 		t.Errorf("no request succeeded after the listener came back: %v", h.answers)
 	}
 	for k := range h.answers {
-		if k.class != ClassOK && k.class != ClassNetwork {
+		if k.class != model.ClassOK && k.class != model.ClassNetwork {
 			t.Errorf("answers %v: only ok and network expected", h.answers)
 			break
 		}

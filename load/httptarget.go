@@ -11,6 +11,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/stampede-load/stampede/load/model"
 )
 
 // HTTPRequestSpec is one request template of an HTTPTarget: URL, each
@@ -183,7 +185,7 @@ func (r *httpRequest) render(ctx context.Context, vars HTTPVars) (*http.Request,
 
 // SignIn renders the sign-in request for the client and reads the tokens
 // from the answer.
-func (h *HTTPTarget) SignIn(ctx context.Context, identifier string) (Credentials, Outcome) {
+func (h *HTTPTarget) SignIn(ctx context.Context, identifier string) (Credentials, model.Outcome) {
 	i, _ := ClientIndex(identifier)
 	vars := HTTPVars{Index: i}
 	if h.cfg.User != nil {
@@ -192,7 +194,7 @@ func (h *HTTPTarget) SignIn(ctx context.Context, identifier string) (Credentials
 		}
 	}
 	cr, out := h.do(ctx, h.signIn, vars, true)
-	if out.Class != ClassOK {
+	if out.Class != model.ClassOK {
 		return Credentials{}, out
 	}
 	if cr.SessionID == "" {
@@ -206,9 +208,9 @@ func (h *HTTPTarget) SignIn(ctx context.Context, identifier string) (Credentials
 
 // Refresh renders the refresh request with the client's session and
 // newest refresh token; a refresh token in the answer rotates it.
-func (h *HTTPTarget) Refresh(ctx context.Context, sessionID, refreshToken string) (Credentials, Outcome) {
+func (h *HTTPTarget) Refresh(ctx context.Context, sessionID, refreshToken string) (Credentials, model.Outcome) {
 	cr, out := h.do(ctx, h.refresh, HTTPVars{SessionID: sessionID, RefreshToken: refreshToken}, false)
-	if out.Class != ClassOK {
+	if out.Class != model.ClassOK {
 		return Credentials{}, out
 	}
 	cr.SessionID = sessionID
@@ -217,26 +219,26 @@ func (h *HTTPTarget) Refresh(ctx context.Context, sessionID, refreshToken string
 
 // Call renders the API request with the session token (or GETs APIURL
 // with it as bearer).
-func (h *HTTPTarget) Call(ctx context.Context, token string) Outcome {
+func (h *HTTPTarget) Call(ctx context.Context, token string) model.Outcome {
 	if h.api == nil {
 		if h.cfg.APIURL == "" {
-			return Outcome{Class: ClassOther, Code: "no_api"}
+			return model.Outcome{Class: model.ClassOther, Code: "no_api"}
 		}
 		return CallBearer(ctx, h.cfg.Client, h.cfg.APIURL, token)
 	}
 	req, err := h.api.render(ctx, HTTPVars{Token: token})
 	if err != nil {
-		return Outcome{Class: ClassOther, Code: "bad_template"}
+		return model.Outcome{Class: model.ClassOther, Code: "bad_template"}
 	}
 	_, _, out, _ := exchange(ctx, h.cfg.Client, req)
 	return out
 }
 
 // do sends one sign-in or refresh and reads the answer.
-func (h *HTTPTarget) do(ctx context.Context, r *httpRequest, vars HTTPVars, signIn bool) (Credentials, Outcome) {
+func (h *HTTPTarget) do(ctx context.Context, r *httpRequest, vars HTTPVars, signIn bool) (Credentials, model.Outcome) {
 	req, err := r.render(ctx, vars)
 	if err != nil {
-		return Credentials{}, Outcome{Class: ClassOther, Code: "bad_template"}
+		return Credentials{}, model.Outcome{Class: model.ClassOther, Code: "bad_template"}
 	}
 	resp, body, out, done := exchange(ctx, h.cfg.Client, req)
 	if done {
@@ -244,7 +246,7 @@ func (h *HTTPTarget) do(ctx context.Context, r *httpRequest, vars HTTPVars, sign
 	}
 	var doc any
 	jsonErr := json.Unmarshal(body, &doc)
-	if out.Class != ClassOK {
+	if out.Class != model.ClassOK {
 		switch {
 		case jsonErr == nil:
 			if c := errorCodeOf(doc); c != "" {
@@ -257,7 +259,7 @@ func (h *HTTPTarget) do(ctx context.Context, r *httpRequest, vars HTTPVars, sign
 	}
 	if h.needsBody() {
 		if bad := garbage(resp, body, jsonErr); bad != "" {
-			return Credentials{}, Outcome{Class: ClassOther, Status: out.Status, Code: bad}
+			return Credentials{}, model.Outcome{Class: model.ClassOther, Status: out.Status, Code: bad}
 		}
 	}
 	get := func(path string) (string, bool) { return lookup(resp, doc, path) }
@@ -267,13 +269,13 @@ func (h *HTTPTarget) do(ctx context.Context, r *httpRequest, vars HTTPVars, sign
 		if c := errorCodeOf(doc); c != "" {
 			code = c
 		}
-		return Credentials{}, Outcome{Class: ClassOther, Status: out.Status, Code: code}
+		return Credentials{}, model.Outcome{Class: model.ClassOther, Status: out.Status, Code: code}
 	}
 	cr := Credentials{Token: token}
 	if p := h.cfg.Response.RefreshToken; p != "" {
 		cr.ClientToken, _ = get(p)
 		if signIn && cr.ClientToken == "" {
-			return Credentials{}, Outcome{Class: ClassOther, Status: out.Status, Code: CodeNoRefreshToken}
+			return Credentials{}, model.Outcome{Class: model.ClassOther, Status: out.Status, Code: CodeNoRefreshToken}
 		}
 	} else {
 		cr.ClientToken = token // refreshes send the newest session token
@@ -281,10 +283,10 @@ func (h *HTTPTarget) do(ctx context.Context, r *httpRequest, vars HTTPVars, sign
 	if p := h.cfg.Response.SessionID; p != "" && signIn {
 		cr.SessionID, _ = get(p)
 	}
-	if _, err := ParseTokenTimes(token); err != nil {
+	if _, err := model.ParseTokenTimes(token); err != nil {
 		exp, ok := h.expiry(get)
 		if !ok {
-			return Credentials{}, Outcome{Class: ClassOther, Status: out.Status, Code: CodeNoExpiry}
+			return Credentials{}, model.Outcome{Class: model.ClassOther, Status: out.Status, Code: CodeNoExpiry}
 		}
 		cr.ExpiresAt = exp
 	}
@@ -308,7 +310,7 @@ func (h *HTTPTarget) expiry(get func(string) (string, bool)) (time.Time, bool) {
 	if p := h.cfg.Response.ExpiresIn; p != "" {
 		if v, ok := get(p); ok {
 			if secs, err := strconv.ParseFloat(v, 64); err == nil {
-				if exp, ok := expiresAfter(h.cfg.Now(), secs); ok {
+				if exp, ok := model.ExpiresAfter(h.cfg.Now(), secs); ok {
 					return exp, true
 				}
 			}
@@ -316,8 +318,8 @@ func (h *HTTPTarget) expiry(get func(string) (string, bool)) (time.Time, bool) {
 	}
 	if p := h.cfg.Response.ExpiresAt; p != "" {
 		if v, ok := get(p); ok {
-			if secs, err := strconv.ParseFloat(v, 64); err == nil && secs > 0 && inTokenRange(secs) {
-				return fromSeconds(secs), true
+			if secs, err := strconv.ParseFloat(v, 64); err == nil && secs > 0 && model.InTokenRange(secs) {
+				return model.FromSeconds(secs), true
 			}
 		}
 	}

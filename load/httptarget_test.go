@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stampede-load/stampede/load/model"
 )
 
 // sessionAPI is a bespoke session API: POST /login with a JSON body, POST
@@ -89,7 +91,7 @@ func TestHTTPTargetSignInRefreshCall(t *testing.T) {
 	}
 	ctx := context.Background()
 	cr, out := h.SignIn(ctx, "user-3")
-	if out.Class != ClassOK || cr.SessionID != "s1" || cr.ClientToken != "rs1" || !cr.ExpiresAt.IsZero() {
+	if out.Class != model.ClassOK || cr.SessionID != "s1" || cr.ClientToken != "rs1" || !cr.ExpiresAt.IsZero() {
 		t.Fatalf("sign-in: %+v %+v", cr, out)
 	}
 	var login map[string]string
@@ -97,14 +99,14 @@ func TestHTTPTargetSignInRefreshCall(t *testing.T) {
 		t.Errorf("login body %s (%v)", api.logins[0], err)
 	}
 	next, out := h.Refresh(ctx, cr.SessionID, cr.ClientToken)
-	if out.Class != ClassOK || next.ClientToken != "rs1+" || next.SessionID != "s1" {
+	if out.Class != model.ClassOK || next.ClientToken != "rs1+" || next.SessionID != "s1" {
 		t.Fatalf("refresh: %+v %+v", next, out)
 	}
 	// The old refresh token again: refused, and told apart as reuse.
-	if _, out := h.Refresh(ctx, cr.SessionID, cr.ClientToken); out.Class != Class401 || out.Code != CodeRefreshTokenReused {
+	if _, out := h.Refresh(ctx, cr.SessionID, cr.ClientToken); out.Class != model.Class401 || out.Code != CodeRefreshTokenReused {
 		t.Errorf("reuse: %+v", out)
 	}
-	if out := h.Call(ctx, next.Token); out.Class != ClassOK {
+	if out := h.Call(ctx, next.Token); out.Class != model.ClassOK {
 		t.Errorf("api: %+v", out)
 	}
 	if got := strings.Join(api.requests, ", "); got != "POST /login, POST /sessions/s1/refresh, POST /sessions/s1/refresh, GET /me" {
@@ -124,7 +126,7 @@ func TestHTTPTargetOpaqueTokensAndNoRefreshToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	cr, out := h.SignIn(context.Background(), "user-2")
-	if out.Class != ClassOK || cr.SessionID != "user2" || cr.ClientToken != "opaque-token" || !cr.ExpiresAt.Equal(oaNow.Add(90*time.Second)) {
+	if out.Class != model.ClassOK || cr.SessionID != "user2" || cr.ClientToken != "opaque-token" || !cr.ExpiresAt.Equal(oaNow.Add(90*time.Second)) {
 		t.Fatalf("sign-in: %+v %+v", cr, out)
 	}
 }
@@ -133,36 +135,36 @@ func TestHTTPTargetAnswers(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		h     http.HandlerFunc
-		class ErrorClass
+		class model.ErrorClass
 		code  string
 	}{
 		{"embedded error shape", func(w http.ResponseWriter, r *http.Request) {
 			oaJSON(w, 401, map[string]any{"errors": []any{map[string]any{"code": "session_revoked"}}})
-		}, Class401, "session_revoked"},
+		}, model.Class401, "session_revoked"},
 		{"OAuth error", func(w http.ResponseWriter, r *http.Request) {
 			oaJSON(w, 400, map[string]any{"error": "invalid_grant"})
-		}, ClassOther, CodeInvalidGrant},
+		}, model.ClassOther, CodeInvalidGrant},
 		{"HTML page", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html")
 			_, _ = w.Write([]byte("<html>maintenance</html>"))
-		}, ClassOther, CodeHTMLBody},
+		}, model.ClassOther, CodeHTMLBody},
 		{"HTML 502", func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(502)
 			_, _ = w.Write([]byte("<html>bad gateway</html>"))
-		}, Class5xx, CodeHTMLBody},
+		}, model.Class5xx, CodeHTMLBody},
 		{"no token", func(w http.ResponseWriter, r *http.Request) {
 			oaJSON(w, 200, map[string]any{"data": map[string]any{"refresh": "r"}})
-		}, ClassOther, CodeNoToken},
+		}, model.ClassOther, CodeNoToken},
 		{"token of the wrong type", func(w http.ResponseWriter, r *http.Request) {
 			oaJSON(w, 200, map[string]any{"data": map[string]any{"token": map[string]any{}}})
-		}, ClassOther, CodeNoToken},
+		}, model.ClassOther, CodeNoToken},
 		{"truncated JSON", func(w http.ResponseWriter, r *http.Request) {
 			_, _ = w.Write([]byte(`{"data": {"token": "ab`))
-		}, ClassOther, CodeInvalidJSON},
+		}, model.ClassOther, CodeInvalidJSON},
 		{"no expiry", func(w http.ResponseWriter, r *http.Request) {
 			oaJSON(w, 200, map[string]any{"data": map[string]any{"token": "opaque", "refresh": "r"}})
-		}, ClassOther, CodeNoExpiry},
-		{"reset", func(w http.ResponseWriter, r *http.Request) { reset(t, w) }, ClassNetwork, ""},
+		}, model.ClassOther, CodeNoExpiry},
+		{"reset", func(w http.ResponseWriter, r *http.Request) { reset(t, w) }, model.ClassNetwork, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(tc.h)

@@ -7,6 +7,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/stampede-load/stampede/load/model"
 	"github.com/stampede-load/stampede/reports"
 )
 
@@ -100,7 +101,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 // opCounts is one operation's counts summed over the shards.
 type opCounts struct {
 	ok, outOfRange int64
-	errors         [NumClasses]int64
+	errors         [model.NumClasses]int64
 }
 
 // Collect merges the shards' counts and histograms, each under its shard's
@@ -139,9 +140,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for o := range ops {
 		name := reports.OpNames[o]
 		ch <- constHistogram(descRequestDuration, c.latency[o], ops[o].outOfRange, name)
-		for cl := ClassOK; cl < NumClasses; cl++ {
+		for cl := model.ClassOK; cl < model.NumClasses; cl++ {
 			n := ops[o].errors[cl]
-			if cl == ClassOK {
+			if cl == model.ClassOK {
 				n = ops[o].ok
 			}
 			ch <- prometheus.MustNewConstMetric(descRequests, prometheus.CounterValue, float64(n), name, cl.String())

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/stampede-load/stampede/load/model"
 )
 
 // OAuth 2.0 client authentication methods at the token endpoint (RFC 6749 §2.3.1).
@@ -221,20 +223,20 @@ func FormatUser(pattern string, n int) string {
 // SignIn gives the client its first credentials: the stored refresh token
 // of its line of the credentials file, exchanged with the refresh_token
 // grant, or the password grant as its user.
-func (o *OAuth2) SignIn(ctx context.Context, identifier string) (Credentials, Outcome) {
+func (o *OAuth2) SignIn(ctx context.Context, identifier string) (Credentials, model.Outcome) {
 	i, ok := ClientIndex(identifier)
 	if !ok {
-		return Credentials{}, Outcome{Class: ClassOther, Code: CodeNoUser}
+		return Credentials{}, model.Outcome{Class: model.ClassOther, Code: CodeNoUser}
 	}
 	if i < len(o.cfg.Credentials) && !o.spent[i].Load() {
 		sc := o.cfg.Credentials[i]
 		cr, out := o.Refresh(ctx, sc.Subject, sc.RefreshToken)
 		// A failure that may be passing (network, 429, 5xx) leaves the
 		// stored token to the sign-in retry; an answer about it spends it.
-		if !out.Class.Retryable() && out.Class != ClassCancelled {
+		if !out.Class.Retryable() && out.Class != model.ClassCancelled {
 			o.spent[i].Store(true)
 		}
-		if out.Class == ClassOK && cr.ClientToken == "" {
+		if out.Class == model.ClassOK && cr.ClientToken == "" {
 			cr.ClientToken = sc.RefreshToken // not rotated: keep using it
 		}
 		if cr.SessionID == "" {
@@ -245,26 +247,26 @@ func (o *OAuth2) SignIn(ctx context.Context, identifier string) (Credentials, Ou
 	u, ok := o.User(i)
 	if !ok {
 		if i < len(o.cfg.Credentials) {
-			return Credentials{}, Outcome{Class: ClassOther, Code: CodeCredentialsSpent}
+			return Credentials{}, model.Outcome{Class: model.ClassOther, Code: CodeCredentialsSpent}
 		}
-		return Credentials{}, Outcome{Class: ClassOther, Code: CodeNoUser}
+		return Credentials{}, model.Outcome{Class: model.ClassOther, Code: CodeNoUser}
 	}
 	return o.PasswordGrant(ctx, u)
 }
 
 // PasswordGrant signs u in with the resource owner password credentials
 // grant (RFC 6749 §4.3). The answer must carry a refresh token.
-func (o *OAuth2) PasswordGrant(ctx context.Context, u OAuth2User) (Credentials, Outcome) {
+func (o *OAuth2) PasswordGrant(ctx context.Context, u OAuth2User) (Credentials, model.Outcome) {
 	form := url.Values{"grant_type": {"password"}, "username": {u.Name}, "password": {u.Password}}
 	if o.cfg.Scope != "" {
 		form.Set("scope", o.cfg.Scope)
 	}
 	cr, out := o.token(ctx, form)
-	if out.Class != ClassOK {
+	if out.Class != model.ClassOK {
 		return Credentials{}, out
 	}
 	if cr.ClientToken == "" {
-		return Credentials{}, Outcome{Class: ClassOther, Status: out.Status, Code: CodeNoRefreshToken}
+		return Credentials{}, model.Outcome{Class: model.ClassOther, Status: out.Status, Code: CodeNoRefreshToken}
 	}
 	cr.SessionID = u.Name
 	return cr, out
@@ -273,10 +275,10 @@ func (o *OAuth2) PasswordGrant(ctx context.Context, u OAuth2User) (Credentials, 
 // Refresh exchanges the refresh token for a new access token (RFC 6749
 // §6). A provider that rotates refresh tokens answers with a new one, in
 // Credentials.ClientToken; "" means keep the old one.
-func (o *OAuth2) Refresh(ctx context.Context, sessionID, refreshToken string) (Credentials, Outcome) {
+func (o *OAuth2) Refresh(ctx context.Context, sessionID, refreshToken string) (Credentials, model.Outcome) {
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}}
 	cr, out := o.token(ctx, form)
-	if out.Class != ClassOK {
+	if out.Class != model.ClassOK {
 		return Credentials{}, out
 	}
 	cr.SessionID = sessionID
@@ -295,7 +297,7 @@ type tokenResponse struct {
 
 // token posts a grant to the token endpoint and reads the answer, whatever
 // it is: every failure is an Outcome, never a panic or a hang past ctx.
-func (o *OAuth2) token(ctx context.Context, form url.Values) (Credentials, Outcome) {
+func (o *OAuth2) token(ctx context.Context, form url.Values) (Credentials, model.Outcome) {
 	if o.cfg.AuthMethod == AuthPost || o.cfg.ClientSecret == "" {
 		form.Set("client_id", o.cfg.ClientID)
 		if o.cfg.ClientSecret != "" {
@@ -304,7 +306,7 @@ func (o *OAuth2) token(ctx context.Context, form url.Values) (Credentials, Outco
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.cfg.TokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
-		return Credentials{}, Outcome{Class: ClassOther, Code: "bad_request"}
+		return Credentials{}, model.Outcome{Class: model.ClassOther, Code: "bad_request"}
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
@@ -318,7 +320,7 @@ func (o *OAuth2) token(ctx context.Context, form url.Values) (Credentials, Outco
 	}
 	var tr tokenResponse
 	jsonErr := json.Unmarshal(body, &tr)
-	if out.Class != ClassOK {
+	if out.Class != model.ClassOK {
 		if jsonErr == nil && tr.Error != "" {
 			out.Code = o.errorCode(tr.Error, tr.ErrorDescription)
 		} else if out.Code == "" && isHTML(resp, body) {
@@ -327,19 +329,19 @@ func (o *OAuth2) token(ctx context.Context, form url.Values) (Credentials, Outco
 		return Credentials{}, out
 	}
 	if bad := garbage(resp, body, jsonErr); bad != "" {
-		return Credentials{}, Outcome{Class: ClassOther, Status: out.Status, Code: bad}
+		return Credentials{}, model.Outcome{Class: model.ClassOther, Status: out.Status, Code: bad}
 	}
 	if tr.AccessToken == "" {
 		code := CodeNoToken
 		if tr.Error != "" { // an error answered with 200
 			code = o.errorCode(tr.Error, tr.ErrorDescription)
 		}
-		return Credentials{}, Outcome{Class: ClassOther, Status: out.Status, Code: code}
+		return Credentials{}, model.Outcome{Class: model.ClassOther, Status: out.Status, Code: code}
 	}
 	cr := Credentials{Token: tr.AccessToken, ClientToken: tr.RefreshToken}
 	exp, code := o.expiry(tr)
 	if code != "" {
-		return Credentials{}, Outcome{Class: ClassOther, Status: out.Status, Code: code}
+		return Credentials{}, model.Outcome{Class: model.ClassOther, Status: out.Status, Code: code}
 	}
 	cr.ExpiresAt = exp
 	return cr, out
@@ -347,7 +349,7 @@ func (o *OAuth2) token(ctx context.Context, form url.Values) (Credentials, Outco
 
 // exchange sends req and reads its answer (bounded). done reports that out
 // is final: the request failed, or the body could not be read.
-func exchange(ctx context.Context, hc *http.Client, req *http.Request) (*http.Response, []byte, Outcome, bool) {
+func exchange(ctx context.Context, hc *http.Client, req *http.Request) (*http.Response, []byte, model.Outcome, bool) {
 	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, nil, classify(ctx, nil, nil, err), true
@@ -356,16 +358,16 @@ func exchange(ctx context.Context, hc *http.Client, req *http.Request) (*http.Re
 	if err != nil {
 		// The status came but the body broke off (reset, timeout).
 		out := classify(ctx, nil, nil, fmt.Errorf("read body: %w", err))
-		if out.Class == ClassNetwork && ctx.Err() != nil {
-			out.Class = ClassTimeout
+		if out.Class == model.ClassNetwork && ctx.Err() != nil {
+			out.Class = model.ClassTimeout
 		}
 		out.Status = resp.StatusCode
 		return resp, nil, out, true
 	}
 	out := classify(ctx, resp, nil, nil)
 	if tooLarge {
-		if out.Class == ClassOK {
-			out.Class = ClassOther
+		if out.Class == model.ClassOK {
+			out.Class = model.ClassOther
 		}
 		out.Code = CodeBodyTooLarge
 		return resp, nil, out, true
@@ -393,7 +395,7 @@ func (o *OAuth2) expiry(tr tokenResponse) (time.Time, string) {
 	var exp time.Time // the token's real expiry, when known here
 	fromJWT := false
 	if o.cfg.Expiry != ExpiryExpiresIn {
-		if tt, err := ParseTokenTimes(tr.AccessToken); err == nil {
+		if tt, err := model.ParseTokenTimes(tr.AccessToken); err == nil {
 			exp, fromJWT = tt.ExpiresAt, true
 		} else if o.cfg.Expiry == ExpiryJWT {
 			return time.Time{}, "bad_token"
@@ -404,8 +406,8 @@ func (o *OAuth2) expiry(tr tokenResponse) (time.Time, string) {
 		switch {
 		case ok:
 			var inRange bool
-			if exp, inRange = expiresAfter(now, secs); !inRange {
-				return time.Time{}, CodeTokenTimeRange
+			if exp, inRange = model.ExpiresAfter(now, secs); !inRange {
+				return time.Time{}, model.CodeTokenTimeRange
 			}
 		case o.cfg.RefreshInterval <= 0:
 			return time.Time{}, CodeNoExpiry
@@ -472,19 +474,19 @@ func readBounded(resp *http.Response) (body []byte, tooLarge bool, err error) {
 }
 
 // Call calls the protected API with the access token as bearer.
-func (o *OAuth2) Call(ctx context.Context, token string) Outcome {
+func (o *OAuth2) Call(ctx context.Context, token string) model.Outcome {
 	if o.cfg.APIURL == "" {
-		return Outcome{Class: ClassOther, Code: "no_api"}
+		return model.Outcome{Class: model.ClassOther, Code: "no_api"}
 	}
 	return CallBearer(ctx, o.cfg.Client, o.cfg.APIURL, token)
 }
 
 // CallBearer GETs u with token as bearer and classifies the answer; the
 // body is read (bounded) and dropped.
-func CallBearer(ctx context.Context, hc *http.Client, u, token string) Outcome {
+func CallBearer(ctx context.Context, hc *http.Client, u, token string) model.Outcome {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return Outcome{Class: ClassOther, Code: "bad_request"}
+		return model.Outcome{Class: model.ClassOther, Code: "bad_request"}
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := hc.Do(req)
@@ -498,8 +500,8 @@ func CallBearer(ctx context.Context, hc *http.Client, u, token string) Outcome {
 		return out
 	}
 	out := classify(ctx, resp, body, nil)
-	if tooLarge && out.Class == ClassOK {
-		out = Outcome{Class: ClassOther, Status: resp.StatusCode, Code: CodeBodyTooLarge}
+	if tooLarge && out.Class == model.ClassOK {
+		out = model.Outcome{Class: model.ClassOther, Status: resp.StatusCode, Code: CodeBodyTooLarge}
 	}
 	return out
 }

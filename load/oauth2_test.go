@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stampede-load/stampede/load/model"
 )
 
 // oaJWT is an unsigned JWT whose payload carries exp (and iat).
@@ -82,7 +84,7 @@ func TestOAuth2PasswordGrantBasicAuth(t *testing.T) {
 	})
 	o := oaTarget(t, srv, nil)
 	cr, out := o.SignIn(context.Background(), "user-7")
-	if out.Class != ClassOK {
+	if out.Class != model.ClassOK {
 		t.Fatalf("outcome %+v", out)
 	}
 	want := Credentials{SessionID: "user7@example.com", ClientToken: "rt-1", Token: access}
@@ -112,7 +114,7 @@ func TestOAuth2ClientAuthPostAndPublic(t *testing.T) {
 		oaJSON(w, 200, map[string]any{"access_token": oaJWT(oaNow, oaNow.Add(time.Minute)), "refresh_token": "rt-2"})
 	})
 	o := oaTarget(t, srv, func(c *OAuth2Config) { c.AuthMethod = AuthPost })
-	if _, out := o.Refresh(context.Background(), "u", "rt-1"); out.Class != ClassOK {
+	if _, out := o.Refresh(context.Background(), "u", "rt-1"); out.Class != model.ClassOK {
 		t.Fatalf("outcome %+v", out)
 	}
 	if auth != "" || got.Get("client_id") != "stampede" || got.Get("client_secret") != "s3cr:et" ||
@@ -120,7 +122,7 @@ func TestOAuth2ClientAuthPostAndPublic(t *testing.T) {
 		t.Errorf("post: Authorization %q, form %v", auth, got)
 	}
 	pub := oaTarget(t, srv, func(c *OAuth2Config) { c.ClientSecret = "" })
-	if _, out := pub.Refresh(context.Background(), "u", "rt-1"); out.Class != ClassOK {
+	if _, out := pub.Refresh(context.Background(), "u", "rt-1"); out.Class != model.ClassOK {
 		t.Fatalf("outcome %+v", out)
 	}
 	if auth != "" || got.Get("client_id") != "stampede" || got.Has("client_secret") {
@@ -139,12 +141,12 @@ func TestOAuth2RefreshRotation(t *testing.T) {
 	})
 	o := oaTarget(t, srv, nil)
 	cr, out := o.Refresh(context.Background(), "alice", "rt")
-	if out.Class != ClassOK || cr.ClientToken != "rt+" || cr.SessionID != "alice" {
+	if out.Class != model.ClassOK || cr.ClientToken != "rt+" || cr.SessionID != "alice" {
 		t.Fatalf("rotating: %+v %+v", cr, out)
 	}
 	rotate = false
 	cr, out = o.Refresh(context.Background(), "alice", "rt+")
-	if out.Class != ClassOK || cr.ClientToken != "" {
+	if out.Class != model.ClassOK || cr.ClientToken != "" {
 		t.Fatalf("not rotating: want ClientToken \"\" (keep the old one), got %+v %+v", cr, out)
 	}
 }
@@ -168,7 +170,7 @@ func TestOAuth2Expiry(t *testing.T) {
 		{name: "zero expires_in is no expiry", ans: map[string]any{"access_token": "opaque", "expires_in": 0}, code: CodeNoExpiry},
 		{name: "expires_in of 1e10 s (317 years) does not wrap", ans: map[string]any{"access_token": "opaque", "expires_in": 1e10},
 			want: time.Unix(oaNow.Unix()+1e10, int64(oaNow.Nanosecond()))},
-		{name: "expires_in beyond year 9999", ans: map[string]any{"access_token": "opaque", "expires_in": 1e300}, code: CodeTokenTimeRange},
+		{name: "expires_in beyond year 9999", ans: map[string]any{"access_token": "opaque", "expires_in": 1e300}, code: model.CodeTokenTimeRange},
 		{name: "JWT exp beyond year 9999 falls back to expires_in", ans: map[string]any{"access_token": oaJWTExp(1e18), "expires_in": 60},
 			want: oaNow.Add(time.Minute)},
 		{name: "jwt required", expiry: ExpiryJWT, ans: map[string]any{"access_token": "opaque", "expires_in": 30}, code: "bad_token"},
@@ -188,12 +190,12 @@ func TestOAuth2Expiry(t *testing.T) {
 			})
 			cr, out := o.Refresh(context.Background(), "u", "rt")
 			if tc.code != "" {
-				if out.Class != ClassOther || out.Code != tc.code {
+				if out.Class != model.ClassOther || out.Code != tc.code {
 					t.Fatalf("outcome %+v, want other/%s", out, tc.code)
 				}
 				return
 			}
-			if out.Class != ClassOK || !cr.ExpiresAt.Equal(tc.want) {
+			if out.Class != model.ClassOK || !cr.ExpiresAt.Equal(tc.want) {
 				t.Fatalf("outcome %+v, ExpiresAt %v, want %v", out, cr.ExpiresAt, tc.want)
 			}
 		})
@@ -209,27 +211,27 @@ func TestOAuth2ErrorAnswers(t *testing.T) {
 		body     string
 		ctype    string
 		header   map[string]string
-		class    ErrorClass
+		class    model.ErrorClass
 		code     string
 		lost     bool
 		retryAft time.Duration
 	}{
 		{name: "invalid_grant", status: 400, body: `{"error":"invalid_grant","error_description":"The refresh token is invalid or expired."}`,
-			class: ClassOther, code: CodeInvalidGrant, lost: true},
+			class: model.ClassOther, code: CodeInvalidGrant, lost: true},
 		{name: "Dex reuse answer", status: 400, body: `{"error":"invalid_request","error_description":"Refresh token is invalid or has already been claimed by another client."}`,
-			class: ClassOther, code: CodeRefreshTokenReused, lost: true},
+			class: model.ClassOther, code: CodeRefreshTokenReused, lost: true},
 		{name: "invalid_grant reuse wording", status: 400, body: `{"error":"invalid_grant","error_description":"Refresh token reuse detected"}`,
-			class: ClassOther, code: CodeRefreshTokenReused, lost: true},
+			class: model.ClassOther, code: CodeRefreshTokenReused, lost: true},
 		{name: "other 400", status: 400, body: `{"error":"invalid_request","error_description":"Missing required scope(s) [\"openid\"]."}`,
-			class: ClassOther, code: "invalid_request"},
-		{name: "invalid_scope", status: 400, body: `{"error":"invalid_scope"}`, class: ClassOther, code: "invalid_scope"},
-		{name: "invalid_client 401", status: 401, body: `{"error":"invalid_client"}`, class: Class401, code: "invalid_client", lost: true},
-		{name: "error answered 200", status: 200, body: `{"error":"invalid_grant"}`, class: ClassOther, code: CodeInvalidGrant, lost: true},
+			class: model.ClassOther, code: "invalid_request"},
+		{name: "invalid_scope", status: 400, body: `{"error":"invalid_scope"}`, class: model.ClassOther, code: "invalid_scope"},
+		{name: "invalid_client 401", status: 401, body: `{"error":"invalid_client"}`, class: model.Class401, code: "invalid_client", lost: true},
+		{name: "error answered 200", status: 200, body: `{"error":"invalid_grant"}`, class: model.ClassOther, code: CodeInvalidGrant, lost: true},
 		{name: "429 with Retry-After", status: 429, body: `{"error":"slow_down"}`, header: map[string]string{"Retry-After": "7"},
-			class: Class429, code: "slow_down", retryAft: 7 * time.Second},
+			class: model.Class429, code: "slow_down", retryAft: 7 * time.Second},
 		{name: "503 HTML page", status: 503, body: "<html><body>Service Unavailable</body></html>", ctype: "text/html",
-			class: Class5xx, code: CodeHTMLBody},
-		{name: "404 HTML without content type", status: 404, body: "  <!DOCTYPE html><p>not found", class: ClassOther, code: CodeHTMLBody, lost: true},
+			class: model.Class5xx, code: CodeHTMLBody},
+		{name: "404 HTML without content type", status: 404, body: "  <!DOCTYPE html><p>not found", class: model.ClassOther, code: CodeHTMLBody, lost: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -248,7 +250,7 @@ func TestOAuth2ErrorAnswers(t *testing.T) {
 			if out.Class != tc.class || out.Code != tc.code || out.RetryAfter != tc.retryAft {
 				t.Fatalf("outcome %+v, want class %s code %q retry-after %s", out, tc.class, tc.code, tc.retryAft)
 			}
-			if got := SessionLost(out); got != tc.lost && tc.code != CodeRefreshTokenReused {
+			if got := model.SessionLost(out); got != tc.lost && tc.code != CodeRefreshTokenReused {
 				t.Errorf("SessionLost = %v, want %v", got, tc.lost)
 			}
 		})
@@ -272,24 +274,24 @@ func TestOAuth2Garbage(t *testing.T) {
 		name    string
 		handler http.HandlerFunc
 		timeout time.Duration
-		class   ErrorClass
+		class   model.ErrorClass
 		code    string
 	}{
 		{name: "HTML page with 200", handler: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			_, _ = w.Write([]byte("<html><body>Please log in</body></html>"))
-		}, class: ClassOther, code: CodeHTMLBody},
+		}, class: model.ClassOther, code: CodeHTMLBody},
 		{name: "200 without a token", handler: func(w http.ResponseWriter, r *http.Request) {
 			oaJSON(w, 200, map[string]any{"token_type": "bearer", "expires_in": 60})
-		}, class: ClassOther, code: CodeNoToken},
+		}, class: model.ClassOther, code: CodeNoToken},
 		{name: "truncated JSON", handler: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(`{"access_token":"eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjE3`))
-		}, class: ClassOther, code: CodeInvalidJSON},
-		{name: "empty 200", handler: func(w http.ResponseWriter, r *http.Request) {}, class: ClassOther, code: CodeEmptyBody},
+		}, class: model.ClassOther, code: CodeInvalidJSON},
+		{name: "empty 200", handler: func(w http.ResponseWriter, r *http.Request) {}, class: model.ClassOther, code: CodeEmptyBody},
 		{name: "JSON of the wrong shape", handler: func(w http.ResponseWriter, r *http.Request) {
 			_, _ = w.Write([]byte(`["access_token"]`))
-		}, class: ClassOther, code: CodeInvalidJSON},
+		}, class: model.ClassOther, code: CodeInvalidJSON},
 		{name: "huge body", handler: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(`{"access_token":"`))
@@ -299,38 +301,38 @@ func TestOAuth2Garbage(t *testing.T) {
 					return
 				}
 			}
-		}, class: ClassOther, code: CodeBodyTooLarge},
+		}, class: model.ClassOther, code: CodeBodyTooLarge},
 		{name: "slow body", handler: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(`{"access_token":`))
 			w.(http.Flusher).Flush()
 			stall(r) // until the client gives up
-		}, timeout: 100 * time.Millisecond, class: ClassTimeout},
+		}, timeout: 100 * time.Millisecond, class: model.ClassTimeout},
 		{name: "slow headers", handler: func(w http.ResponseWriter, r *http.Request) {
 			stall(r)
-		}, timeout: 100 * time.Millisecond, class: ClassTimeout},
+		}, timeout: 100 * time.Millisecond, class: model.ClassTimeout},
 		{name: "connection reset before the answer", handler: func(w http.ResponseWriter, r *http.Request) {
 			reset(t, w)
-		}, class: ClassNetwork},
+		}, class: model.ClassNetwork},
 		{name: "connection reset in the body", handler: func(w http.ResponseWriter, r *http.Request) {
 			conn, buf := hijack(t, w)
 			_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"access_token\":\"abc")
 			_ = buf.Flush()
 			_ = conn.(*net.TCPConn).SetLinger(0)
 			_ = conn.Close()
-		}, class: ClassNetwork},
+		}, class: model.ClassNetwork},
 		{name: "body shorter than Content-Length", handler: func(w http.ResponseWriter, r *http.Request) {
 			conn, buf := hijack(t, w)
 			_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{}")
 			_ = buf.Flush()
 			_ = conn.Close()
-		}, class: ClassNetwork},
+		}, class: model.ClassNetwork},
 		{name: "not HTTP at all", handler: func(w http.ResponseWriter, r *http.Request) {
 			conn, buf := hijack(t, w)
 			_, _ = buf.WriteString("SSH-2.0-OpenSSH_9.6\r\n")
 			_ = buf.Flush()
 			_ = conn.Close()
-		}, class: ClassNetwork},
+		}, class: model.ClassNetwork},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -346,10 +348,10 @@ func TestOAuth2Garbage(t *testing.T) {
 			}
 			for _, call := range []struct {
 				name string
-				do   func() Outcome
+				do   func() model.Outcome
 			}{
-				{"sign-in", func() Outcome { _, out := o.SignIn(ctx, "user-1"); return out }},
-				{"refresh", func() Outcome { _, out := o.Refresh(ctx, "u", "rt"); return out }},
+				{"sign-in", func() model.Outcome { _, out := o.SignIn(ctx, "user-1"); return out }},
+				{"refresh", func() model.Outcome { _, out := o.Refresh(ctx, "u", "rt"); return out }},
 			} {
 				if tc.timeout > 0 && call.name == "refresh" {
 					continue // the deadline is spent
@@ -405,7 +407,7 @@ func TestOAuth2RacingRefreshes(t *testing.T) {
 	})
 	o := oaTarget(t, srv, nil)
 	var wg sync.WaitGroup
-	outs := make([]Outcome, 2)
+	outs := make([]model.Outcome, 2)
 	for i := range outs {
 		wg.Go(func() { _, outs[i] = o.Refresh(context.Background(), "u", "rt-0") })
 	}
@@ -413,9 +415,9 @@ func TestOAuth2RacingRefreshes(t *testing.T) {
 	ok, reused := 0, 0
 	for _, out := range outs {
 		switch {
-		case out.Class == ClassOK:
+		case out.Class == model.ClassOK:
 			ok++
-		case out.Class == ClassOther && out.Status == 400 && out.Code == CodeRefreshTokenReused:
+		case out.Class == model.ClassOther && out.Status == 400 && out.Code == CodeRefreshTokenReused:
 			reused++
 		}
 	}
@@ -440,14 +442,14 @@ func TestOAuth2StoredCredentials(t *testing.T) {
 	creds := []StoredCredential{{RefreshToken: "a", Subject: "alice"}, {RefreshToken: "dead"}}
 	o := oaTarget(t, srv, func(c *OAuth2Config) { c.Credentials = creds })
 	cr, out := o.SignIn(context.Background(), "user-0")
-	if out.Class != ClassOK || cr.SessionID != "alice" || cr.ClientToken != "new" {
+	if out.Class != model.ClassOK || cr.SessionID != "alice" || cr.ClientToken != "new" {
 		t.Fatalf("stored sign-in: %+v %+v", cr, out)
 	}
 	if _, out := o.SignIn(context.Background(), "user-1"); out.Code != CodeInvalidGrant {
 		t.Fatalf("dead stored token: %+v", out)
 	}
 	// Spent: the next sign-in of client 0 is the password grant.
-	if cr, out := o.SignIn(context.Background(), "user-0"); out.Class != ClassOK || cr.SessionID != "user0@example.com" {
+	if cr, out := o.SignIn(context.Background(), "user-0"); out.Class != model.ClassOK || cr.SessionID != "user0@example.com" {
 		t.Fatalf("re-sign-in: %+v %+v", cr, out)
 	}
 	want := []string{"refresh_token:a", "refresh_token:dead", "password:user0@example.com"}
@@ -477,12 +479,12 @@ func TestOAuth2StoredCredentialSurvivesNetworkFailure(t *testing.T) {
 	o := oaTarget(t, srv, func(c *OAuth2Config) {
 		c.Credentials, c.UserPattern = []StoredCredential{{RefreshToken: "keep"}}, ""
 	})
-	if _, out := o.SignIn(context.Background(), "user-0"); out.Class != Class5xx {
+	if _, out := o.SignIn(context.Background(), "user-0"); out.Class != model.Class5xx {
 		t.Fatalf("first: %+v", out)
 	}
 	fail = false
 	cr, out := o.SignIn(context.Background(), "user-0")
-	if out.Class != ClassOK || cr.ClientToken != "keep" || cr.SessionID != "credential-0" {
+	if out.Class != model.ClassOK || cr.ClientToken != "keep" || cr.SessionID != "credential-0" {
 		t.Fatalf("retry after a 503 must use the stored token again: %+v %+v", cr, out)
 	}
 }
@@ -549,10 +551,10 @@ func TestOAuth2Call(t *testing.T) {
 		_, _ = w.Write([]byte(strings.Repeat("x", 2<<20)))
 	})
 	o := oaTarget(t, srv, nil)
-	if out := o.Call(context.Background(), "bad"); out.Class != Class401 {
+	if out := o.Call(context.Background(), "bad"); out.Class != model.Class401 {
 		t.Errorf("bad token: %+v", out)
 	}
-	if out := o.Call(context.Background(), "good"); out.Class != ClassOther || out.Code != CodeBodyTooLarge || auth != "Bearer good" {
+	if out := o.Call(context.Background(), "good"); out.Class != model.ClassOther || out.Code != CodeBodyTooLarge || auth != "Bearer good" {
 		t.Errorf("huge answer: %+v (%q)", out, auth)
 	}
 	none := oaTarget(t, srv, func(c *OAuth2Config) { c.APIURL = "" })

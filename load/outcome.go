@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/stampede-load/stampede/load/model"
 )
 
 // maxBody bounds how much of any response stampede reads.
@@ -30,33 +32,33 @@ var ErrRunEnded = errors.New("run ended")
 
 // classify turns a finished HTTP exchange into an Outcome. ctx is the
 // request's context; body is the response body already read (bounded).
-func classify(ctx context.Context, resp *http.Response, body []byte, err error) Outcome {
+func classify(ctx context.Context, resp *http.Response, body []byte, err error) model.Outcome {
 	if err != nil {
 		switch {
 		case errors.Is(context.Cause(ctx), ErrRunEnded):
-			return Outcome{Class: ClassCancelled}
+			return model.Outcome{Class: model.ClassCancelled}
 		case errors.Is(err, context.DeadlineExceeded):
-			return Outcome{Class: ClassTimeout}
+			return model.Outcome{Class: model.ClassTimeout}
 		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			return Outcome{Class: ClassTimeout}
+			return model.Outcome{Class: model.ClassTimeout}
 		}
-		return Outcome{Class: ClassNetwork, Code: dialCode(err)}
+		return model.Outcome{Class: model.ClassNetwork, Code: dialCode(err)}
 	}
-	o := Outcome{Status: resp.StatusCode}
+	o := model.Outcome{Status: resp.StatusCode}
 	switch s := resp.StatusCode; {
 	case s >= 200 && s < 300:
-		o.Class = ClassOK
+		o.Class = model.ClassOK
 		return o
 	case s == http.StatusUnauthorized:
-		o.Class = Class401
+		o.Class = model.Class401
 	case s == http.StatusTooManyRequests:
-		o.Class = Class429
+		o.Class = model.Class429
 	case s >= 500:
-		o.Class = Class5xx
+		o.Class = model.Class5xx
 	default:
-		o.Class = ClassOther
+		o.Class = model.ClassOther
 	}
 	o.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
 	var eb errorBody

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stampede-load/stampede/load/model"
 )
 
 // Response modes of the hostile target FuzzFAPIResponse serves.
@@ -184,40 +186,40 @@ func FuzzFAPIResponse(f *testing.F) {
 		if stalled {
 			timeout = 20 * time.Millisecond
 		}
-		check := func(what string, o Outcome, token string, credsWhole bool, took time.Duration) {
+		check := func(what string, o model.Outcome, token string, credsWhole bool, took time.Duration) {
 			t.Helper()
 			read := ct.max.Swap(0) // the call's one body
 			switch {
-			case o.Class >= NumClasses:
+			case o.Class >= model.NumClasses:
 				t.Fatalf("%s: class %d", what, o.Class)
 			case took > timeout+3*time.Second:
 				t.Fatalf("%s: answered after %s, deadline %s", what, took, timeout)
 			case read > maxBody+4096:
 				t.Fatalf("%s: read %d body bytes", what, read)
-			case o.Class == ClassOK && !credsWhole, o.Class != ClassOK && token != "":
+			case o.Class == model.ClassOK && !credsWhole, o.Class != model.ClassOK && token != "":
 				t.Fatalf("%s: %+v with token %q", what, o, token)
-			case stalled && o.Class != ClassTimeout && o.Class != ClassNetwork:
+			case stalled && o.Class != model.ClassTimeout && o.Class != model.ClassNetwork:
 				t.Fatalf("%s: a stalled answer classed %s", what, o.Class)
 			}
-			if !complete || o.Class == ClassNetwork || o.Class == ClassTimeout {
+			if !complete || o.Class == model.ClassNetwork || o.Class == model.ClassTimeout {
 				return
 			}
 			if o.Status != a.status {
 				t.Fatalf("%s: status %d, served %d", what, o.Status, a.status)
 			}
-			want := ClassOther
+			want := model.ClassOther
 			switch s := a.status; {
 			case s/100 == 2:
 				want = o.Class // ok, or other for a body it cannot use
-				if o.Class != ClassOK && o.Class != ClassOther {
-					want = ClassOK
+				if o.Class != model.ClassOK && o.Class != model.ClassOther {
+					want = model.ClassOK
 				}
 			case s == http.StatusUnauthorized:
-				want = Class401
+				want = model.Class401
 			case s == http.StatusTooManyRequests:
-				want = Class429
+				want = model.Class429
 			case s >= 500:
-				want = Class5xx
+				want = model.Class5xx
 			}
 			if o.Class != want {
 				t.Fatalf("%s: status %d classed %s, want %s", what, a.status, o.Class, want)

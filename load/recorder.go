@@ -8,6 +8,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/stampede-load/stampede/chaos"
+	"github.com/stampede-load/stampede/load/model"
 	"github.com/stampede-load/stampede/reports"
 )
 
@@ -40,7 +41,7 @@ const (
 // opRecord is one operation's counts and histograms in one shard.
 type opRecord struct {
 	count, ok  int64
-	errors     [NumClasses]int64
+	errors     [model.NumClasses]int64
 	latency    *hdrhistogram.Histogram
 	service    *hdrhistogram.Histogram
 	outOfRange int64
@@ -165,11 +166,11 @@ func (r *Recorder) sent(o op) {
 // when it went on the wire (later than sent when the network held it back,
 // as in a blackhole outage), latency runs from its intended start, service
 // from the moment the client sent it.
-func (r *Recorder) answered(sh int, o op, class ErrorClass, wire, done time.Time, latency, service time.Duration) {
+func (r *Recorder) answered(sh int, o op, class model.ErrorClass, wire, done time.Time, latency, service time.Duration) {
 	s := r.shards[sh]
 	if o == opRefresh {
 		r.refreshInflight.Add(-1)
-		if class != ClassOK {
+		if class != model.ClassOK {
 			r.refreshErrors.Add(1)
 		}
 	}
@@ -183,12 +184,12 @@ func (r *Recorder) answered(sh int, o op, class ErrorClass, wire, done time.Time
 	}
 	rec := &s.ops[o]
 	rec.count++
-	if class == ClassOK {
+	if class == model.ClassOK {
 		rec.ok++
 	} else {
 		rec.errors[class]++
 	}
-	if class == ClassCancelled {
+	if class == model.ClassCancelled {
 		return // no answer came: there is no latency to record
 	}
 	if !reports.RecordLatency(rec.latency, latency) {
@@ -200,13 +201,13 @@ func (r *Recorder) answered(sh int, o op, class ErrorClass, wire, done time.Time
 	switch o {
 	case opRefresh:
 		reports.RecordLatency(s.window, latency)
-		if class == ClassOK {
+		if class == model.ClassOK {
 			s.tl(r.bucket(done), tlRefreshOK)
 		} else {
 			s.tl(r.bucket(done), tlRefreshErrors)
 		}
 	case opAPI:
-		if class == Class401 {
+		if class == model.Class401 {
 			s.tl(r.bucket(done), tlAPI401)
 		}
 	}
@@ -221,14 +222,14 @@ func (r *Recorder) lag(sh int, d time.Duration) {
 }
 
 // metric records an ActRecord of the client model taken at now.
-func (r *Recorder) metric(sh int, now time.Time, a *Action) {
+func (r *Recorder) metric(sh int, now time.Time, a *model.Action) {
 	s := r.shards[sh]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch a.Metric {
-	case MetricGetToken, MetricForegroundRecovery:
+	case model.MetricGetToken, model.MetricForegroundRecovery:
 		o := opGetToken
-		if a.Metric == MetricForegroundRecovery {
+		if a.Metric == model.MetricForegroundRecovery {
 			o = opForegroundRecovery
 		}
 		rec := &s.ops[o]
@@ -238,29 +239,29 @@ func (r *Recorder) metric(sh int, now time.Time, a *Action) {
 		} else {
 			rec.errors[a.Class]++
 		}
-		if a.Class != ClassCancelled && !reports.RecordLatency(rec.latency, a.Latency) {
+		if a.Class != model.ClassCancelled && !reports.RecordLatency(rec.latency, a.Latency) {
 			rec.outOfRange++
 		}
-	case MetricRequestIssued:
+	case model.MetricRequestIssued:
 		s.requests.Issued++
-	case MetricRequestSettled:
+	case model.MetricRequestSettled:
 		s.requests.Settled++
 		switch {
 		case a.OK:
 			s.requests.OK++
-		case a.Class == ClassCancelled:
+		case a.Class == model.ClassCancelled:
 			s.requests.Cancelled++
 		default:
 			s.requests.UserVisibleErrors++
 		}
-	case MetricRetryLoop:
+	case model.MetricRetryLoop:
 		s.requests.RetryLoops++
-	case MetricStaleRetry:
+	case model.MetricStaleRetry:
 		s.requests.StaleTokenRetries++
-	case MetricForcedSignOut:
+	case model.MetricForcedSignOut:
 		s.forced++
 		s.tl(r.bucket(now), tlForcedSignouts)
-	case MetricReSignIn:
+	case model.MetricReSignIn:
 		s.resigns++
 	}
 }
@@ -419,7 +420,7 @@ func (r *Recorder) Fill(res *reports.Result, end time.Time) error {
 		m := &merged[o]
 		out := &reports.Op{Count: m.count, OK: m.ok, Errors: map[string]int64{}, OutOfRange: m.outOfRange,
 			LatencyMs: reports.Summarize(m.latency)}
-		for c := Class401; c < NumClasses; c++ {
+		for c := model.Class401; c < model.NumClasses; c++ {
 			out.Errors[c.String()] = m.errors[c]
 		}
 		var err error

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stampede-load/stampede/load/model"
 )
 
 // countingServer is an httptest server that counts the connections it
@@ -192,7 +194,7 @@ func TestSenderTransportBoundsTimeAndBodies(t *testing.T) {
 	tctx, tcancel := context.WithTimeout(withSenderConn(context.Background(), sc), 50*time.Millisecond)
 	defer tcancel()
 	_, _, err = getOn(t, hc, tctx, srv.URL+"/hang")
-	if o := classify(tctx, nil, nil, err); o.Class != ClassTimeout {
+	if o := classify(tctx, nil, nil, err); o.Class != model.ClassTimeout {
 		t.Errorf("a request past its deadline: %v, classified %+v, want timeout", err, o)
 	}
 
@@ -205,7 +207,7 @@ func TestSenderTransportBoundsTimeAndBodies(t *testing.T) {
 	}()
 	ccancel(ErrRunEnded)
 	err = <-errc
-	if o := classify(cctx, nil, nil, err); o.Class != ClassCancelled || !errors.Is(err, ErrRunEnded) && !errors.Is(err, context.Canceled) {
+	if o := classify(cctx, nil, nil, err); o.Class != model.ClassCancelled || !errors.Is(err, ErrRunEnded) && !errors.Is(err, context.Canceled) {
 		t.Errorf("a request cancelled at the end of the run: %v, classified %+v", err, o)
 	}
 	// The sender's next request gets a fresh connection.

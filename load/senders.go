@@ -5,39 +5,41 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/stampede-load/stampede/load/model"
 )
 
 // job is one request a client started, waiting to be made.
 type job struct {
 	r        *runner
-	a        Action
+	a        model.Action
 	op       op
 	sent     time.Time
 	deadline time.Time // sent plus the request timeout
 }
 
 // kind is the event that answers j.
-func (j job) kind() EventKind {
+func (j job) kind() model.EventKind {
 	switch j.a.Kind {
-	case ActSignIn:
-		return EvSignInDone
-	case ActRefresh:
-		return EvRefreshDone
+	case model.ActSignIn:
+		return model.EvSignInDone
+	case model.ActRefresh:
+		return model.EvRefreshDone
 	}
-	return EvAPIDone
+	return model.EvAPIDone
 }
 
 // exchange makes j's request against the target under ctx and returns the
 // event that answers it.
-func (j job) exchange(ctx context.Context) Event {
-	ev := Event{Kind: j.kind(), Req: j.a.Req}
+func (j job) exchange(ctx context.Context) model.Event {
+	ev := model.Event{Kind: j.kind(), Req: j.a.Req}
 	cfg := &j.r.e.cfg
 	switch j.a.Kind {
-	case ActSignIn:
+	case model.ActSignIn:
 		var cr Credentials
 		cr, ev.Outcome = cfg.Auth.SignIn(ctx, "user-"+strconv.Itoa(j.r.idx))
 		ev.SessionID, ev.ClientToken, ev.Token, ev.ExpiresAt, ev.Times = cr.SessionID, cr.ClientToken, cr.Token, cr.ExpiresAt, cr.Times
-	case ActRefresh:
+	case model.ActRefresh:
 		var cr Credentials
 		cr, ev.Outcome = cfg.Auth.Refresh(ctx, j.a.SessionID, j.a.ClientToken)
 		ev.Token, ev.ClientToken, ev.ExpiresAt, ev.Times = cr.Token, cr.ClientToken, cr.ExpiresAt, cr.Times

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stampede-load/stampede/load"
+	"github.com/stampede-load/stampede/load/model"
 	"github.com/stampede-load/stampede/profiles"
 )
 
@@ -116,7 +117,7 @@ func (o *credsOptions) resolve() (profiles.Profile, error) {
 // minted is one user's result.
 type minted struct {
 	cred load.StoredCredential
-	out  load.Outcome
+	out  model.Outcome
 }
 
 func (o *credsOptions) run(ctx context.Context) error {
@@ -153,7 +154,7 @@ func (o *credsOptions) run(ctx context.Context) error {
 	failures := map[string]int{}
 	ok := 0
 	for _, r := range results {
-		if r.out.Class != load.ClassOK {
+		if r.out.Class != model.ClassOK {
 			failures[describeOutcome(r.out)]++
 			continue
 		}
@@ -206,7 +207,7 @@ func (o *credsOptions) mint(ctx context.Context, oa *load.OAuth2, timeout time.D
 					return
 				}
 				if ctx.Err() != nil {
-					results[i].out = load.Outcome{Class: load.ClassCancelled}
+					results[i].out = model.Outcome{Class: model.ClassCancelled}
 					continue
 				}
 				results[i] = o.mintOne(ctx, oa, i, timeout)
@@ -225,7 +226,7 @@ func (o *credsOptions) mintOne(ctx context.Context, oa *load.OAuth2, i int, time
 		cr, out := oa.PasswordGrant(rctx, u)
 		cancel()
 		m = minted{cred: load.StoredCredential{RefreshToken: cr.ClientToken, Subject: cr.SessionID}, out: out}
-		if out.Class == load.ClassOK || !out.Class.Retryable() || attempt == 3 || ctx.Err() != nil {
+		if out.Class == model.ClassOK || !out.Class.Retryable() || attempt == 3 || ctx.Err() != nil {
 			return m
 		}
 		wait := max(o.retryBase<<attempt, out.RetryAfter)
@@ -240,7 +241,7 @@ func (o *credsOptions) mintOne(ctx context.Context, oa *load.OAuth2, i int, time
 }
 
 // describeOutcome names a failure for a summary: "invalid_grant (HTTP 400)", "network".
-func describeOutcome(o load.Outcome) string {
+func describeOutcome(o model.Outcome) string {
 	s := o.Class.String()
 	if o.Code != "" {
 		s = o.Code

@@ -1,6 +1,9 @@
-// Package load is stampede's engine: the sans-IO client model, the live
-// engine that drives it over HTTP, and the recording of what happened.
-package load
+// Package model is the simulated client as a pure state machine: two
+// tokens, getToken modes, the poller, retries, interceptors, lifecycle and
+// network reactions (docs/client-model.md). Client.Step takes the time and
+// an event and returns actions; the package does no I/O, reads no clock and
+// starts no goroutine, so every engine drives the same model.
+package model
 
 import "time"
 

@@ -1,17 +1,8 @@
-package load
+package flatjson
 
 import (
-	"context"
-	"encoding/base64"
 	"encoding/json"
-	"io"
-	"maps"
-	"net/http"
-	"slices"
-	"strings"
 	"testing"
-
-	"github.com/stampede-load/stampede/profiles"
 )
 
 // flatProbe is what FuzzScanFlat compares: strings and numbers, as both
@@ -23,7 +14,7 @@ type flatProbe struct {
 
 func scanProbe(b []byte) (flatProbe, bool) {
 	var p flatProbe
-	ok := scanFlat(b, []flatField{{key: "jwt", str: &p.JWT}, {key: "exp", num: &p.Exp}})
+	ok := Scan(b, []Field{{Key: "jwt", Str: &p.JWT}, {Key: "exp", Num: &p.Exp}})
 	return p, ok
 }
 
@@ -68,7 +59,7 @@ func TestScanFlat(t *testing.T) {
 	}
 }
 
-// FuzzScanFlat: whatever scanFlat accepts, encoding/json accepts too and
+// FuzzScanFlat: whatever Scan accepts, encoding/json accepts too and
 // decodes to the same values.
 func FuzzScanFlat(f *testing.F) {
 	for _, s := range []string{`{"jwt":"a.b.c","exp":1700000000.5}`, `{"exp":-0.0e+1}`, `{"Jwt":"x"}`, `{"a":"b","jwt":"c"}`, `{}`, `{"fva":[1,-1],"aud":["x"],"exp":2}`} {
@@ -81,50 +72,39 @@ func FuzzScanFlat(f *testing.F) {
 		}
 		var std flatProbe
 		if err := json.Unmarshal(b, &std); err != nil {
-			t.Fatalf("scanFlat accepted %q, encoding/json refuses it: %v", b, err)
+			t.Fatalf("Scan accepted %q, encoding/json refuses it: %v", b, err)
 		}
 		if fast.JWT != std.JWT || (fast.Exp == nil) != (std.Exp == nil) || fast.Exp != nil && *fast.Exp != *std.Exp {
-			t.Fatalf("%q: scanFlat %+v, encoding/json %+v", b, fast, std)
+			t.Fatalf("%q: Scan %+v, encoding/json %+v", b, fast, std)
 		}
 	})
 }
 
-// TestEmbeddedBackendAnswersTakeTheFlatPath: the embedded backend's refresh
-// answers and JWT payloads are what scanFlat decodes, so the clients' hot
-// path skips encoding/json.
-func TestEmbeddedBackendAnswersTakeTheFlatPath(t *testing.T) {
-	be := newBackend(t, profiles.Default())
-	f := &FAPI{Base: "http://backend.test", Client: &http.Client{Transport: handlerTransport{be}}}
-	cr, o := f.SignIn(context.Background(), "flat")
-	if o.Class != ClassOK {
-		t.Fatalf("sign-in: %+v", o)
-	}
-	req, _ := http.NewRequest(http.MethodPost, "http://backend.test/v1/client/sessions/"+cr.SessionID+"/tokens", nil)
-	req.Header.Set("Authorization", "Bearer "+cr.ClientToken)
-	resp, err := f.Client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	var ans tokenAnswer
-	if !ans.decodeFlat(body) || ans.JWT == "" {
-		t.Fatalf("the refresh answer did not take the flat path: %d bytes", len(body))
-	}
-	parts := strings.Split(ans.JWT, ".")
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var exp, iat *float64
-	if !scanFlat(payload, []flatField{{key: "exp", num: &exp}, {key: "iat", num: &iat}}) || exp == nil || iat == nil {
-		t.Fatalf("the JWT payload did not take the flat path (claims %s)", claimNames(payload))
+// benchAnswer is a token answer as the embedded backend sends it.
+var benchAnswer = []byte(`{"object":"token","jwt":"eyJhbGciOiJFZERTQSIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.eyJleHAiOjE3OTY2NDQwMDAsImlhdCI6MTc5NjY0Mzk0MCwic3ViIjoidXNlcl8xIn0.c2lnbmF0dXJl","client_token":"ct_0123456789abcdef0123456789abcdef","expires_in":60,"scopes":["openid","profile"]}`)
+
+// BenchmarkScan decodes a token answer's two string fields with Scan.
+func BenchmarkScan(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		var jwt, ct string
+		if !Scan(benchAnswer, []Field{{Key: "jwt", Str: &jwt}, {Key: "client_token", Str: &ct}}) {
+			b.Fatal("not flat")
+		}
 	}
 }
 
-// claimNames lists a JWT payload's claim names, never their values.
-func claimNames(payload []byte) []string {
-	var m map[string]json.RawMessage
-	_ = json.Unmarshal(payload, &m)
-	return slices.Sorted(maps.Keys(m))
+// BenchmarkEncodingJSON decodes the same answer into a struct with
+// encoding/json, as the targets would without Scan.
+func BenchmarkEncodingJSON(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		var a struct {
+			JWT         string `json:"jwt"`
+			ClientToken string `json:"client_token"`
+		}
+		if err := json.Unmarshal(benchAnswer, &a); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

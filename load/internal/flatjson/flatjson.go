@@ -1,19 +1,19 @@
-package load
+package flatjson
 
 import (
 	"bytes"
 	"strconv"
 )
 
-// flatField is a field scanFlat looks for: a string or a number, by exact
+// Field is a field Scan looks for: a string or a number, by exact
 // key.
-type flatField struct {
-	key string
-	str *string   // the field is a string: where it goes
-	num **float64 // the field is a number: where it goes
+type Field struct {
+	Key string
+	Str *string   // the field is a string: where it goes
+	Num **float64 // the field is a number: where it goes
 }
 
-// scanFlat decodes a JSON object whose values are plain ASCII strings (no
+// Scan decodes a JSON object whose values are plain ASCII strings (no
 // escapes), numbers and, under keys it does not look for, arrays of those,
 // into fields, as encoding/json would decode it into a
 // struct with those fields: unknown keys are skipped, a repeated key keeps
@@ -22,7 +22,7 @@ type flatField struct {
 // from a field's only in case, a value of the wrong type, bad syntax); the
 // caller then decodes with encoding/json. It is the hot path of every
 // answer and token the clients read: the targets' answers are flat.
-func scanFlat(b []byte, fields []flatField) bool {
+func Scan(b []byte, fields []Field) bool {
 	i := skipSpace(b, 0)
 	if i == len(b) || b[i] != '{' {
 		return false
@@ -58,16 +58,16 @@ func scanFlat(b []byte, fields []flatField) bool {
 			i = next
 		} else if b[i] == '"' {
 			val, next, ok := plainString(b, i)
-			if !ok || f != nil && f.str == nil {
+			if !ok || f != nil && f.Str == nil {
 				return false
 			}
 			if f != nil {
-				*f.str = string(val)
+				*f.Str = string(val)
 			}
 			i = next
 		} else {
 			end := numberEnd(b, i)
-			if !validNumber(b[i:end]) || f != nil && f.num == nil {
+			if !validNumber(b[i:end]) || f != nil && f.Num == nil {
 				return false
 			}
 			if f != nil {
@@ -75,7 +75,7 @@ func scanFlat(b []byte, fields []flatField) bool {
 				if err != nil {
 					return false // out of range: encoding/json fails too, let it say so
 				}
-				*f.num = &v
+				*f.Num = &v
 			}
 			i = end
 		}
@@ -205,18 +205,18 @@ func validNumber(s []byte) bool {
 	return i == len(s)
 }
 
-func matchField(fields []flatField, key []byte) *flatField {
+func matchField(fields []Field, key []byte) *Field {
 	for k := range fields {
-		if string(key) == fields[k].key {
+		if string(key) == fields[k].Key {
 			return &fields[k]
 		}
 	}
 	return nil
 }
 
-func foldMatch(fields []flatField, key []byte) bool {
+func foldMatch(fields []Field, key []byte) bool {
 	for k := range fields {
-		if bytes.EqualFold(key, []byte(fields[k].key)) {
+		if bytes.EqualFold(key, []byte(fields[k].Key)) {
 			return true
 		}
 	}

@@ -1,4 +1,4 @@
-package load
+package model
 
 import (
 	"encoding/base64"
@@ -223,9 +223,9 @@ func TestExpiresAfterNeverOverflows(t *testing.T) {
 		{math.NaN(), time.Time{}, false},
 		{math.Inf(1), time.Time{}, false},
 	} {
-		got, ok := expiresAfter(now, tc.secs)
+		got, ok := ExpiresAfter(now, tc.secs)
 		if ok != tc.ok || !got.Equal(tc.want) {
-			t.Errorf("expiresAfter(%g) = %v %v, want %v %v", tc.secs, got.UTC(), ok, tc.want.UTC(), tc.ok)
+			t.Errorf("ExpiresAfter(%g) = %v %v, want %v %v", tc.secs, got.UTC(), ok, tc.want.UTC(), tc.ok)
 		}
 	}
 }

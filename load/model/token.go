@@ -1,4 +1,4 @@
-package load
+package model
 
 import (
 	"encoding/base64"
@@ -8,6 +8,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/stampede-load/stampede/load/internal/flatjson"
 )
 
 // TokenTimes are the validity claims of a session JWT.
@@ -53,7 +55,7 @@ func ParseTokenTimes(jwt string) (TokenTimes, error) {
 		Exp *float64 `json:"exp"`
 		Iat *float64 `json:"iat"`
 	}
-	if !scanFlat(payload, []flatField{{key: "exp", num: &claims.Exp}, {key: "iat", num: &claims.Iat}}) {
+	if !flatjson.Scan(payload, []flatjson.Field{{Key: "exp", Num: &claims.Exp}, {Key: "iat", Num: &claims.Iat}}) {
 		claims.Exp, claims.Iat = nil, nil
 		if err := json.Unmarshal(payload, &claims); err != nil {
 			return TokenTimes{}, fmt.Errorf("token payload is not JSON: %w", err)
@@ -62,23 +64,23 @@ func ParseTokenTimes(jwt string) (TokenTimes, error) {
 	if claims.Exp == nil {
 		return TokenTimes{}, errors.New("token has no exp claim")
 	}
-	if !inTokenRange(*claims.Exp) {
+	if !InTokenRange(*claims.Exp) {
 		return TokenTimes{}, fmt.Errorf("token exp %g: %w", *claims.Exp, ErrTokenTimeRange)
 	}
-	t := TokenTimes{ExpiresAt: fromSeconds(*claims.Exp)}
+	t := TokenTimes{ExpiresAt: FromSeconds(*claims.Exp)}
 	if claims.Iat != nil {
-		if !inTokenRange(*claims.Iat) {
+		if !InTokenRange(*claims.Iat) {
 			return TokenTimes{}, fmt.Errorf("token iat %g: %w", *claims.Iat, ErrTokenTimeRange)
 		}
-		t.IssuedAt = fromSeconds(*claims.Iat)
+		t.IssuedAt = FromSeconds(*claims.Iat)
 	}
 	return t, nil
 }
 
-// inTokenRange reports whether f seconds is an instant a token may name.
-func inTokenRange(f float64) bool { return f >= 0 && f < MaxTokenSeconds+1 }
+// InTokenRange reports whether f seconds is an instant a token may name.
+func InTokenRange(f float64) bool { return f >= 0 && f < MaxTokenSeconds+1 }
 
-func fromSeconds(f float64) time.Time {
+func FromSeconds(f float64) time.Time {
 	sec, frac := math.Modf(f)
 	return time.Unix(int64(sec), int64(math.Round(frac*1e3))*int64(time.Millisecond))
 }
@@ -145,7 +147,7 @@ func algNone(jwt string) bool {
 		return false
 	}
 	var alg string
-	if !scanFlat(header, []flatField{{key: "alg", str: &alg}}) {
+	if !flatjson.Scan(header, []flatjson.Field{{Key: "alg", Str: &alg}}) {
 		var h struct {
 			Alg string `json:"alg"`
 		}
@@ -157,11 +159,11 @@ func algNone(jwt string) bool {
 	return strings.EqualFold(alg, "none")
 }
 
-// expiresAfter is now plus secs seconds (an expires_in); ok is false unless
+// ExpiresAfter is now plus secs seconds (an expires_in); ok is false unless
 // secs > 0 and the sum lies within MaxTokenSeconds. It never overflows
 // time.Duration, which holds 292 years at most.
-func expiresAfter(now time.Time, secs float64) (time.Time, bool) {
-	if !(secs > 0) || !inTokenRange(float64(now.Unix())+secs) {
+func ExpiresAfter(now time.Time, secs float64) (time.Time, bool) {
+	if !(secs > 0) || !InTokenRange(float64(now.Unix())+secs) {
 		return time.Time{}, false
 	}
 	if secs < 1e9 { // well within time.Duration
