@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/load/model"
+	"github.com/stampede-load/stampede/load/target"
 )
 
 // BenchmarkRecorderAnswered measures recording one answered request.
@@ -33,7 +34,7 @@ func BenchmarkRefreshRoundTrip(b *testing.B) {
 	defer srv.Close()
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	defer hc.CloseIdleConnections()
-	f := &FAPI{Base: srv.URL, Client: hc}
+	f := &target.FAPI{Base: srv.URL, Client: hc}
 	cr, o := f.SignIn(context.Background(), "bench")
 	if o.Class != model.ClassOK {
 		b.Fatalf("sign-in: %+v", o)

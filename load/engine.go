@@ -15,6 +15,8 @@ import (
 
 	"github.com/stampede-load/stampede/chaos"
 	"github.com/stampede-load/stampede/load/model"
+	"github.com/stampede-load/stampede/load/target"
+	"github.com/stampede-load/stampede/load/transport"
 	"github.com/stampede-load/stampede/profiles"
 	"github.com/stampede-load/stampede/reports"
 )
@@ -22,8 +24,8 @@ import (
 // Config is what the live engine needs for one run.
 type Config struct {
 	Profile  profiles.Profile
-	Auth     Authenticator
-	Resource Resource
+	Auth     target.Authenticator
+	Resource target.Resource
 	// Admin is the target's admin API, which fleet events act through; nil
 	// when the target has none (such events are then reported as errors).
 	Admin chaos.Admin
@@ -44,7 +46,7 @@ type Config struct {
 	// from (such as a Transport): a client's connections are dropped when it
 	// goes offline or returns from a long background gap (SuspendAfter) or
 	// a kill, and result.json records its counts.
-	Conns Conns
+	Conns transport.Conns
 	// Interrupted is the grace in-flight requests get when the run is
 	// interrupted before its end; default 2 s. At a normal end they get the
 	// profile's request timeout.
@@ -143,7 +145,7 @@ func (e *Engine) Run(ctx context.Context, res *reports.Result) error {
 	// requests run under reqCtx; when the drain is over it is cancelled with
 	// ErrRunEnded and whatever is still in flight counts as cancelled.
 	reqCtx, endRequests := context.WithCancelCause(context.WithoutCancel(ctx))
-	defer endRequests(ErrRunEnded)
+	defer endRequests(transport.ErrRunEnded)
 	stop := make(chan struct{})
 
 	var pool *senders
@@ -212,7 +214,7 @@ func (e *Engine) Run(ctx context.Context, res *reports.Result) error {
 	case <-drained:
 		drain.Stop()
 	case <-drain.C:
-		endRequests(ErrRunEnded)
+		endRequests(transport.ErrRunEnded)
 		<-drained
 	}
 	if pool != nil {
@@ -588,7 +590,7 @@ func (r *runner) switchLife(now time.Time) {
 	}
 	var gap time.Duration
 	gap, r.cold = r.life.Background()
-	r.suspended = gap >= r.e.cfg.Profile.Scale(profiles.Duration(SuspendAfter))
+	r.suspended = gap >= r.e.cfg.Profile.Scale(profiles.Duration(transport.SuspendAfter))
 	r.step(now, model.Event{Kind: model.EvBackground})
 	if r.c.Background() {
 		r.rec.background.Add(1)
@@ -759,7 +761,7 @@ func (r *runner) send(a model.Action) {
 	go func() {
 		ctx, cancel := context.WithDeadline(r.w.ctx, j.deadline)
 		defer cancel()
-		ctx = WithClient(ctx, r.idx)
+		ctx = transport.WithClient(ctx, r.idx)
 		if out, cut := linkFails(ctx, offline, restored, delay, lost); cut {
 			now := time.Now()
 			r.w.inbox <- answer{r: r, ev: model.Event{Kind: j.kind(), Req: a.Req, Outcome: out}, op: o, intended: a.At, sent: sent, wire: now, done: now}
@@ -798,18 +800,18 @@ func linkFails(ctx context.Context, offline string, restored <-chan struct{}, de
 		select {
 		case <-restored:
 		case <-ctx.Done():
-			return classify(ctx, nil, nil, ctx.Err()), true
+			return transport.Classify(ctx, nil, nil, ctx.Err()), true
 		}
 	case lost:
 		<-ctx.Done()
-		return classify(ctx, nil, nil, ctx.Err()), true
+		return transport.Classify(ctx, nil, nil, ctx.Err()), true
 	case delay > 0:
 		t := time.NewTimer(delay)
 		defer t.Stop()
 		select {
 		case <-t.C:
 		case <-ctx.Done():
-			return classify(ctx, nil, nil, ctx.Err()), true
+			return transport.Classify(ctx, nil, nil, ctx.Err()), true
 		}
 	}
 	return model.Outcome{}, false

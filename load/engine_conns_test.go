@@ -8,6 +8,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stampede-load/stampede/load/target"
+	"github.com/stampede-load/stampede/load/transport"
 	"github.com/stampede-load/stampede/profiles"
 	"github.com/stampede-load/stampede/reports"
 )
@@ -32,7 +34,7 @@ func runDrops(t *testing.T, p profiles.Profile) (map[int]int, reports.Result) {
 	d := &dropCounter{drops: map[int]int{}}
 	var res reports.Result
 	synctest.Test(t, func(t *testing.T) {
-		fapi := &FAPI{Base: "http://backend.test", Client: &http.Client{Transport: handlerTransport{newBackend(t, p)}}}
+		fapi := &target.FAPI{Base: "http://backend.test", Client: &http.Client{Transport: handlerTransport{newBackend(t, p)}}}
 		eng, err := New(Config{Profile: p, Auth: fapi, Resource: fapi, Conns: d})
 		if err != nil {
 			t.Fatal(err)
@@ -69,7 +71,7 @@ func TestEngineDropsConnectionsOfSuspendedApps(t *testing.T) {
 	for _, tc := range []struct {
 		background time.Duration
 		suspended  bool
-	}{{SuspendAfter, true}, {2 * SuspendAfter, true}, {SuspendAfter - time.Second, false}} {
+	}{{transport.SuspendAfter, true}, {2 * transport.SuspendAfter, true}, {transport.SuspendAfter - time.Second, false}} {
 		t.Run(tc.background.String(), func(t *testing.T) {
 			p := testProfile(10, 6*time.Second) // ×60: 6 wall seconds are 6 simulated minutes
 			p.App.Lifecycle = profiles.Lifecycle{Model: profiles.LifecycleBackgroundForeground,
@@ -113,9 +115,9 @@ func TestPerClientConnectionsOverLoopback(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer srv.Close()
-			tr := NewTransport(TransportConfig{PerClient: tc.mode == profiles.ConnectionsPerClient, Clients: clients, SharedConns: 8})
+			tr := transport.NewTransport(transport.TransportConfig{PerClient: tc.mode == profiles.ConnectionsPerClient, Clients: clients, SharedConns: 8})
 			defer tr.CloseIdleConnections()
-			fapi := &FAPI{Base: srv.URL, Client: &http.Client{Transport: tr}}
+			fapi := &target.FAPI{Base: srv.URL, Client: &http.Client{Transport: tr}}
 			eng, err := New(Config{Profile: p, Auth: fapi, Resource: fapi, Conns: tr, Interrupted: 10 * time.Second})
 			if err != nil {
 				t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stampede-load/stampede/chaos/backend"
 	"github.com/stampede-load/stampede/load/model"
+	"github.com/stampede-load/stampede/load/target"
 	"github.com/stampede-load/stampede/profiles"
 	"github.com/stampede-load/stampede/reports"
 )
@@ -96,7 +97,7 @@ func TestRunCountsMatchBackend(t *testing.T) {
 			defer srv.Close()
 			hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 400}}
 			defer hc.CloseIdleConnections()
-			fapi := &FAPI{Base: srv.URL, Client: hc}
+			fapi := &target.FAPI{Base: srv.URL, Client: hc}
 
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -178,7 +179,7 @@ func refreshSchedule(t *testing.T, seed uint64) (sched map[int][]time.Duration, 
 	synctest.Test(t, func(t *testing.T) {
 		p := testProfile(50, 12*time.Second)
 		p.Seed = seed
-		fapi := &FAPI{Base: "http://backend.test", Client: &http.Client{Transport: handlerTransport{newBackend(t, p)}}}
+		fapi := &target.FAPI{Base: "http://backend.test", Client: &http.Client{Transport: handlerTransport{newBackend(t, p)}}}
 		start := time.Now()
 		var mu sync.Mutex
 		eng, err := New(Config{Profile: p, Auth: fapi, Resource: fapi, Observe: func(c int, _ time.Time, a model.Action) {

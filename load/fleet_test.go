@@ -10,6 +10,7 @@ import (
 	"github.com/stampede-load/stampede/chaos"
 	"github.com/stampede-load/stampede/chaos/backend"
 	"github.com/stampede-load/stampede/load/model"
+	"github.com/stampede-load/stampede/load/target"
 	"github.com/stampede-load/stampede/profiles"
 	"github.com/stampede-load/stampede/reports"
 )
@@ -36,7 +37,7 @@ func runFakeObserved(t *testing.T, p profiles.Profile, observe func(int, time.Ti
 			t.Fatal(err)
 		}
 		hc := &http.Client{Transport: handlerTransport{be}}
-		fapi := &FAPI{Base: "http://backend.test", Client: hc}
+		fapi := &target.FAPI{Base: "http://backend.test", Client: hc}
 		eng, err := New(Config{Profile: p, Auth: fapi, Resource: fapi,
 			Admin: &chaos.AdminClient{Base: "http://backend.test", Client: hc}, Observe: observe, ObserveEvent: observeEvent})
 		if err != nil {

@@ -19,6 +19,8 @@ import (
 
 	"github.com/stampede-load/stampede/chaos/backend"
 	"github.com/stampede-load/stampede/load/model"
+	"github.com/stampede-load/stampede/load/target"
+	"github.com/stampede-load/stampede/load/transport"
 	"github.com/stampede-load/stampede/profiles"
 	"github.com/stampede-load/stampede/reports"
 )
@@ -46,7 +48,7 @@ type answerKey struct {
 type hostileRun struct {
 	res     reports.Result
 	took    time.Duration
-	maxBody int64 // the most bytes read from one response body
+	MaxBody int64 // the most bytes read from one response body
 
 	mu      sync.Mutex
 	answers map[answerKey]int
@@ -138,11 +140,11 @@ func runHostile(t *testing.T, base string, onAnswer func(model.Event)) *hostileR
 	p.SDK.RequestTimeout = profiles.Duration(hostileTimeout)
 	// The run's own HTTP path: a pool of senders, each on its own
 	// connection (SenderTransport), as stampede run makes requests.
-	tr := &perBodyTransport{base: &SenderTransport{Fallback: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}}
+	tr := &perBodyTransport{base: &transport.SenderTransport{Fallback: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}}
 	hc := &http.Client{Transport: tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	defer hc.CloseIdleConnections()
-	fapi := &FAPI{Base: base, Client: hc}
+	fapi := &target.FAPI{Base: base, Client: hc}
 	h := &hostileRun{answers: map[answerKey]int{}, sent: map[model.ActionKind]int{}}
 	eng, err := New(Config{Profile: p, Auth: fapi, Resource: fapi, MaxInFlight: 32,
 		Observe: func(_ int, _ time.Time, a model.Action) {
@@ -171,7 +173,7 @@ func runHostile(t *testing.T, base string, onAnswer func(model.Event)) *hostileR
 		t.Fatal(err)
 	}
 	h.took = time.Since(start)
-	h.maxBody = tr.max.Load()
+	h.MaxBody = tr.max.Load()
 
 	// Bounded in time: the run ends, its stragglers cut at the request timeout.
 	if limit := hostileDuration + hostileTimeout + 3*time.Second; h.took > limit {
@@ -183,8 +185,8 @@ func runHostile(t *testing.T, base string, onAnswer func(model.Event)) *hostileR
 		}
 	}
 	// Bounded in memory: no body read past 1 MiB and the 4 KiB drain.
-	if h.maxBody > maxBody+4096 {
-		t.Errorf("read %d bytes of one body, want ≤ %d", h.maxBody, maxBody+4096)
+	if h.MaxBody > transport.MaxBody+4096 {
+		t.Errorf("read %d bytes of one body, want ≤ %d", h.MaxBody, transport.MaxBody+4096)
 	}
 	// Every request sent was answered, as ok or in an error class.
 	for kind, op := range map[model.ActionKind]string{model.ActSignIn: reports.OpSignIn, model.ActRefresh: reports.OpRefresh, model.ActAPI: reports.OpAPI} {
@@ -200,7 +202,7 @@ func runHostile(t *testing.T, base string, onAnswer func(model.Event)) *hostileR
 		t.Error("no client signed in")
 	}
 	checkBooks(t, &h.res)
-	t.Logf("sent %v in %s; answers %v; largest body read %d bytes", h.sent, h.took.Round(time.Millisecond), h.answers, h.maxBody)
+	t.Logf("sent %v in %s; answers %v; largest body read %d bytes", h.sent, h.took.Round(time.Millisecond), h.answers, h.MaxBody)
 	return h
 }
 
@@ -334,9 +336,9 @@ func TestHostileTargetsThroughTheEngine(t *testing.T) {
 			}))
 			t.Cleanup(srv.Close)
 			h := runHostile(t, srv.URL, nil)
-			h.onlyClass(t, model.EvSignInDone, model.ClassOther, CodeInvalidJSON)
-			if h.maxBody < maxBody {
-				t.Errorf("read at most %d bytes of the endless body, want the 1 MiB bound reached", h.maxBody)
+			h.onlyClass(t, model.EvSignInDone, model.ClassOther, target.CodeInvalidJSON)
+			if h.MaxBody < transport.MaxBody {
+				t.Errorf("read at most %d bytes of the endless body, want the 1 MiB bound reached", h.MaxBody)
 			}
 		}},
 		{"invalid JSON", func(t *testing.T) {
@@ -345,7 +347,7 @@ func TestHostileTargetsThroughTheEngine(t *testing.T) {
 			}))
 			t.Cleanup(srv.Close)
 			h := runHostile(t, srv.URL, nil)
-			h.onlyClass(t, model.EvSignInDone, model.ClassOther, CodeInvalidJSON)
+			h.onlyClass(t, model.EvSignInDone, model.ClassOther, target.CodeInvalidJSON)
 		}},
 		{"alg none", func(t *testing.T) {
 			base, api := fakeFAPI(t, func(now time.Time) string {

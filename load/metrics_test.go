@@ -15,6 +15,7 @@ import (
 
 	"github.com/stampede-load/stampede/chaos"
 	"github.com/stampede-load/stampede/chaos/backend"
+	"github.com/stampede-load/stampede/load/target"
 	"github.com/stampede-load/stampede/profiles"
 	"github.com/stampede-load/stampede/reports"
 )
@@ -80,7 +81,7 @@ func TestCollectorFollowsTheRunAndEndsAtItsResult(t *testing.T) {
 			t.Fatal(err)
 		}
 		hc := &http.Client{Transport: handlerTransport{be}}
-		fapi := &FAPI{Base: "http://backend.test", Client: hc}
+		fapi := &target.FAPI{Base: "http://backend.test", Client: hc}
 		eng, err := New(Config{Profile: p, Auth: fapi, Resource: fapi,
 			Admin: &chaos.AdminClient{Base: "http://backend.test", Client: hc}})
 		if err != nil {

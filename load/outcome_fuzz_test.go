@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/load/model"
+	"github.com/stampede-load/stampede/load/target"
+	"github.com/stampede-load/stampede/load/transport"
 )
 
 // Response modes of the hostile target FuzzFAPIResponse serves.
@@ -135,15 +137,15 @@ func fuzzHeaders(s string) [][2]string {
 // most 1 MiB (and a 4 KiB drain) of any body read; a known error class
 // that agrees with the status; credentials only on success, and complete.
 func FuzzFAPIResponse(f *testing.F) {
-	target := newHostileTarget(f)
+	ht := newHostileTarget(f)
 	// The run's own HTTP path: a sender's connection (SenderTransport).
-	ct := &perBodyTransport{base: &SenderTransport{Fallback: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}}}
-	sc := &senderConn{}
-	f.Cleanup(sc.close)
+	ct := &perBodyTransport{base: &transport.SenderTransport{Fallback: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}}}
+	sc := &transport.SenderConn{}
+	f.Cleanup(sc.Close)
 	hc := &http.Client{Transport: ct,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	f.Cleanup(hc.CloseIdleConnections)
-	fapi := &FAPI{Base: target.srv.URL, Client: hc}
+	fapi := &target.FAPI{Base: ht.srv.URL, Client: hc}
 
 	signIn := `{"client_token":"ct_abc","session":{"id":"sess_1","status":"active"},"jwt":"eyJhbGciOiJFUzI1NiJ9.eyJleHAiOjE3MDAwMDAwNjB9.c2ln"}`
 	for _, s := range []struct {
@@ -176,7 +178,7 @@ func FuzzFAPIResponse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, mode uint8, status uint16, headers string, body []byte) {
 		a := hostileAnswer{mode: int(mode) % numModes, status: 200 + int(status)%800, headers: fuzzHeaders(headers), body: body}
-		target.set(a)
+		ht.set(a)
 		// A stall after the headers of a status without a body (204, 304)
 		// is a whole answer.
 		complete := a.mode == modeNormal ||
@@ -194,7 +196,7 @@ func FuzzFAPIResponse(f *testing.F) {
 				t.Fatalf("%s: class %d", what, o.Class)
 			case took > timeout+3*time.Second:
 				t.Fatalf("%s: answered after %s, deadline %s", what, took, timeout)
-			case read > maxBody+4096:
+			case read > transport.MaxBody+4096:
 				t.Fatalf("%s: read %d body bytes", what, read)
 			case o.Class == model.ClassOK && !credsWhole, o.Class != model.ClassOK && token != "":
 				t.Fatalf("%s: %+v with token %q", what, o, token)
@@ -228,7 +230,7 @@ func FuzzFAPIResponse(f *testing.F) {
 		call := func() context.Context {
 			ctx, cancel := context.WithTimeout(context.Background(), timeout)
 			t.Cleanup(cancel)
-			return withSenderConn(ctx, sc)
+			return transport.WithSenderConn(ctx, sc)
 		}
 
 		start := time.Now()

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/load/model"
+	"github.com/stampede-load/stampede/load/target"
+	"github.com/stampede-load/stampede/load/transport"
 )
 
 // job is one request a client started, waiting to be made.
@@ -36,11 +38,11 @@ func (j job) exchange(ctx context.Context) model.Event {
 	cfg := &j.r.e.cfg
 	switch j.a.Kind {
 	case model.ActSignIn:
-		var cr Credentials
+		var cr target.Credentials
 		cr, ev.Outcome = cfg.Auth.SignIn(ctx, "user-"+strconv.Itoa(j.r.idx))
 		ev.SessionID, ev.ClientToken, ev.Token, ev.ExpiresAt, ev.Times = cr.SessionID, cr.ClientToken, cr.Token, cr.ExpiresAt, cr.Times
 	case model.ActRefresh:
-		var cr Credentials
+		var cr target.Credentials
 		cr, ev.Outcome = cfg.Auth.Refresh(ctx, j.a.SessionID, j.a.ClientToken)
 		ev.Token, ev.ClientToken, ev.ExpiresAt, ev.Times = cr.Token, cr.ClientToken, cr.ExpiresAt, cr.Times
 	default:
@@ -124,12 +126,12 @@ func (s *senders) close() { close(s.wake) }
 // serve makes requests, j first, until the pool closes. A job whose
 // deadline passed while it queued fails at once as a timeout.
 func (s *senders) serve(j job) {
-	sc := &senderConn{} // this sender's connection (SenderTransport)
-	defer sc.close()
+	sc := &transport.SenderConn{} // this sender's connection (SenderTransport)
+	defer sc.Close()
 	for {
 		w := j.r.w
 		ctx, cancel := context.WithDeadline(w.ctx, j.deadline)
-		ev := j.exchange(withSenderConn(ctx, sc))
+		ev := j.exchange(transport.WithSenderConn(ctx, sc))
 		cancel()
 		w.inbox <- answer{r: j.r, ev: ev, op: j.op, intended: j.a.At, sent: j.sent, wire: j.sent, done: time.Now()}
 		var ok bool

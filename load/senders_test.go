@@ -7,6 +7,7 @@ import (
 	"testing/synctest"
 
 	"github.com/stampede-load/stampede/chaos"
+	"github.com/stampede-load/stampede/load/target"
 	"github.com/stampede-load/stampede/profiles"
 	"github.com/stampede-load/stampede/reports"
 )
@@ -19,7 +20,7 @@ func runPooled(t *testing.T, p profiles.Profile, maxInFlight int) reports.Result
 	synctest.Test(t, func(t *testing.T) {
 		be := newBackend(t, p)
 		hc := &http.Client{Transport: handlerTransport{be}}
-		fapi := &FAPI{Base: "http://backend.test", Client: hc}
+		fapi := &target.FAPI{Base: "http://backend.test", Client: hc}
 		eng, err := New(Config{Profile: p, Auth: fapi, Resource: fapi,
 			Admin: &chaos.AdminClient{Base: "http://backend.test", Client: hc}, MaxInFlight: maxInFlight})
 		if err != nil {
@@ -88,7 +89,7 @@ func TestQueuedRequestsTimeOutFromWhenTheClientSentThem(t *testing.T) {
 	timeout := p.SDK.RequestTimeout.D()
 	var res reports.Result
 	synctest.Test(t, func(t *testing.T) {
-		hang := &FAPI{Base: "http://backend.test", Client: &http.Client{Transport: hangTransport{}}}
+		hang := &target.FAPI{Base: "http://backend.test", Client: &http.Client{Transport: hangTransport{}}}
 		eng, err := New(Config{Profile: p, Auth: hang, Resource: hang, MaxInFlight: 1})
 		if err != nil {
 			t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/chaos"
+	"github.com/stampede-load/stampede/load/target"
 	"github.com/stampede-load/stampede/profiles"
 	"github.com/stampede-load/stampede/reports"
 )
@@ -28,7 +29,7 @@ func TestShardsMergeToTheWholeRunExactly(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		be := newBackend(t, p)
 		hc := &http.Client{Transport: handlerTransport{be}}
-		fapi := &FAPI{Base: "http://backend.test", Client: hc}
+		fapi := &target.FAPI{Base: "http://backend.test", Client: hc}
 		admin := &chaos.AdminClient{Base: "http://backend.test", Client: hc}
 		startAt := time.Now().Add(time.Second)
 		var mu sync.Mutex

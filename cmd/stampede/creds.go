@@ -16,8 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stampede-load/stampede/load"
 	"github.com/stampede-load/stampede/load/model"
+	"github.com/stampede-load/stampede/load/target"
 	"github.com/stampede-load/stampede/profiles"
 )
 
@@ -116,7 +116,7 @@ func (o *credsOptions) resolve() (profiles.Profile, error) {
 
 // minted is one user's result.
 type minted struct {
-	cred load.StoredCredential
+	cred target.StoredCredential
 	out  model.Outcome
 }
 
@@ -135,7 +135,7 @@ func (o *credsOptions) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	oa, err := load.NewOAuth2(cfg)
+	oa, err := target.NewOAuth2(cfg)
 	if err != nil {
 		return usageError(err)
 	}
@@ -158,7 +158,7 @@ func (o *credsOptions) run(ctx context.Context) error {
 			failures[describeOutcome(r.out)]++
 			continue
 		}
-		if err := load.WriteCredential(bw, r.cred); err != nil {
+		if err := target.WriteCredential(bw, r.cred); err != nil {
 			return fmt.Errorf("write credentials: %w", err)
 		}
 		ok++
@@ -195,7 +195,7 @@ func (o *credsOptions) run(ctx context.Context) error {
 // mint signs users 0..count-1 in, concurrency at a time, retrying passing
 // failures (network, timeouts, 429, 5xx) up to 3 times. Results are in
 // user order.
-func (o *credsOptions) mint(ctx context.Context, oa *load.OAuth2, timeout time.Duration) []minted {
+func (o *credsOptions) mint(ctx context.Context, oa *target.OAuth2, timeout time.Duration) []minted {
 	results := make([]minted, o.count)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -218,14 +218,14 @@ func (o *credsOptions) mint(ctx context.Context, oa *load.OAuth2, timeout time.D
 	return results
 }
 
-func (o *credsOptions) mintOne(ctx context.Context, oa *load.OAuth2, i int, timeout time.Duration) minted {
+func (o *credsOptions) mintOne(ctx context.Context, oa *target.OAuth2, i int, timeout time.Duration) minted {
 	u, _ := oa.User(i)
 	var m minted
 	for attempt := 0; ; attempt++ {
 		rctx, cancel := context.WithTimeout(ctx, timeout)
 		cr, out := oa.PasswordGrant(rctx, u)
 		cancel()
-		m = minted{cred: load.StoredCredential{RefreshToken: cr.ClientToken, Subject: cr.SessionID}, out: out}
+		m = minted{cred: target.StoredCredential{RefreshToken: cr.ClientToken, Subject: cr.SessionID}, out: out}
 		if out.Class == model.ClassOK || !out.Class.Retryable() || attempt == 3 || ctx.Err() != nil {
 			return m
 		}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stampede-load/stampede/load"
+	"github.com/stampede-load/stampede/load/target"
 	"github.com/stampede-load/stampede/reports"
 )
 
@@ -38,7 +38,7 @@ func TestCredsMintsAFileTheRunUses(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("file mode %v, %v", fi.Mode(), err)
 	}
-	creds, err := load.ReadCredentialsFile(file)
+	creds, err := target.ReadCredentialsFile(file)
 	if err != nil || len(creds) != 6 {
 		t.Fatalf("creds %+v, %v", creds, err)
 	}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/stampede-load/stampede/load"
+	"github.com/stampede-load/stampede/load/transport"
 	"github.com/stampede-load/stampede/profiles"
 )
 
@@ -39,14 +39,14 @@ func fdBudget(p profiles.Profile, clients int, limit uint64, open int) error {
 // within it.
 func maxConns(p profiles.Profile, limit uint64, open int) (maxOpen, shared int) {
 	if limit == 0 {
-		return 0, load.SharedConns
+		return 0, transport.SharedConns
 	}
 	ends := 1
 	if p.TargetKind() == profiles.TargetBuiltin {
 		ends = 2
 	}
 	maxOpen = max(1, (int(min(limit, 1<<30))-open-fdSpare)/ends)
-	return maxOpen, min(load.SharedConns, maxOpen)
+	return maxOpen, min(transport.SharedConns, maxOpen)
 }
 
 // thousands writes n with commas: 40,064.

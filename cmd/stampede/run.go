@@ -22,6 +22,7 @@ import (
 
 	"github.com/stampede-load/stampede/chaos/backend"
 	"github.com/stampede-load/stampede/load"
+	"github.com/stampede-load/stampede/load/transport"
 	"github.com/stampede-load/stampede/profiles"
 	"github.com/stampede-load/stampede/reports"
 )
@@ -303,8 +304,8 @@ func newHTTPClient(clients int) *http.Client {
 			MaxIdleConns: 0,
 			// The shared pool: at most 1,024 connections; a request that finds
 			// none free waits for one, and the wait counts in its latency.
-			MaxConnsPerHost:       load.SharedConns,
-			MaxIdleConnsPerHost:   load.SharedConns,
+			MaxConnsPerHost:       transport.SharedConns,
+			MaxIdleConnsPerHost:   transport.SharedConns,
 			IdleConnTimeout:       90 * time.Second,
 			TLSHandshakeTimeout:   10 * time.Second,
 			ExpectContinueTimeout: time.Second,
@@ -322,7 +323,7 @@ func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastR
 // in it (exit 1 with the numbers when it does not) and builds the run's
 // transport, which warns on o.err when dials run out of ports or
 // descriptors. It returns the limit (0 if unknown).
-func (o *runOptions) transport(p profiles.Profile, tlsConfig *tls.Config) (uint64, *load.Transport, error) {
+func (o *runOptions) transport(p profiles.Profile, tlsConfig *tls.Config) (uint64, *transport.Transport, error) {
 	raise := o.fdLimit
 	if raise == nil {
 		raise = raiseFDLimit
@@ -338,7 +339,7 @@ func (o *runOptions) transport(p profiles.Profile, tlsConfig *tls.Config) (uint6
 	}
 	maxOpen, shared := maxConns(p, limit, open)
 	var mu sync.Mutex
-	tr := load.NewTransport(load.TransportConfig{
+	tr := transport.NewTransport(transport.TransportConfig{
 		PerClient:   p.Connections == profiles.ConnectionsPerClient,
 		Clients:     p.Clients,
 		SharedConns: shared,
@@ -402,7 +403,7 @@ func (o *runOptions) run(ctx context.Context) error {
 	o.tls.warn(o.err)
 	// The engine's senders keep a connection each to a plain-HTTP target
 	// (shared connections); every other request goes through tr.
-	hc := &http.Client{Transport: &load.SenderTransport{Fallback: tr, Dial: tr.DialShared, Proxy: http.ProxyFromEnvironment}, CheckRedirect: noRedirects}
+	hc := &http.Client{Transport: &transport.SenderTransport{Fallback: tr, Dial: tr.DialShared, Proxy: http.ProxyFromEnvironment}, CheckRedirect: noRedirects}
 	tg, err := o.openTarget(ctx, p, hc)
 	if err != nil {
 		return err

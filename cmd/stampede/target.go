@@ -19,7 +19,8 @@ import (
 
 	"github.com/stampede-load/stampede/chaos"
 	"github.com/stampede-load/stampede/chaos/backend"
-	"github.com/stampede-load/stampede/load"
+	"github.com/stampede-load/stampede/load/target"
+	"github.com/stampede-load/stampede/load/transport"
 	"github.com/stampede-load/stampede/profiles"
 	"github.com/stampede-load/stampede/reports"
 )
@@ -83,7 +84,7 @@ func (t tlsFlags) apply(hc *http.Client, w io.Writer) error {
 		return err
 	}
 	rt := hc.Transport
-	if st, ok := rt.(*load.SenderTransport); ok {
+	if st, ok := rt.(*transport.SenderTransport); ok {
 		rt = st.Fallback // https goes there: the senders' own connections are plain HTTP
 	}
 	tr, ok := rt.(*http.Transport)
@@ -106,8 +107,8 @@ func (t tlsFlags) warn(w io.Writer) {
 // they call, the admin API fleet events act through (nil when the target
 // has none) and what result.json records about it.
 type runTarget struct {
-	auth     load.Authenticator
-	resource load.Resource
+	auth     target.Authenticator
+	resource target.Resource
 	admin    chaos.Admin
 	report   reports.Target
 	close    func()
@@ -137,14 +138,14 @@ func (o *runOptions) openTarget(ctx context.Context, p profiles.Profile, hc *htt
 		if o.onBackend != nil {
 			o.onBackend(be)
 		}
-		fapi := &load.FAPI{Base: srv.URL, Client: hc}
+		fapi := &target.FAPI{Base: srv.URL, Client: hc}
 		return &runTarget{auth: fapi, resource: fapi, admin: &chaos.AdminClient{Base: srv.URL, Client: hc},
 			report: reports.Target{Kind: "embedded", URL: srv.URL}, close: func() { srv.Close() }, metrics: be.Collector()}, nil
 	case profiles.TargetFAPI:
 		if err := preflight(ctx, hc, t.URL, o.preflightTimeout); err != nil {
 			return nil, fmt.Errorf("%s %s is unreachable: %w", o.targetSource(), redactURL(t.URL), err)
 		}
-		fapi := &load.FAPI{Base: t.URL, Client: hc}
+		fapi := &target.FAPI{Base: t.URL, Client: hc}
 		return &runTarget{auth: fapi, resource: fapi, admin: &chaos.AdminClient{Base: t.URL, Client: hc, Token: o.targetAdminToken()},
 			report: reports.Target{Kind: profiles.TargetFAPI, URL: redactURL(t.URL)}, close: func() {}}, nil
 	case profiles.TargetOAuth2:
@@ -159,7 +160,7 @@ func (o *runOptions) openTarget(ctx context.Context, p profiles.Profile, hc *htt
 		if err := preflightURL(ctx, hc, cfg.TokenURL, o.preflightTimeout); err != nil {
 			return nil, fmt.Errorf("token endpoint %s is unreachable: %w", redactURL(cfg.TokenURL), err)
 		}
-		oa, err := load.NewOAuth2(cfg)
+		oa, err := target.NewOAuth2(cfg)
 		if err != nil {
 			return nil, usageError(err)
 		}
@@ -169,7 +170,7 @@ func (o *runOptions) openTarget(ctx context.Context, p profiles.Profile, hc *htt
 		if err != nil {
 			return nil, err
 		}
-		h, err := load.NewHTTPTarget(cfg)
+		h, err := target.NewHTTPTarget(cfg)
 		if err != nil {
 			return nil, usageError(err)
 		}
@@ -185,18 +186,18 @@ func (o *runOptions) openTarget(ctx context.Context, p profiles.Profile, hc *htt
 // httpTargetConfig turns an http target into the client's configuration:
 // request paths joined to the base URL, users with their password from the
 // environment. Problems are usage errors naming the field.
-func httpTargetConfig(p profiles.Profile, hc *http.Client, getenv func(string) (string, bool)) (load.HTTPTargetConfig, error) {
+func httpTargetConfig(p profiles.Profile, hc *http.Client, getenv func(string) (string, bool)) (target.HTTPTargetConfig, error) {
 	t := p.Target
-	spec := func(r profiles.HTTPRequest) load.HTTPRequestSpec {
-		s := load.HTTPRequestSpec{Method: r.Method, Headers: r.Headers, Body: r.Body}
+	spec := func(r profiles.HTTPRequest) target.HTTPRequestSpec {
+		s := target.HTTPRequestSpec{Method: r.Method, Headers: r.Headers, Body: r.Body}
 		if r.Path != "" {
 			s.URL = joinURL(t.URL, r.Path)
 		}
 		return s
 	}
-	cfg := load.HTTPTargetConfig{
+	cfg := target.HTTPTargetConfig{
 		SignIn: spec(t.SignIn), Refresh: spec(t.Refresh), API: spec(t.API),
-		Response: load.HTTPResponseSpec{Token: t.Response.Token, RefreshToken: t.Response.RefreshToken,
+		Response: target.HTTPResponseSpec{Token: t.Response.Token, RefreshToken: t.Response.RefreshToken,
 			SessionID: t.Response.SessionID, ExpiresIn: t.Response.ExpiresIn, ExpiresAt: t.Response.ExpiresAt},
 		Getenv: getenv, Client: hc,
 	}
@@ -212,18 +213,18 @@ func httpTargetConfig(p profiles.Profile, hc *http.Client, getenv func(string) (
 			}
 			password = v
 		}
-		var list []load.OAuth2User
+		var list []target.OAuth2User
 		if u.File != "" {
 			var err error
-			if list, err = load.ReadUsersFile(u.File, password); err != nil {
+			if list, err = target.ReadUsersFile(u.File, password); err != nil {
 				return cfg, usageErrorf("target.users.file: %w", err)
 			}
 		}
-		cfg.User = func(i int) (load.OAuth2User, bool) {
+		cfg.User = func(i int) (target.OAuth2User, bool) {
 			if len(list) > 0 {
 				return list[i%len(list)], true
 			}
-			return load.OAuth2User{Name: load.FormatUser(u.Pattern, i+u.Offset), Password: password}, true
+			return target.OAuth2User{Name: target.FormatUser(u.Pattern, i+u.Offset), Password: password}, true
 		}
 	}
 	return cfg, nil
@@ -250,9 +251,9 @@ func (o *runOptions) targetSource() string {
 // secrets from the environment, users and credentials from their files,
 // endpoints joined to the base URL. Problems are usage errors naming the
 // field; warnings go to warn.
-func oauth2Config(p profiles.Profile, hc *http.Client, getenv func(string) (string, bool), warn io.Writer) (load.OAuth2Config, error) {
+func oauth2Config(p profiles.Profile, hc *http.Client, getenv func(string) (string, bool), warn io.Writer) (target.OAuth2Config, error) {
 	t := p.Target
-	cfg := load.OAuth2Config{
+	cfg := target.OAuth2Config{
 		TokenURL: joinURL(t.URL, t.TokenEndpoint), ClientID: t.ClientID, ClientSecret: t.ClientSecret,
 		AuthMethod: t.AuthMethod, Scope: t.Scope, UserPattern: t.Users.Pattern, UserOffset: t.Users.Offset,
 		Password: t.Users.Password, Expiry: t.Expiry, RefreshInterval: p.Scale(t.RefreshInterval),
@@ -283,7 +284,7 @@ func oauth2Config(p profiles.Profile, hc *http.Client, getenv func(string) (stri
 		cfg.ReusePattern = re
 	}
 	if t.Users.File != "" {
-		users, err := load.ReadUsersFile(t.Users.File, cfg.Password)
+		users, err := target.ReadUsersFile(t.Users.File, cfg.Password)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("target.users.file: %w", err))
 		}
@@ -294,7 +295,7 @@ func oauth2Config(p profiles.Profile, hc *http.Client, getenv func(string) (stri
 		cfg.Users = users
 	}
 	if t.CredentialsFile != "" {
-		creds, err := load.ReadCredentialsFile(t.CredentialsFile)
+		creds, err := target.ReadCredentialsFile(t.CredentialsFile)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("target.credentials_file: %w", err))
 		}

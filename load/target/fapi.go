@@ -1,4 +1,4 @@
-package load
+package target
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/stampede-load/stampede/load/internal/flatjson"
 	"github.com/stampede-load/stampede/load/model"
+	"github.com/stampede-load/stampede/load/transport"
 )
 
 // Credentials are what a sign-in gives a client.
@@ -120,16 +121,16 @@ func (f *FAPI) do(ctx context.Context, method, path, bearer string, body []byte,
 	resp, err := f.Client.Do(req)
 	var b []byte
 	if err == nil {
-		buf := getBodyBuf()
-		defer putBodyBuf(buf)
-		err = readBody(resp, buf)
+		buf := transport.GetBodyBuf()
+		defer transport.PutBodyBuf(buf)
+		err = transport.ReadBody(resp, buf)
 		b = buf.Bytes()
 		if err != nil {
 			// The status arrived but the body broke off.
-			return classify(ctx, nil, nil, fmt.Errorf("read body: %w", err))
+			return transport.Classify(ctx, nil, nil, fmt.Errorf("read body: %w", err))
 		}
 	}
-	o := classify(ctx, resp, b, err)
+	o := transport.Classify(ctx, resp, b, err)
 	if o.Class == model.ClassOK && into != nil {
 		if !decodeAnswer(b, into) {
 			return model.Outcome{Class: model.ClassOther, Status: o.Status, Code: "invalid_json"}

@@ -1,4 +1,4 @@
-package load
+package transport
 
 import (
 	"context"
@@ -235,7 +235,7 @@ func TestDialFailuresAreClassifiedAndWarnedOnce(t *testing.T) {
 		if !errors.Is(err, syscall.EADDRNOTAVAIL) {
 			t.Fatalf("err %v, want EADDRNOTAVAIL", err)
 		}
-		if o := classify(ctx, nil, nil, err); o.Class != model.ClassNetwork || o.Code != CodePortsExhausted {
+		if o := Classify(ctx, nil, nil, err); o.Class != model.ClassNetwork || o.Code != CodePortsExhausted {
 			t.Errorf("classified %+v, want network/%s", o, CodePortsExhausted)
 		}
 	}
@@ -299,7 +299,7 @@ func TestMaxOpenKeepsDescriptorsFree(t *testing.T) {
 	get(t, hc, srv.URL, 1)
 	for _, client := range []int{2, 3} {
 		err := send(hc, srv.URL, client)
-		if o := classify(context.Background(), nil, nil, err); o.Class != model.ClassNetwork || o.Code != CodeFDsExhausted {
+		if o := Classify(context.Background(), nil, nil, err); o.Class != model.ClassNetwork || o.Code != CodeFDsExhausted {
 			t.Errorf("client %d: err %v classified %+v, want network/%s", client, err, o, CodeFDsExhausted)
 		}
 	}

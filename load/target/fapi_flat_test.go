@@ -1,4 +1,4 @@
-package load
+package target
 
 import (
 	"context"
@@ -7,9 +7,13 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/stampede-load/stampede/chaos/backend"
 
 	"github.com/stampede-load/stampede/load/internal/flatjson"
 	"github.com/stampede-load/stampede/load/model"
@@ -20,13 +24,18 @@ import (
 // answers and JWT payloads are what Scan decodes, so the clients' hot
 // path skips encoding/json.
 func TestEmbeddedBackendAnswersTakeTheFlatPath(t *testing.T) {
-	be := newBackend(t, profiles.Default())
-	f := &FAPI{Base: "http://backend.test", Client: &http.Client{Transport: handlerTransport{be}}}
+	be, err := backend.New(backend.Config{TokenLifetime: time.Minute, Signing: profiles.Default().Backend.Signing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(be)
+	t.Cleanup(srv.Close)
+	f := &FAPI{Base: srv.URL, Client: srv.Client()}
 	cr, o := f.SignIn(context.Background(), "flat")
 	if o.Class != model.ClassOK {
 		t.Fatalf("sign-in: %+v", o)
 	}
-	req, _ := http.NewRequest(http.MethodPost, "http://backend.test/v1/client/sessions/"+cr.SessionID+"/tokens", nil)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/client/sessions/"+cr.SessionID+"/tokens", nil)
 	req.Header.Set("Authorization", "Bearer "+cr.ClientToken)
 	resp, err := f.Client.Do(req)
 	if err != nil {

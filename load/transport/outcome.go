@@ -1,4 +1,4 @@
-package load
+package transport
 
 import (
 	"bytes"
@@ -16,8 +16,8 @@ import (
 	"github.com/stampede-load/stampede/load/model"
 )
 
-// maxBody bounds how much of any response stampede reads.
-const maxBody = 1 << 20
+// MaxBody bounds how much of any response stampede reads.
+const MaxBody = 1 << 20
 
 // errorBody is the JSON error shape of the embedded backend (DESIGN §2).
 type errorBody struct {
@@ -32,7 +32,7 @@ var ErrRunEnded = errors.New("run ended")
 
 // classify turns a finished HTTP exchange into an Outcome. ctx is the
 // request's context; body is the response body already read (bounded).
-func classify(ctx context.Context, resp *http.Response, body []byte, err error) model.Outcome {
+func Classify(ctx context.Context, resp *http.Response, body []byte, err error) model.Outcome {
 	if err != nil {
 		switch {
 		case errors.Is(context.Cause(ctx), ErrRunEnded):
@@ -96,11 +96,11 @@ func retryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
-// readBody reads at most maxBody bytes of a response body into buf and
+// readBody reads at most MaxBody bytes of a response body into buf and
 // closes it.
-func readBody(resp *http.Response, buf *bytes.Buffer) error {
+func ReadBody(resp *http.Response, buf *bytes.Buffer) error {
 	defer resp.Body.Close()
-	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxBody)); err != nil {
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, MaxBody)); err != nil {
 		return err
 	}
 	// Drain a little more so the connection can be reused; leave huge bodies.
@@ -112,15 +112,15 @@ func readBody(resp *http.Response, buf *bytes.Buffer) error {
 // and what the clients keep of it is copied out.
 var bodyBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// getBodyBuf is an empty buffer from bodyBufs; give it back with putBodyBuf.
-func getBodyBuf() *bytes.Buffer {
+// GetBodyBuf is an empty buffer from bodyBufs; give it back with PutBodyBuf.
+func GetBodyBuf() *bytes.Buffer {
 	b := bodyBufs.Get().(*bytes.Buffer)
 	b.Reset()
 	return b
 }
 
-// putBodyBuf returns b to bodyBufs unless it grew large (an endless body).
-func putBodyBuf(b *bytes.Buffer) {
+// PutBodyBuf returns b to bodyBufs unless it grew large (an endless body).
+func PutBodyBuf(b *bytes.Buffer) {
 	if b.Cap() <= 64<<10 {
 		bodyBufs.Put(b)
 	}

@@ -1,4 +1,4 @@
-package load
+package transport
 
 import (
 	"bufio"
@@ -81,15 +81,15 @@ func TestSenderTransportKeepsOneConnectionPerSender(t *testing.T) {
 		io.WriteString(w, "ok")
 	})
 	hc, fb := newSenderClient(t)
-	a, b := &senderConn{}, &senderConn{}
-	defer a.close()
-	defer b.close()
+	a, b := &SenderConn{}, &SenderConn{}
+	defer a.Close()
+	defer b.Close()
 	for i, tc := range []struct {
-		sc   *senderConn
+		sc   *SenderConn
 		path string
 		want string
 	}{{a, "/", "ok"}, {a, "/chunked", "part one, part two"}, {a, "/hints", "ok"}, {a, "/", "ok"}, {b, "/", "ok"}, {b, "/", "ok"}} {
-		code, body, err := getOn(t, hc, withSenderConn(context.Background(), tc.sc), srv.URL+tc.path)
+		code, body, err := getOn(t, hc, WithSenderConn(context.Background(), tc.sc), srv.URL+tc.path)
 		if err != nil || code != http.StatusOK || body != tc.want {
 			t.Fatalf("request %d (%s): %d %q %v", i, tc.path, code, body, err)
 		}
@@ -114,9 +114,9 @@ func TestSenderTransportRedialsWhenTheServerClosedTheConnection(t *testing.T) {
 		io.WriteString(w, "ok")
 	})
 	hc, _ := newSenderClient(t)
-	sc := &senderConn{}
-	defer sc.close()
-	ctx := withSenderConn(context.Background(), sc)
+	sc := &SenderConn{}
+	defer sc.Close()
+	ctx := WithSenderConn(context.Background(), sc)
 	// An answer with Connection: close: the next request dials.
 	for _, path := range []string{"/close", "/"} {
 		if code, _, err := getOn(t, hc, ctx, srv.URL+path); err != nil || code != http.StatusOK {
@@ -163,12 +163,12 @@ func TestSenderTransportBoundsTimeAndBodies(t *testing.T) {
 	})
 	defer close(release)
 	hc, _ := newSenderClient(t)
-	sc := &senderConn{}
-	defer sc.close()
+	sc := &SenderConn{}
+	defer sc.Close()
 
 	// An endless body: the client reads what it wants and closes; Close
 	// does not drain the rest, and the connection is not reused.
-	ctx, cancel := context.WithTimeout(withSenderConn(context.Background(), sc), time.Minute)
+	ctx, cancel := context.WithTimeout(WithSenderConn(context.Background(), sc), time.Minute)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/endless", nil)
 	resp, err := hc.Do(req)
@@ -191,15 +191,15 @@ func TestSenderTransportBoundsTimeAndBodies(t *testing.T) {
 
 	// An answer that never comes: the request's deadline ends it as a
 	// timeout.
-	tctx, tcancel := context.WithTimeout(withSenderConn(context.Background(), sc), 50*time.Millisecond)
+	tctx, tcancel := context.WithTimeout(WithSenderConn(context.Background(), sc), 50*time.Millisecond)
 	defer tcancel()
 	_, _, err = getOn(t, hc, tctx, srv.URL+"/hang")
-	if o := classify(tctx, nil, nil, err); o.Class != model.ClassTimeout {
+	if o := Classify(tctx, nil, nil, err); o.Class != model.ClassTimeout {
 		t.Errorf("a request past its deadline: %v, classified %+v, want timeout", err, o)
 	}
 
 	// The run ends: a request in flight is cancelled and counted so.
-	cctx, ccancel := context.WithCancelCause(withSenderConn(context.Background(), sc))
+	cctx, ccancel := context.WithCancelCause(WithSenderConn(context.Background(), sc))
 	errc := make(chan error, 1)
 	go func() {
 		_, _, err := getOn(t, hc, cctx, srv.URL+"/hang")
@@ -207,11 +207,11 @@ func TestSenderTransportBoundsTimeAndBodies(t *testing.T) {
 	}()
 	ccancel(ErrRunEnded)
 	err = <-errc
-	if o := classify(cctx, nil, nil, err); o.Class != model.ClassCancelled || !errors.Is(err, ErrRunEnded) && !errors.Is(err, context.Canceled) {
+	if o := Classify(cctx, nil, nil, err); o.Class != model.ClassCancelled || !errors.Is(err, ErrRunEnded) && !errors.Is(err, context.Canceled) {
 		t.Errorf("a request cancelled at the end of the run: %v, classified %+v", err, o)
 	}
 	// The sender's next request gets a fresh connection.
-	if code, _, err := getOn(t, hc, withSenderConn(context.Background(), sc), srv.URL); err != nil || code != http.StatusOK {
+	if code, _, err := getOn(t, hc, WithSenderConn(context.Background(), sc), srv.URL); err != nil || code != http.StatusOK {
 		t.Errorf("after a cancelled request: %d %v", code, err)
 	}
 }

@@ -1,4 +1,4 @@
-package load
+package target
 
 import (
 	"bufio"
@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/load/model"
+	"github.com/stampede-load/stampede/load/transport"
 )
 
 // OAuth 2.0 client authentication methods at the token endpoint (RFC 6749 §2.3.1).
@@ -352,19 +353,19 @@ func (o *OAuth2) token(ctx context.Context, form url.Values) (Credentials, model
 func exchange(ctx context.Context, hc *http.Client, req *http.Request) (*http.Response, []byte, model.Outcome, bool) {
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, nil, classify(ctx, nil, nil, err), true
+		return nil, nil, transport.Classify(ctx, nil, nil, err), true
 	}
 	body, tooLarge, err := readBounded(resp)
 	if err != nil {
 		// The status came but the body broke off (reset, timeout).
-		out := classify(ctx, nil, nil, fmt.Errorf("read body: %w", err))
+		out := transport.Classify(ctx, nil, nil, fmt.Errorf("read body: %w", err))
 		if out.Class == model.ClassNetwork && ctx.Err() != nil {
 			out.Class = model.ClassTimeout
 		}
 		out.Status = resp.StatusCode
 		return resp, nil, out, true
 	}
-	out := classify(ctx, resp, nil, nil)
+	out := transport.Classify(ctx, resp, nil, nil)
 	if tooLarge {
 		if out.Class == model.ClassOK {
 			out.Class = model.ClassOther
@@ -459,15 +460,15 @@ func isHTML(resp *http.Response, body []byte) bool {
 	return len(b) > 0 && b[0] == '<'
 }
 
-// readBounded reads at most maxBody bytes of a response body and closes it;
+// readBounded reads at most MaxBody bytes of a response body and closes it;
 // tooLarge reports a body longer than that (the rest is not read).
 func readBounded(resp *http.Response) (body []byte, tooLarge bool, err error) {
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, transport.MaxBody+1))
 	if err != nil {
 		return nil, false, err
 	}
-	if len(b) > maxBody {
+	if len(b) > transport.MaxBody {
 		return nil, true, nil
 	}
 	return b, false, nil
@@ -491,15 +492,15 @@ func CallBearer(ctx context.Context, hc *http.Client, u, token string) model.Out
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := hc.Do(req)
 	if err != nil {
-		return classify(ctx, nil, nil, err)
+		return transport.Classify(ctx, nil, nil, err)
 	}
 	body, tooLarge, err := readBounded(resp)
 	if err != nil {
-		out := classify(ctx, nil, nil, fmt.Errorf("read body: %w", err))
+		out := transport.Classify(ctx, nil, nil, fmt.Errorf("read body: %w", err))
 		out.Status = resp.StatusCode
 		return out
 	}
-	out := classify(ctx, resp, body, nil)
+	out := transport.Classify(ctx, resp, body, nil)
 	if tooLarge && out.Class == model.ClassOK {
 		out = model.Outcome{Class: model.ClassOther, Status: resp.StatusCode, Code: CodeBodyTooLarge}
 	}

@@ -1,4 +1,4 @@
-package load
+package transport
 
 import (
 	"bufio"
@@ -32,8 +32,8 @@ type SenderTransport struct {
 	Proxy func(*http.Request) (*url.URL, error)
 }
 
-// senderConn is one sender's connection, kept between its requests.
-type senderConn struct {
+// SenderConn is one sender's connection, kept between its requests.
+type SenderConn struct {
 	c    net.Conn
 	addr string // host:port it is connected to
 	br   *bufio.Reader
@@ -42,15 +42,15 @@ type senderConn struct {
 
 type senderConnKey struct{}
 
-// withSenderConn gives requests made under ctx the sender's connection sc.
-func withSenderConn(ctx context.Context, sc *senderConn) context.Context {
+// WithSenderConn gives requests made under ctx the sender's connection sc.
+func WithSenderConn(ctx context.Context, sc *SenderConn) context.Context {
 	return context.WithValue(ctx, senderConnKey{}, sc)
 }
 
 // RoundTrip makes req on its sender's connection, dialling it if it has
 // none or the server closed it, or through Fallback.
 func (t *SenderTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	sc, _ := req.Context().Value(senderConnKey{}).(*senderConn)
+	sc, _ := req.Context().Value(senderConnKey{}).(*SenderConn)
 	if sc == nil || req.URL.Scheme != "http" || t.proxied(req) {
 		return t.Fallback.RoundTrip(req)
 	}
@@ -75,11 +75,11 @@ func (t *SenderTransport) dial(ctx context.Context, addr string) (net.Conn, erro
 // errPast is a deadline already gone: it aborts a connection's I/O.
 var errPast = time.Unix(1, 0)
 
-func (sc *senderConn) roundTrip(req *http.Request, dial func(context.Context, string) (net.Conn, error)) (*http.Response, error) {
+func (sc *SenderConn) roundTrip(req *http.Request, dial func(context.Context, string) (net.Conn, error)) (*http.Response, error) {
 	ctx := req.Context()
 	addr := canonicalAddr(req)
 	if sc.c != nil && (sc.addr != addr || !sc.open()) {
-		sc.close()
+		sc.Close()
 	}
 	if sc.c == nil {
 		c, err := dial(ctx, addr)
@@ -97,14 +97,14 @@ func (sc *senderConn) roundTrip(req *http.Request, dial func(context.Context, st
 	c := sc.c
 	dl, _ := ctx.Deadline() // zero: none
 	if err := c.SetDeadline(dl); err != nil {
-		sc.close()
+		sc.Close()
 		return nil, err
 	}
 	// A cancelled request (the run ended) aborts the connection's I/O.
 	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(errPast) })
 	fail := func(err error) (*http.Response, error) {
 		stop()
-		sc.close()
+		sc.Close()
 		switch {
 		case ctx.Err() != nil:
 			return nil, context.Cause(ctx)
@@ -142,7 +142,7 @@ func (sc *senderConn) roundTrip(req *http.Request, dial func(context.Context, st
 // open reports whether the idle connection is still usable: nothing
 // arrived on it and the server has not closed it. It peeks without
 // blocking.
-func (sc *senderConn) open() bool {
+func (sc *SenderConn) open() bool {
 	if sc.br.Buffered() > 0 {
 		return false // bytes nobody asked for: the stream is out of step
 	}
@@ -164,7 +164,8 @@ func (sc *senderConn) open() bool {
 	return err == nil && alive
 }
 
-func (sc *senderConn) close() {
+// Close closes the sender's connection, if open; its next request dials again.
+func (sc *SenderConn) Close() {
 	if sc.c != nil {
 		_ = sc.c.Close()
 		sc.c = nil
@@ -177,7 +178,7 @@ func (sc *senderConn) close() {
 // cancelled; else it closes the connection.
 type senderBody struct {
 	io.ReadCloser
-	sc   *senderConn
+	sc   *SenderConn
 	c    net.Conn
 	stop func() bool
 	keep bool
