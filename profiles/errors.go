@@ -16,6 +16,9 @@ type FieldError struct {
 	// profile was not read from one (or the field was not given in it).
 	File string
 	Line int
+	// Err is the error behind Message when there is one (a threshold's
+	// *threshold.Error); Unwrap returns it.
+	Err error
 
 	// related names other fields the rule involves (ramp's rule involves
 	// duration): where the field itself is not in the file, its line is
@@ -41,6 +44,9 @@ func (e *FieldError) Error() string {
 	b.WriteString(e.Message)
 	return b.String()
 }
+
+// Unwrap returns the error behind the problem, if any.
+func (e *FieldError) Unwrap() error { return e.Err }
 
 // Fields returns the paths of the fields the problem involves: Path, then
 // those of the other fields its rule involves (for ramp's rule, duration).

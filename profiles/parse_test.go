@@ -1,7 +1,9 @@
 package profiles
 
 import (
+	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -10,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stampede-load/stampede/profiles/threshold"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the parser's output")
@@ -170,6 +174,80 @@ func TestThresholds(t *testing.T) {
 	want := []Threshold{{Expr: "refresh.p99 < 250ms"}, {Expr: "requests.lost == 0", AbortOnFail: true}}
 	if !reflect.DeepEqual(p.Thresholds, want) {
 		t.Fatalf("got %+v, want %+v", p.Thresholds, want)
+	}
+}
+
+func TestThresholdsOfEveryKindParse(t *testing.T) {
+	src := "thresholds:\n" +
+		"  - refresh.p99 < 250ms\n" +
+		"  - api.p95<=1.5s\n" +
+		"  - refresh.error_rate < 1%\n" +
+		"  - herd.retries_share <= 0.05\n" +
+		"  - {expr: requests.lost == 0, abort_on_fail: true}\n" +
+		"  - herd.peak_to_mean < 4\n" +
+		"  - sign_in.errors.http_429 != 0\n" +
+		"  - engine.lag_p99 < 20\n"
+	p, err := Parse("t.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Thresholds) != 8 || p.Thresholds[3].Expr != "herd.retries_share <= 0.05" || !p.Thresholds[4].AbortOnFail {
+		t.Fatalf("thresholds %+v", p.Thresholds)
+	}
+}
+
+func TestThresholdGrammarErrorsNameFileLineAndField(t *testing.T) {
+	src := "name: gates\n" + // 1
+		"thresholds:\n" + // 2
+		"  - refresh.p99 < 250ms\n" + // 3: fine
+		"  - latency < 250ms\n" + // 4: unknown metric
+		"  - {expr: \"refresh.p99 < 250us\", abort_on_fail: true}\n" + // 5: unknown unit
+		"  - refresh.p99 < 1%\n" + // 6: a unit that does not fit
+		"  - requests.lost == 0\n" // 7: fine
+	_, err := Parse("gates.yaml", []byte(src))
+	fes := FieldErrors(err)
+	want := []struct {
+		line   int
+		path   string
+		column int
+		reason string
+	}{
+		{4, "thresholds[1].expr", 1, `unknown metric "latency" at column 1; metrics: {sign_in,refresh,`},
+		{5, "thresholds[2].expr", 18, `unknown unit "us" at column 18 (want ms, s or %)`},
+		{6, "thresholds[3].expr", 16, `unit "%" at column 16 does not fit refresh.p99, which is a latency (want ms or s)`},
+	}
+	if len(fes) != len(want) {
+		t.Fatalf("got %d problems, want %d:\n%v", len(fes), len(want), err)
+	}
+	for i, w := range want {
+		fe := fes[i]
+		if fe.File != "gates.yaml" || fe.Line != w.line || fe.Path != w.path {
+			t.Errorf("problem %d at %s:%d %s, want gates.yaml:%d %s", i, fe.File, fe.Line, fe.Path, w.line, w.path)
+		}
+		var te *threshold.Error
+		if !errors.As(fe, &te) || te.Column != w.column {
+			t.Errorf("problem %d does not unwrap to the grammar's error at column %d: %#v", i, w.column, fe.Err)
+			continue
+		}
+		prefix := fmt.Sprintf("gates.yaml:%d: %s: threshold %q: %s", w.line, w.path, te.Expr, w.reason)
+		if !strings.HasPrefix(fe.Error(), prefix) || strings.Contains(fe.Error(), "\n") {
+			t.Errorf("problem %d:\n got %q\nwant %q...", i, fe.Error(), prefix)
+		}
+	}
+}
+
+func TestValidateChecksThresholdsOfAProfileBuiltInGo(t *testing.T) {
+	p := Default()
+	p.Thresholds = []Threshold{{Expr: "refresh.p99 < 250ms"}, {Expr: "herd.peak_to_mean < 4x"}, {Expr: " "}}
+	fes := FieldErrors(p.Validate())
+	if len(fes) != 2 {
+		t.Fatalf("got %v, want two problems", fes)
+	}
+	if got := fes[0].Error(); got != `thresholds[1].expr: threshold "herd.peak_to_mean < 4x": unknown unit "x" at column 22 (want ms, s or %)` {
+		t.Errorf("got %q", got)
+	}
+	if got := fes[1].Error(); got != `thresholds[2].expr: is required: METRIC OP VALUE such as "refresh.p99 < 250ms"` {
+		t.Errorf("got %q", got)
 	}
 }
 

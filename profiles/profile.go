@@ -59,7 +59,8 @@ type Profile struct {
 }
 
 // Threshold is one pass/fail gate on the result, "METRIC OP VALUE" such as
-// "refresh.p99 < 250ms" (see reports.ParseThreshold).
+// "refresh.p99 < 250ms"; package profiles/threshold holds the grammar
+// (metrics, operators, units), and Validate checks Expr with it.
 type Threshold struct {
 	Expr string `json:"expr" yaml:"expr"`
 	// AbortOnFail stops the run as soon as the threshold fails on the live figures.

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"text/template"
+
+	"github.com/stampede-load/stampede/profiles/threshold"
 )
 
 // Signing algorithms of the embedded backend.
@@ -97,6 +99,12 @@ func (v *validator) bad(path, format string, args ...any) {
 	v.errs = append(v.errs, &FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
+// wrap records err as the problem with the field at path; the
+// *FieldError unwraps to err.
+func (v *validator) wrap(path string, err error) {
+	v.errs = append(v.errs, &FieldError{Path: path, Message: err.Error(), Err: err})
+}
+
 // badRel is bad for a rule that involves other fields too.
 func (v *validator) badRel(path string, related []string, format string, args ...any) {
 	v.errs = append(v.errs, &FieldError{Path: path, Message: fmt.Sprintf(format, args...), related: related})
@@ -168,8 +176,13 @@ func (p Profile) Validate() error {
 	v.oneOf("backend.signing", p.Backend.Signing, signings)
 	p.validateTarget(v)
 	for i, t := range p.Thresholds {
+		path := fmt.Sprintf("thresholds[%d].expr", i)
 		if strings.TrimSpace(t.Expr) == "" {
-			v.bad(fmt.Sprintf("thresholds[%d].expr", i), "is required: METRIC OP VALUE such as \"refresh.p99 < 250ms\"")
+			v.bad(path, "is required: METRIC OP VALUE such as \"refresh.p99 < 250ms\"")
+			continue
+		}
+		if _, err := threshold.Parse(t.Expr); err != nil {
+			v.wrap(path, err)
 		}
 	}
 	return errors.Join(v.errs...)

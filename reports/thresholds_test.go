@@ -1,195 +1,38 @@
 package reports
 
 import (
-	"errors"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stampede-load/stampede/profiles"
+	"github.com/stampede-load/stampede/profiles/threshold"
 )
 
-// parseCases is the parser's table, also the seed corpus of FuzzParseThreshold.
-// A case with err == "" parses to want; otherwise the error must contain
-// every part of err (separated by "|") and name column col.
-var parseCases = []struct {
-	expr string
-	want Threshold // Expr is filled in from expr
-	err  string
-	col  int
-}{
-	// Every operator.
-	{expr: "refresh.p99 < 250ms", want: Threshold{Metric: "refresh.p99", Kind: KindLatency, Op: "<", Limit: 250, Unit: "ms"}},
-	{expr: "refresh.p99 <= 250ms", want: Threshold{Metric: "refresh.p99", Kind: KindLatency, Op: "<=", Limit: 250, Unit: "ms"}},
-	{expr: "refresh.p99 > 250ms", want: Threshold{Metric: "refresh.p99", Kind: KindLatency, Op: ">", Limit: 250, Unit: "ms"}},
-	{expr: "refresh.p99 >= 250ms", want: Threshold{Metric: "refresh.p99", Kind: KindLatency, Op: ">=", Limit: 250, Unit: "ms"}},
-	{expr: "requests.lost == 0", want: Threshold{Metric: "requests.lost", Kind: KindCount, Op: "==", Limit: 0}},
-	{expr: "sessions.forced_signouts != 0", want: Threshold{Metric: "sessions.forced_signouts", Kind: KindCount, Op: "!=", Limit: 0}},
-	// Every unit, and none.
-	{expr: "api.p95 < 1.5s", want: Threshold{Metric: "api.p95", Kind: KindLatency, Op: "<", Limit: 1.5, Unit: "s"}},
-	{expr: "api.p95 < 1500", want: Threshold{Metric: "api.p95", Kind: KindLatency, Op: "<", Limit: 1500, Unit: "ms"}},
-	{expr: "refresh.error_rate < 1%", want: Threshold{Metric: "refresh.error_rate", Kind: KindRate, Op: "<", Limit: 1, Unit: "%"}},
-	{expr: "refresh.error_rate < 0.01", want: Threshold{Metric: "refresh.error_rate", Kind: KindRate, Op: "<", Limit: 0.01}},
-	{expr: "herd.retries_share <= 5%", want: Threshold{Metric: "herd.retries_share", Kind: KindRate, Op: "<=", Limit: 5, Unit: "%"}},
-	{expr: "herd.peak_to_mean < 4", want: Threshold{Metric: "herd.peak_to_mean", Kind: KindRatio, Op: "<", Limit: 4}},
-	{expr: "engine.lag_p99 < 20ms", want: Threshold{Metric: "engine.lag_p99", Kind: KindLatency, Op: "<", Limit: 20, Unit: "ms"}},
-	{expr: "refresh.service_p99 < 100ms", want: Threshold{Metric: "refresh.service_p99", Kind: KindLatency, Op: "<", Limit: 100, Unit: "ms"}},
-	{expr: "api.errors.http_401 <= 10", want: Threshold{Metric: "api.errors.http_401", Kind: KindCount, Op: "<=", Limit: 10}},
-	// Spaces: none, many, tabs, between number and unit; number forms.
-	{expr: "refresh.p99<250ms", want: Threshold{Metric: "refresh.p99", Kind: KindLatency, Op: "<", Limit: 250, Unit: "ms"}},
-	{expr: "  refresh.p99\t<=  250 ms  ", want: Threshold{Metric: "refresh.p99", Kind: KindLatency, Op: "<=", Limit: 250, Unit: "ms"}},
-	{expr: "refresh.error_rate<.5%", want: Threshold{Metric: "refresh.error_rate", Kind: KindRate, Op: "<", Limit: 0.5, Unit: "%"}},
-	{expr: "herd.dispersion>=1e1", want: Threshold{Metric: "herd.dispersion", Kind: KindRatio, Op: ">=", Limit: 10}},
-	{expr: "herd.mean_rps > -1", want: Threshold{Metric: "herd.mean_rps", Kind: KindRatio, Op: ">", Limit: -1}},
-	{expr: "refresh.p99 < 2.5E+2ms", want: Threshold{Metric: "refresh.p99", Kind: KindLatency, Op: "<", Limit: 250, Unit: "ms"}},
-
-	// Bad operators.
-	{expr: "refresh.p99 << 250ms", err: `threshold "refresh.p99 << 250ms": unknown operator "<<" at column 13 (want one of < <= > >= == !=)`, col: 13},
-	{expr: "refresh.p99 = 250ms", err: `unknown operator "=" at column 13|< <= > >= == !=`, col: 13},
-	{expr: "refresh.p99 => 250ms", err: `unknown operator "=>" at column 13`, col: 13},
-	{expr: "refresh.p99 !== 1", err: `unknown operator "!==" at column 13`, col: 13},
-	{expr: "refresh.p99", err: `missing operator after "refresh.p99" at column 12`, col: 12},
-	{expr: "refresh.p99 lt 250ms", err: `want an operator at column 13, got "lt"`, col: 13},
-	{expr: "refresh p99 < 250", err: `unknown metric "refresh" at column 1`, col: 1},
-	// Bad numbers.
-	{expr: "refresh.p99 < abc", err: `bad number "abc" at column 15`, col: 15},
-	{expr: "refresh.p99 < ms", err: `bad number "ms" at column 15`, col: 15},
-	{expr: "refresh.p99 <", err: `missing value after "<" at column 14`, col: 14},
-	{expr: "refresh.p99 < 1e999ms", err: `bad number "1e999" at column 15: out of range`, col: 15},
-	{expr: "refresh.p99 < NaN", err: `bad number "NaN" at column 15`, col: 15},
-	{expr: "refresh.p99 < 2.5.1ms", err: `unknown unit ".1ms" at column 18`, col: 18},
-	{expr: "refresh.p99 < 250 ms 3", err: `unexpected "3" at column 22 after the value`, col: 22},
-	// Unknown metrics list every name; near misses are suggested.
-	{expr: "refresh.p100 < 250ms", err: `unknown metric "refresh.p100" at column 1|{sign_in,refresh,api,get_token,foreground_recovery}.{min,p50,p90,p95,p99,p999,max,mean,|herd.{peak_rps,|requests.{issued,|sessions.{forced_signouts,re_sign_ins}|engine.{lag_p50,lag_p99,lag_max}`, col: 1},
-	{expr: "refesh.p99 < 250ms", err: `unknown metric "refesh.p99" at column 1 (did you mean "refresh.p99"?)`, col: 1},
-	{expr: "  latency<1", err: `unknown metric "latency" at column 3; metrics: `, col: 3},
-	{expr: "< 250ms", err: `missing metric at column 1`, col: 1},
-	// Units that do not fit the metric, and unknown units.
-	{expr: "requests.lost < 5ms", err: `unit "ms" at column 18 does not fit requests.lost, which is a count`, col: 18},
-	{expr: "refresh.p99 < 1%", err: `unit "%" at column 16 does not fit refresh.p99, which is a latency (want ms or s)`, col: 16},
-	{expr: "refresh.error_rate < 1s", err: `unit "s" at column 23 does not fit refresh.error_rate, which is a rate`, col: 23},
-	{expr: "herd.peak_to_mean < 4%", err: `unit "%" at column 22 does not fit herd.peak_to_mean, which is a ratio`, col: 22},
-	{expr: "refresh.p99 < 250us", err: `unknown unit "us" at column 18 (want ms, s or %)`, col: 18},
-	// Empty.
-	{expr: "", err: `threshold "": empty: want METRIC OP VALUE`},
-	{expr: " \t ", err: `empty: want METRIC OP VALUE`},
-	// Tokens outside ASCII.
-	{expr: "réfresh.p99 < 1", err: `unknown metric "réfresh.p99" at column 1`, col: 1},
-	{expr: "refresh.p99 ≤ 1", err: `want an operator at column 13, got "≤"`, col: 13},
-	{expr: "refresh.p99 < 1 ms é", err: `unexpected "é" at column 20`, col: 20},
-}
-
-func TestParseThreshold(t *testing.T) {
-	for _, tc := range parseCases {
-		got, err := ParseThreshold(tc.expr)
-		if tc.err == "" {
-			want := tc.want
-			want.Expr = tc.expr
-			if err != nil || got != want {
-				t.Errorf("%q: got %+v, %v; want %+v", tc.expr, got, err, want)
-			}
-			continue
-		}
-		if err == nil {
-			t.Errorf("%q: parsed to %+v, want an error", tc.expr, got)
-			continue
-		}
-		for _, part := range strings.Split(tc.err, "|") {
-			if !strings.Contains(err.Error(), part) {
-				t.Errorf("%q: error %q does not contain %q", tc.expr, err, part)
-			}
-		}
-		var te *ThresholdError
-		if !errors.As(err, &te) || te.Expr != tc.expr || te.Column != tc.col {
-			t.Errorf("%q: error %#v, want a *ThresholdError at column %d", tc.expr, err, tc.col)
-		}
-		if strings.Contains(err.Error(), "\n") {
-			t.Errorf("%q: error spans lines: %q", tc.expr, err)
+func TestMetricGettersMatchTheGrammar(t *testing.T) {
+	var grammar []string
+	for _, m := range threshold.Metrics() {
+		grammar = append(grammar, m.Name)
+		if _, ok := metricGetters[m.Name]; !ok {
+			t.Errorf("metric %s of the grammar cannot be read from a result", m.Name)
 		}
 	}
-}
-
-func TestParseThresholdWrapsTheNumberError(t *testing.T) {
-	_, err := ParseThreshold("refresh.p99 < 1e999")
-	if !errors.Is(err, strconv.ErrRange) {
-		t.Errorf("error %v does not wrap strconv.ErrRange", err)
+	for name := range metricGetters {
+		if _, ok := threshold.Lookup(name); !ok {
+			t.Errorf("result figure %s is not a metric of the grammar", name)
+		}
 	}
-}
-
-// expandBraces expands a brace listing "{a,b}.{c,d.{e,f}}" into its names.
-func expandBraces(s string) []string {
-	i := strings.IndexByte(s, '{')
-	if i < 0 {
-		return []string{s}
-	}
-	depth, j := 0, i
-	for ; j < len(s); j++ {
-		if s[j] == '{' {
-			depth++
-		} else if s[j] == '}' {
-			if depth--; depth == 0 {
-				break
+	// Every operation and error class of result.json has its metrics.
+	for _, op := range OpNames {
+		for _, c := range ErrorClasses {
+			if _, ok := threshold.Lookup(op + ".errors." + c); !ok {
+				t.Errorf("no metric %s.errors.%s", op, c)
 			}
 		}
 	}
-	var alts []string
-	depth, start := 0, i+1
-	for k := i + 1; k < j; k++ {
-		switch s[k] {
-		case '{':
-			depth++
-		case '}':
-			depth--
-		case ',':
-			if depth == 0 {
-				alts = append(alts, s[start:k])
-				start = k + 1
-			}
-		}
-	}
-	alts = append(alts, s[start:j])
-	var out []string
-	for _, a := range alts {
-		out = append(out, expandBraces(s[:i]+a+s[j+1:])...)
-	}
-	return out
-}
-
-func TestUnknownMetricListsEveryName(t *testing.T) {
-	_, err := ParseThreshold("nope < 1")
-	_, listing, ok := strings.Cut(err.Error(), "; metrics: ")
-	if !ok {
-		t.Fatalf("no listing in %q", err)
-	}
-	var names []string
-	for _, g := range strings.Split(listing, "; ") {
-		names = append(names, expandBraces(g)...)
-	}
-	all := ThresholdMetrics()
-	slices.Sort(names)
-	slices.Sort(all)
-	if !slices.Equal(names, all) {
-		t.Errorf("listing expands to %d names, want the %d of ThresholdMetrics:\n%v\n%v", len(names), len(all), names, all)
-	}
-	for _, want := range []string{
-		"refresh.p99", "api.p95", "sign_in.mean", "foreground_recovery.p999", "get_token.error_rate",
-		"refresh.errors.http_429", "api.errors.cancelled", "refresh.service_p99", "refresh.count", "refresh.ok", "refresh.errors",
-		"herd.peak_rps", "herd.mean_rps", "herd.peak_to_mean", "herd.max_inflight", "herd.amplification",
-		"herd.duplicate_refreshes", "herd.retries", "herd.retries_share", "herd.dispersion",
-		"requests.issued", "requests.settled", "requests.lost", "requests.ok", "requests.user_visible_errors",
-		"requests.cancelled", "requests.retry_loops", "requests.stale_token_retries",
-		"sessions.forced_signouts", "sessions.re_sign_ins", "engine.lag_p50", "engine.lag_p99", "engine.lag_max",
-	} {
-		if !slices.Contains(all, want) {
-			t.Errorf("metric %s missing", want)
-		}
-	}
-	for _, name := range all {
-		if _, err := ParseThreshold(name + " >= 0"); err != nil {
-			t.Errorf("listed metric does not parse: %v", err)
-		}
+	if len(metricGetters) != len(grammar) {
+		t.Errorf("%d getters for %d metrics", len(metricGetters), len(grammar))
 	}
 }
 
@@ -260,33 +103,36 @@ func TestThresholdValueAndHolds(t *testing.T) {
 		{"herd.dispersion < 2", 3.75, false},
 		{"herd.duplicate_refreshes == 0", 0, true},
 	} {
-		th, err := ParseThreshold(tc.expr)
+		th, err := threshold.Parse(tc.expr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := th.Check(r)
+		got := CheckThreshold(r, th)
 		if math.Abs(got.Value-tc.value) > 1e-9 || got.OK != tc.ok || got.Expr != tc.expr {
 			t.Errorf("%q: got %+v, want value %g ok %v", tc.expr, got, tc.value, tc.ok)
 		}
 	}
 }
 
-func TestHoldsAtTheLimit(t *testing.T) {
-	// 0.1 + 0.2 is not 0.3 in floating point; the comparison allows for it.
-	for _, tc := range []struct {
-		op   string
-		v    float64
-		want bool
-	}{
-		{"<", 0.1 + 0.2, false}, {"<=", 0.1 + 0.2, true}, {">", 0.1 + 0.2, false},
-		{">=", 0.1 + 0.2, true}, {"==", 0.1 + 0.2, true}, {"!=", 0.1 + 0.2, false},
-		{"<", 0.29, true}, {">", 0.31, true}, {"==", 0.31, false}, {"!=", 0.31, true},
-		{"<", math.NaN(), false}, {"!=", math.NaN(), false},
-	} {
-		th := Threshold{Op: tc.op, Limit: 0.3}
-		if got := th.Holds(tc.v); got != tc.want {
-			t.Errorf("%v %s 0.3 = %v, want %v", tc.v, tc.op, got, tc.want)
-		}
+func TestCheckThresholdOfAFigureTheResultLacks(t *testing.T) {
+	// A threshold built in Go may name a metric the grammar does not know:
+	// it has no value and fails, with a value result.json can hold.
+	th := threshold.Threshold{Expr: "nope < 1", Metric: "nope", Op: threshold.Less, Limit: 1}
+	if v := ThresholdValue(evalResult(), th); !math.IsNaN(v) {
+		t.Errorf("value %g, want NaN", v)
+	}
+	if got := CheckThreshold(evalResult(), th); got.OK || got.Value != 0 || got.Expr != "nope < 1" {
+		t.Errorf("got %+v, want a failure with value 0", got)
+	}
+	// An infinite figure is recorded as the largest float.
+	r := evalResult()
+	r.Herd.PeakToMean = math.Inf(1)
+	th, err := threshold.Parse("herd.peak_to_mean < 4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := CheckThreshold(r, th); got.OK || got.Value != math.MaxFloat64 {
+		t.Errorf("infinite figure: got %+v", got)
 	}
 }
 
@@ -371,24 +217,6 @@ func TestThresholdLine(t *testing.T) {
 	} {
 		if got := ThresholdLine(tc.tr); got != tc.want {
 			t.Errorf("got %q, want %q", got, tc.want)
-		}
-	}
-}
-
-func TestThresholdStringParsesBack(t *testing.T) {
-	for _, tc := range parseCases {
-		th, err := ParseThreshold(tc.expr)
-		if err != nil {
-			continue
-		}
-		back, err := ParseThreshold(th.String())
-		if err != nil {
-			t.Errorf("%q → %q: %v", tc.expr, th.String(), err)
-			continue
-		}
-		back.Expr = th.Expr
-		if back != th {
-			t.Errorf("%q → %q → %+v, want %+v", tc.expr, th.String(), back, th)
 		}
 	}
 }

@@ -88,6 +88,43 @@ func TestProfilesValidate(t *testing.T) {
 	}
 }
 
+func TestProfilesValidateChecksThresholds(t *testing.T) {
+	good := writeProfile(t, "gates.yaml", "thresholds:\n  - refresh.p99 < 250ms\n  - {expr: \"requests.lost == 0\", abort_on_fail: true}\n  - herd.peak_to_mean<4\n  - refresh.error_rate < 1%\n")
+	bad := writeProfile(t, "bad-gates.yaml", "name: bad-gates\n"+ // 1
+		"clients: 0\n"+ // 2
+		"thresholds:\n"+ // 3
+		"  - refresh.p99 < 250ms\n"+ // 4
+		"  - refresh.p99 < 250 msec\n"+ // 5
+		"  - {expr: \"request.lost == 0\", abort_on_fail: true}\n"+ // 6
+		"  - herd.peak_to_mean < 4%\n") // 7
+
+	code, stdout, stderr := runCLI(context.Background(), "profiles", "validate", good)
+	if code != exitOK || stderr != "" || stdout != good+": ok\n" {
+		t.Fatalf("good thresholds: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+
+	code, stdout, stderr = runCLI(context.Background(), "profiles", "validate", bad)
+	if code != exitUsage || stdout != "" {
+		t.Fatalf("exit %d, stdout %q; want 2 and nothing on stdout", code, stdout)
+	}
+	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+	want := []string{
+		bad + ":2: clients: must be at least 1, got 0",
+		bad + `:5: thresholds[1].expr: threshold "refresh.p99 < 250 msec": unknown unit "msec" at column 19 (want ms, s or %)`,
+		bad + `:6: thresholds[2].expr: threshold "request.lost == 0": unknown metric "request.lost" at column 1 (did you mean "requests.lost"?); metrics: {sign_in,refresh,`,
+		bad + `:7: thresholds[3].expr: threshold "herd.peak_to_mean < 4%": unit "%" at column 22 does not fit herd.peak_to_mean, which is a ratio (want a plain number)`,
+		"stampede: invalid profiles: 1 of 1",
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("want %d lines, got %d:\n%s", len(want), len(lines), stderr)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("line %d:\n got %q\nwant %q", i, lines[i], w)
+		}
+	}
+}
+
 func TestRunInvalidProfileFileExitsTwoNamingFileAndLine(t *testing.T) {
 	bad := writeProfile(t, "bad.yaml", "name: bad\nclients: -3\nnetwork:\n  preset: 5g\n")
 	code, stdout, stderr := runCLI(context.Background(), "run", "-p", bad, "--out", t.TempDir(), "--quiet")

@@ -24,6 +24,7 @@ import (
 	"github.com/stampede-load/stampede/load"
 	"github.com/stampede-load/stampede/load/transport"
 	"github.com/stampede-load/stampede/profiles"
+	"github.com/stampede-load/stampede/profiles/threshold"
 	"github.com/stampede-load/stampede/reports"
 )
 
@@ -154,7 +155,6 @@ func (o *runOptions) resolve() (profiles.Profile, error) {
 	errs = append(errs, o.shardFlags.parse(time.Now())...)
 	flagThresholds, thresholdErrs := o.flagThresholds()
 	errs = append(errs, thresholdErrs...)
-	var profileThresholdErrs []error
 	sets, setErrs := parseSets(o.sets)
 	errs = append(errs, setErrs...)
 	var applyErrs []error
@@ -181,7 +181,6 @@ func (o *runOptions) resolve() (profiles.Profile, error) {
 		if o.target != "" {
 			p.Target.URL = o.target
 		}
-		profileThresholdErrs = o.profileThresholdErrors(p.Thresholds)
 	})
 	fieldFlag := map[string]string{"clients": "clients", "duration": "duration", "ramp": "ramp", "time_scale": "time-scale", "target.url": "target"}
 	for _, e := range unjoin(err) {
@@ -201,7 +200,6 @@ func (o *runOptions) resolve() (profiles.Profile, error) {
 	if err == nil {
 		errs = append(errs, o.shardFlags.sharedTarget(p)...)
 	}
-	errs = append(errs, profileThresholdErrs...)
 	errs = withSets(sets, errs, applyErrs) // --set problems name the flag, in flag order
 	if len(errs) > 0 {
 		return p, usageError(errors.Join(errs...))
@@ -216,8 +214,8 @@ func (o *runOptions) flagThresholds() ([]profiles.Threshold, []error) {
 	var ths []profiles.Threshold
 	var errs []error
 	for _, expr := range o.thresholds {
-		if _, err := reports.ParseThreshold(expr); err != nil {
-			var te *reports.ThresholdError
+		if _, err := threshold.Parse(expr); err != nil {
+			var te *threshold.Error
 			if errors.As(err, &te) {
 				errs = append(errs, fmt.Errorf("--threshold %q: %s", expr, te.Reason))
 			} else {
@@ -228,26 +226,6 @@ func (o *runOptions) flagThresholds() ([]profiles.Threshold, []error) {
 		ths = append(ths, profiles.Threshold{Expr: expr})
 	}
 	return ths, errs
-}
-
-// profileThresholdErrors parses the profile's thresholds, returning one
-// error per bad one, naming the field (and the profile file). Empty ones
-// are left to the profile's own validation, which reports them.
-func (o *runOptions) profileThresholdErrors(ths []profiles.Threshold) []error {
-	file := ""
-	if _, err := profiles.BuiltinSource(o.profile); err != nil {
-		file = o.profile
-	}
-	var errs []error
-	for i, th := range ths {
-		if strings.TrimSpace(th.Expr) == "" {
-			continue
-		}
-		if _, err := reports.ParseThreshold(th.Expr); err != nil {
-			errs = append(errs, &profiles.FieldError{Path: fmt.Sprintf("thresholds[%d].expr", i), Message: err.Error(), File: file})
-		}
-	}
-	return errs
 }
 
 func unjoin(err error) []error {

@@ -119,7 +119,7 @@ func TestRunBadThresholdExitsTwoNamingTheToken(t *testing.T) {
 		`stampede: --threshold "refresh.p99 << 250ms": unknown operator "<<" at column 13 (want one of < <= > >= == !=)`,
 		`stampede: --threshold "refresh.p100 < 1": unknown metric "refresh.p100" at column 1 (did you mean "refresh.p50"?); metrics: {sign_in,refresh,api,get_token,foreground_recovery}.{min,p50,`,
 		`stampede: --threshold "": empty: want METRIC OP VALUE such as "refresh.p99 < 250ms"`,
-		"stampede: " + file + `: thresholds[1].expr: threshold "requests.lost < 5ms": unit "ms" at column 18 does not fit requests.lost, which is a count (want a plain number)`,
+		"stampede: " + file + `:4: thresholds[1].expr: threshold "requests.lost < 5ms": unit "ms" at column 18 does not fit requests.lost, which is a count (want a plain number)`,
 	}
 	if len(lines) != len(want) {
 		t.Fatalf("want %d lines, got %d:\n%s", len(want), len(lines), stderr)
