@@ -191,16 +191,30 @@ func anchors(text string) map[string]bool {
 	return out
 }
 
+// brokenLink is a relative link that does not resolve.
+type brokenLink struct {
+	where    string // "file:line: target"
+	resolved string // the file it points at
+	missing  bool   // the file does not exist (else its anchor does not)
+	reason   string
+}
+
+func (b brokenLink) String() string { return b.where + ": " + b.reason }
+
+// plannedDocs are documents the manual links to that are being written
+// elsewhere: a link to one is not broken while it does not exist yet.
+// Once the file exists its anchors are checked like any other's.
+var plannedDocs = []string{"docs/design.md"}
+
 // brokenLinks checks every relative link and image of the Markdown file
 // path: its file must exist, and its #anchor, if any, must be a heading of
-// the Markdown file it points at. It returns one "file:line: ..." per
-// broken link.
-func brokenLinks(path string) ([]string, error) {
+// the Markdown file it points at. It returns every broken link.
+func brokenLinks(path string) ([]brokenLink, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var broken []string
+	var broken []brokenLink
 	lines, numbers := proseLines(string(data))
 	for i, line := range lines {
 		for _, m := range mdLink.FindAllStringSubmatch(codeSpan.ReplaceAllString(line, ""), -1) {
@@ -215,7 +229,7 @@ func brokenLinks(path string) ([]string, error) {
 			}
 			where := fmt.Sprintf("%s:%d: %s", path, numbers[i], target)
 			if _, err := os.Stat(resolved); err != nil {
-				broken = append(broken, where+": no such file")
+				broken = append(broken, brokenLink{where: where, resolved: resolved, missing: true, reason: "no such file"})
 				continue
 			}
 			if anchor == "" || !strings.HasSuffix(resolved, ".md") {
@@ -226,7 +240,7 @@ func brokenLinks(path string) ([]string, error) {
 				return nil, err
 			}
 			if !anchors(string(doc))[anchor] {
-				broken = append(broken, fmt.Sprintf("%s: no heading #%s in %s", where, anchor, resolved))
+				broken = append(broken, brokenLink{where: where, resolved: resolved, reason: fmt.Sprintf("no heading #%s in %s", anchor, resolved)})
 			}
 		}
 	}
@@ -241,6 +255,11 @@ func TestDocsLinksResolve(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, b := range broken {
+			rel, _ := filepath.Rel(repoRoot, b.resolved)
+			if b.missing && slices.Contains(plannedDocs, filepath.ToSlash(rel)) {
+				t.Logf("%s: planned, not written yet", b)
+				continue
+			}
 			t.Error(b)
 		}
 		data, _ := os.ReadFile(f)
@@ -278,10 +297,10 @@ func TestDocsLinkCheckReportsBrokenLinks(t *testing.T) {
 	want := []string{"a.md:3: missing.png: no such file", "a.md:4: nowhere.md: no such file",
 		"a.md:5: other.md#not-a-heading: no heading", "a.md:6: #nope: no heading"}
 	if len(got) != len(want) {
-		t.Fatalf("brokenLinks reported %d links, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
+		t.Fatalf("brokenLinks reported %d links, want %d: %v", len(got), len(want), got)
 	}
 	for i := range want {
-		if !strings.Contains(got[i], want[i]) {
+		if !strings.Contains(got[i].String(), want[i]) {
 			t.Errorf("report %d = %q, want it to contain %q", i, got[i], want[i])
 		}
 	}
