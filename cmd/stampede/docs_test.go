@@ -16,20 +16,20 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// repoRoot is the repository's top folder, seen from this package.
-const repoRoot = "../.."
+// docsRepoRoot is the repository's top folder, seen from this package.
+const docsRepoRoot = "../.."
 
 // manualFiles are the Markdown files of the manual: README.md and docs/*.md.
 func manualFiles(t *testing.T) []string {
 	t.Helper()
-	docs, err := filepath.Glob(filepath.Join(repoRoot, "docs", "*.md"))
+	docs, err := filepath.Glob(filepath.Join(docsRepoRoot, "docs", "*.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(docs) == 0 {
 		t.Fatal("no docs/*.md: the manual lives under docs/")
 	}
-	return append([]string{filepath.Join(repoRoot, "README.md")}, docs...)
+	return append([]string{filepath.Join(docsRepoRoot, "README.md")}, docs...)
 }
 
 // readManual concatenates the manual's files.
@@ -255,7 +255,7 @@ func TestDocsLinksResolve(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, b := range broken {
-			rel, _ := filepath.Rel(repoRoot, b.resolved)
+			rel, _ := filepath.Rel(docsRepoRoot, b.resolved)
 			if b.missing && slices.Contains(plannedDocs, filepath.ToSlash(rel)) {
 				t.Logf("%s: planned, not written yet", b)
 				continue
