@@ -10,17 +10,6 @@ import (
 	"github.com/stampede-load/stampede/load/target"
 )
 
-// BenchmarkRecorderAnswered measures recording one answered request.
-func BenchmarkRecorderAnswered(b *testing.B) {
-	start := time.Now()
-	rec := NewRecorder(1, start, time.Minute)
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		at := start.Add(time.Duration(i%600) * 100 * time.Millisecond)
-		rec.answered(0, opRefresh, model.ClassOK, at, at, 3*time.Millisecond, 2*time.Millisecond)
-	}
-}
-
 // BenchmarkRefreshRoundTrip measures one refresh over loopback HTTP against
 // the embedded backend (EdDSA): client, transport and server together.
 func BenchmarkRefreshRoundTrip(b *testing.B) {

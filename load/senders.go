@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stampede-load/stampede/load/driver"
 	"github.com/stampede-load/stampede/load/model"
 	"github.com/stampede-load/stampede/load/target"
 	"github.com/stampede-load/stampede/load/transport"
@@ -13,16 +14,19 @@ import (
 
 // job is one request a client started, waiting to be made.
 type job struct {
-	r        *runner
-	a        model.Action
-	op       op
-	sent     time.Time
-	deadline time.Time // sent plus the request timeout
+	w      *worker
+	client int
+	req    driver.Request
+}
+
+// answer is the Answer to j: ev, on the wire at wire, answered at done.
+func (j job) answer(ev model.Event, wire, done time.Time) driver.Answer {
+	return driver.Answer{Client: j.client, Event: ev, Op: j.req.Op, Intended: j.req.Action.At, Sent: j.req.Sent, Wire: wire, Done: done}
 }
 
 // kind is the event that answers j.
 func (j job) kind() model.EventKind {
-	switch j.a.Kind {
+	switch j.req.Action.Kind {
 	case model.ActSignIn:
 		return model.EvSignInDone
 	case model.ActRefresh:
@@ -34,19 +38,20 @@ func (j job) kind() model.EventKind {
 // exchange makes j's request against the target under ctx and returns the
 // event that answers it.
 func (j job) exchange(ctx context.Context) model.Event {
-	ev := model.Event{Kind: j.kind(), Req: j.a.Req}
-	cfg := &j.r.e.cfg
-	switch j.a.Kind {
+	a := &j.req.Action
+	ev := model.Event{Kind: j.kind(), Req: a.Req}
+	cfg := &j.w.e.cfg
+	switch a.Kind {
 	case model.ActSignIn:
 		var cr target.Credentials
-		cr, ev.Outcome = cfg.Auth.SignIn(ctx, "user-"+strconv.Itoa(j.r.idx))
+		cr, ev.Outcome = cfg.Auth.SignIn(ctx, "user-"+strconv.Itoa(j.client))
 		ev.SessionID, ev.ClientToken, ev.Token, ev.ExpiresAt, ev.Times = cr.SessionID, cr.ClientToken, cr.Token, cr.ExpiresAt, cr.Times
 	case model.ActRefresh:
 		var cr target.Credentials
-		cr, ev.Outcome = cfg.Auth.Refresh(ctx, j.a.SessionID, j.a.ClientToken)
+		cr, ev.Outcome = cfg.Auth.Refresh(ctx, a.SessionID, a.ClientToken)
 		ev.Token, ev.ClientToken, ev.ExpiresAt, ev.Times = cr.Token, cr.ClientToken, cr.ExpiresAt, cr.Times
 	default:
-		ev.Outcome = cfg.Resource.Call(ctx, j.a.Token)
+		ev.Outcome = cfg.Resource.Call(ctx, a.Token)
 	}
 	return ev
 }
@@ -129,11 +134,11 @@ func (s *senders) serve(j job) {
 	sc := &transport.SenderConn{} // this sender's connection (SenderTransport)
 	defer sc.Close()
 	for {
-		w := j.r.w
-		ctx, cancel := context.WithDeadline(w.ctx, j.deadline)
+		w := j.w
+		ctx, cancel := context.WithDeadline(w.ctx, j.req.Deadline)
 		ev := j.exchange(transport.WithSenderConn(ctx, sc))
 		cancel()
-		w.inbox <- answer{r: j.r, ev: ev, op: j.op, intended: j.a.At, sent: j.sent, wire: j.sent, done: time.Now()}
+		w.inbox <- j.answer(ev, j.req.Sent, time.Now())
 		var ok bool
 		if j, ok = s.next(); !ok {
 			if j, ok = <-s.wake; !ok {

@@ -10,12 +10,12 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
-	"github.com/stampede-load/stampede/load"
+	"github.com/stampede-load/stampede/load/record"
 	"github.com/stampede-load/stampede/profiles"
 )
 
 // liveSource is what progress output reads from a running engine.
-type liveSource interface{ Live() load.Live }
+type liveSource interface{ Live() record.Live }
 
 // progress shows a running test on the error stream: bars on a terminal,
 // a plain line every plainEvery otherwise, nothing when quiet.
@@ -69,7 +69,7 @@ func (r *rate) per(now time.Time, n int64) float64 {
 	return v
 }
 
-func liveLine(l load.Live, refreshRate float64, p profiles.Profile) string {
+func liveLine(l record.Live, refreshRate float64, p profiles.Profile) string {
 	p99 := "-"
 	if l.RecentRefreshP99 > 0 {
 		p99 = l.RecentRefreshP99.Round(10 * time.Microsecond).String()

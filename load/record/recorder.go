@@ -1,4 +1,4 @@
-package load
+package record
 
 import (
 	"sync"
@@ -12,15 +12,16 @@ import (
 	"github.com/stampede-load/stampede/reports"
 )
 
-// Operations the recorder keeps, indexed like reports.OpNames.
-type op uint8
+// Op is an operation the recorder keeps, indexed like reports.OpNames.
+type Op uint8
 
+// Operations.
 const (
-	opSignIn op = iota
-	opRefresh
-	opAPI
-	opGetToken
-	opForegroundRecovery
+	OpSignIn Op = iota
+	OpRefresh
+	OpAPI
+	OpGetToken
+	OpForegroundRecovery
 	numOps
 )
 
@@ -110,9 +111,9 @@ type Recorder struct {
 }
 
 // NewRecorder returns a recorder with n shards whose timeline starts at start
-// and is sized for about span of run.
-func NewRecorder(n int, start time.Time, span time.Duration) *Recorder {
-	r := &Recorder{start: start, shards: make([]*shard, n)}
+// and is sized for about span of run, for a plan with that many fleet events.
+func NewRecorder(n int, start time.Time, span time.Duration, events int) *Recorder {
+	r := &Recorder{start: start, shards: make([]*shard, n), windowClients: make([]atomic.Int64, events)}
 	buckets := int(span/TimelineBucket) + 1
 	for i := range r.shards {
 		s := &shard{
@@ -123,7 +124,7 @@ func NewRecorder(n int, start time.Time, span time.Duration) *Recorder {
 		}
 		for o := range s.ops {
 			s.ops[o].latency = reports.NewHistogram()
-			if o <= int(opAPI) {
+			if o <= int(OpAPI) {
 				s.ops[o].service = reports.NewHistogram()
 			}
 		}
@@ -146,9 +147,9 @@ func (s *shard) tl(b, counter int) {
 
 // sent notes that a client started a request: live totals and the
 // fleet's refreshes in flight.
-func (r *Recorder) sent(o op) {
+func (r *Recorder) sent(o Op) {
 	switch o {
-	case opRefresh:
+	case OpRefresh:
 		r.refreshes.Add(1)
 		n := r.refreshInflight.Add(1)
 		for {
@@ -157,7 +158,7 @@ func (r *Recorder) sent(o op) {
 				break
 			}
 		}
-	case opAPI:
+	case OpAPI:
 		r.apiCalls.Add(1)
 	}
 }
@@ -166,9 +167,9 @@ func (r *Recorder) sent(o op) {
 // when it went on the wire (later than sent when the network held it back,
 // as in a blackhole outage), latency runs from its intended start, service
 // from the moment the client sent it.
-func (r *Recorder) answered(sh int, o op, class model.ErrorClass, wire, done time.Time, latency, service time.Duration) {
+func (r *Recorder) answered(sh int, o Op, class model.ErrorClass, wire, done time.Time, latency, service time.Duration) {
 	s := r.shards[sh]
-	if o == opRefresh {
+	if o == OpRefresh {
 		r.refreshInflight.Add(-1)
 		if class != model.ClassOK {
 			r.refreshErrors.Add(1)
@@ -177,9 +178,9 @@ func (r *Recorder) answered(sh int, o op, class model.ErrorClass, wire, done tim
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch o {
-	case opRefresh:
+	case OpRefresh:
 		s.tl(r.bucket(wire), tlRefreshAttempts)
-	case opAPI:
+	case OpAPI:
 		s.tl(r.bucket(wire), tlAPICalls)
 	}
 	rec := &s.ops[o]
@@ -199,14 +200,14 @@ func (r *Recorder) answered(sh int, o op, class model.ErrorClass, wire, done tim
 		reports.RecordLatency(rec.service, service)
 	}
 	switch o {
-	case opRefresh:
+	case OpRefresh:
 		reports.RecordLatency(s.window, latency)
 		if class == model.ClassOK {
 			s.tl(r.bucket(done), tlRefreshOK)
 		} else {
 			s.tl(r.bucket(done), tlRefreshErrors)
 		}
-	case opAPI:
+	case OpAPI:
 		if class == model.Class401 {
 			s.tl(r.bucket(done), tlAPI401)
 		}
@@ -228,9 +229,9 @@ func (r *Recorder) metric(sh int, now time.Time, a *model.Action) {
 	defer s.mu.Unlock()
 	switch a.Metric {
 	case model.MetricGetToken, model.MetricForegroundRecovery:
-		o := opGetToken
+		o := OpGetToken
 		if a.Metric == model.MetricForegroundRecovery {
-			o = opForegroundRecovery
+			o = OpForegroundRecovery
 		}
 		rec := &s.ops[o]
 		rec.count++
@@ -274,8 +275,8 @@ func (r *Recorder) finished(sh int, status string) {
 	s.mu.Unlock()
 }
 
-// sample closes the timeline bucket that ends at t with the fleet's gauges.
-func (r *Recorder) sample(t time.Time, goroutines int) {
+// Sample closes the timeline bucket that ends at t with the fleet's gauges.
+func (r *Recorder) Sample(t time.Time, goroutines int) {
 	b := r.bucket(t.Add(-time.Nanosecond))
 	peak := r.inflightPeak.Swap(r.refreshInflight.Load())
 	r.gmu.Lock()
@@ -287,8 +288,8 @@ func (r *Recorder) sample(t time.Time, goroutines int) {
 	r.maxGoro = max(r.maxGoro, goroutines)
 }
 
-// revoked counts one session revoked (or not: err) by a revocation wave.
-func (r *Recorder) revoked(window int, err error) {
+// Revoked counts one session revoked (or not: err) by a revocation wave.
+func (r *Recorder) Revoked(window int, err error) {
 	r.rmu.Lock()
 	defer r.rmu.Unlock()
 	if r.revokes == nil {
@@ -308,8 +309,8 @@ func (r *Recorder) revoked(window int, err error) {
 	a.Affected++
 }
 
-// revocations is what the revocation waves did, one entry per wave.
-func (r *Recorder) revocations() []chaos.Applied {
+// Revocations is what the revocation waves did, one entry per wave.
+func (r *Recorder) Revocations() []chaos.Applied {
 	r.rmu.Lock()
 	defer r.rmu.Unlock()
 	out := make([]chaos.Applied, 0, len(r.revokes))
@@ -319,7 +320,8 @@ func (r *Recorder) revocations() []chaos.Applied {
 	return out
 }
 
-func (r *Recorder) eventClients() []int64 {
+// EventClients is, per fleet event, how many clients it acted on.
+func (r *Recorder) EventClients() []int64 {
 	out := make([]int64, len(r.windowClients))
 	for i := range r.windowClients {
 		out[i] = r.windowClients[i].Load()
@@ -341,8 +343,8 @@ type Live struct {
 // LatencyWindow is the width of the refresh latency series' windows.
 const LatencyWindow = time.Second
 
-// rollLatency closes a LatencyWindow of refresh latencies into the series.
-func (r *Recorder) rollLatency(w *hdrhistogram.Histogram) {
+// RollLatency closes a LatencyWindow of refresh latencies into the series.
+func (r *Recorder) RollLatency(w *hdrhistogram.Histogram) {
 	w.Reset()
 	for _, s := range r.shards {
 		s.mu.Lock()
@@ -376,7 +378,7 @@ func (r *Recorder) Fill(res *reports.Result, end time.Time) error {
 	var merged [numOps]opRecord
 	for o := range merged {
 		merged[o].latency = reports.NewHistogram()
-		if o <= int(opAPI) {
+		if o <= int(OpAPI) {
 			merged[o].service = reports.NewHistogram()
 		}
 	}

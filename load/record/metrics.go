@@ -1,4 +1,4 @@
-package load
+package record
 
 import (
 	"slices"
@@ -68,24 +68,25 @@ var (
 		"API call retries sent with a token older than the client's newest.", nil, nil)
 )
 
-// Collector returns a Prometheus collector of the engine's figures. It
-// reads the run's own counters and histograms when it is scraped and adds
-// nothing to the requests' path; it collects nothing before Run starts, and
-// after Run returns its counts are those of the result.
-func (e *Engine) Collector() prometheus.Collector {
-	c := &collector{e: e, lag: reports.NewHistogram()}
+// NewCollector returns a Prometheus collector of the figures of the
+// recorder that current returns (nil before a run starts). It reads the
+// recorder's own counters and histograms when it is scraped and adds
+// nothing to the requests' path; after the run its counts are those of the
+// result.
+func NewCollector(current func() *Recorder) prometheus.Collector {
+	c := &collector{current: current, lag: reports.NewHistogram()}
 	for i := range c.latency {
 		c.latency[i] = reports.NewHistogram()
 	}
 	return c
 }
 
-// collector is the engine's Prometheus collector. Its histograms are
+// collector is a run's Prometheus collector. Its histograms are
 // scratch space for merging the shards', one scrape at a time.
 type collector struct {
-	e       *Engine
+	current func() *Recorder
 	mu      sync.Mutex
-	latency [opAPI + 1]*hdrhistogram.Histogram
+	latency [OpAPI + 1]*hdrhistogram.Histogram
 	lag     *hdrhistogram.Histogram
 }
 
@@ -107,7 +108,7 @@ type opCounts struct {
 // Collect merges the shards' counts and histograms, each under its shard's
 // lock, and sends them with the fleet's live gauges.
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	r := c.e.rec.Load()
+	r := c.current()
 	if r == nil {
 		return
 	}
@@ -117,7 +118,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		h.Reset()
 	}
 	c.lag.Reset()
-	var ops [opAPI + 1]opCounts
+	var ops [OpAPI + 1]opCounts
 	var req reports.Requests
 	var forced, resigns int64
 	for _, s := range r.shards {

@@ -1,0 +1,306 @@
+package driver
+
+import (
+	"time"
+
+	"github.com/stampede-load/stampede/chaos"
+	"github.com/stampede-load/stampede/load/model"
+	"github.com/stampede-load/stampede/load/record"
+	"github.com/stampede-load/stampede/profiles"
+)
+
+// client is one simulated client as its driver drives it: the model plus
+// the chaos around it and its deadlines.
+type client struct {
+	d       *Driver
+	idx     int
+	m       *model.Client
+	started bool
+	slot    time.Time                  // its ramp slot
+	armed   [model.NumTimers]time.Time // the model's timers, in engine time
+	heapAt  time.Time                  // its entry in the driver's heap; zero if none
+
+	// Chaos around the client.
+	link    *chaos.Link
+	life    *chaos.Lifecycle
+	lifeAt  time.Time // next foreground/background switch; zero if none
+	cold    bool      // the app will be killed during this background gap
+	changes []chaos.ClientChange
+	next    int           // next change to apply
+	offline string        // outage mode while offline, "" online
+	held    bool          // a request is held by a blackhole outage
+	skew    time.Duration // the device clock's error
+
+	valid      bool      // holds a valid token, as last counted in the gauge
+	expireAt   time.Time // when that token expires (engine time); zero if none
+	refreshing int       // refreshes of this client in flight
+
+	// suspended: this background gap is long enough (SuspendAfter) that
+	// the OS suspends the app and its connections die.
+	suspended bool
+}
+
+// due kinds besides the model's timers.
+const (
+	dueLife   = -1
+	dueChange = -2
+	dueExpiry = -3
+	dueStart  = -4
+)
+
+// earliest is the next deadline: a model timer (its kind), the lifecycle
+// switch (dueLife), a client change (dueChange), the token's expiry
+// (dueExpiry) or the ramp slot (dueStart).
+func (c *client) earliest() (int, time.Time) {
+	if !c.started {
+		return dueStart, c.slot
+	}
+	k, at := 0, time.Time{}
+	for i, t := range c.armed {
+		if !t.IsZero() && (at.IsZero() || t.Before(at)) {
+			k, at = i, t
+		}
+	}
+	if !c.lifeAt.IsZero() && (at.IsZero() || c.lifeAt.Before(at)) {
+		k, at = dueLife, c.lifeAt
+	}
+	if c.next < len(c.changes) {
+		if t := c.d.cfg.Start.Add(c.changes[c.next].At); at.IsZero() || t.Before(at) {
+			k, at = dueChange, t
+		}
+	}
+	if !c.expireAt.IsZero() && (at.IsZero() || c.expireAt.Before(at)) {
+		k, at = dueExpiry, c.expireAt
+	}
+	return k, at
+}
+
+// fire handles whatever of c is due by now: its start, then its timers,
+// lifecycle switches and fleet-event changes, earliest first.
+func (c *client) fire(now time.Time) {
+	if !c.started {
+		if now.Before(c.slot) {
+			return
+		}
+		c.started = true
+		c.d.record(record.Fact{Kind: record.FactStarted, Lag: now.Sub(c.slot)})
+		c.step(now, model.Event{Kind: model.EvStart, At: c.slot})
+		if c.life != nil {
+			c.lifeAt = now.Add(c.life.Foreground())
+		}
+	}
+	if c.m.Phase() == model.PhaseIdle {
+		return
+	}
+	for {
+		k, at := c.earliest()
+		if at.IsZero() || at.After(now) {
+			return
+		}
+		switch k {
+		case dueLife:
+			c.switchLife(now)
+		case dueChange:
+			c.applyChange(now, c.changes[c.next])
+			c.next++
+		case dueExpiry:
+			c.expireAt = time.Time{}
+			c.countValid(now)
+		default:
+			c.armed[k] = time.Time{}
+			c.d.record(record.Fact{Kind: record.FactLag, Lag: now.Sub(at)})
+			c.step(now, model.Event{Kind: model.EvTimer, Timer: model.TimerKind(k), At: at})
+		}
+	}
+}
+
+// stop ends c's part in the run: the model stops and nothing more is due.
+func (c *client) stop(now time.Time) {
+	c.step(now, model.Event{Kind: model.EvStop})
+	c.lifeAt, c.next = time.Time{}, len(c.changes)
+	c.started = true // a client whose slot never came does not start now
+	c.heapAt = time.Time{}
+	if c.m.Background() {
+		c.gauge(record.GaugeBackground, -1)
+	}
+	if c.offline != "" {
+		c.gauge(record.GaugeOffline, -1)
+	}
+}
+
+func (c *client) gauge(g record.Gauge, delta int64) {
+	c.d.record(record.Fact{Kind: record.FactGauge, Gauge: g, Delta: delta})
+}
+
+func (c *client) output(o Output) {
+	o.Client = c.idx
+	c.d.out = append(c.d.out, o)
+}
+
+// switchLife moves the app between foreground and background.
+func (c *client) switchLife(now time.Time) {
+	if c.m.Background() {
+		c.gauge(record.GaugeBackground, -1)
+		if c.cold || c.suspended {
+			c.output(Output{Kind: OutDrop})
+		}
+		c.step(now, model.Event{Kind: model.EvForeground, ColdStart: c.cold})
+		c.lifeAt = now.Add(c.life.Foreground())
+		return
+	}
+	var gap time.Duration
+	gap, c.cold = c.life.Background()
+	c.suspended = gap >= c.d.cfg.Profile.Scale(profiles.Duration(c.d.cfg.SuspendAfter))
+	c.step(now, model.Event{Kind: model.EvBackground})
+	if c.m.Background() {
+		c.gauge(record.GaugeBackground, 1)
+	}
+	c.lifeAt = now.Add(gap)
+}
+
+// applyChange carries out a fleet event's effect on this client.
+func (c *client) applyChange(now time.Time, ch chaos.ClientChange) {
+	hit := record.Fact{Kind: record.FactEventClient, Window: ch.Window}
+	switch ch.Kind {
+	case chaos.ChangeOffline:
+		c.d.record(hit)
+		if c.offline == "" {
+			c.gauge(record.GaugeOffline, 1)
+		}
+		c.offline = ch.Mode
+		c.output(Output{Kind: OutDrop}) // the network went away: so did the connections
+		c.step(now, model.Event{Kind: model.EvOffline})
+	case chaos.ChangeOnline:
+		if c.offline != "" {
+			c.gauge(record.GaugeOffline, -1)
+		}
+		c.offline = ""
+		if c.held {
+			c.held = false
+			c.output(Output{Kind: OutRelease})
+		}
+		c.step(now, model.Event{Kind: model.EvOnline})
+	case chaos.ChangeRevoke:
+		if sid := c.m.SessionID(); sid != "" && c.m.Phase() == model.PhaseSignedIn {
+			c.d.record(hit)
+			c.output(Output{Kind: OutRevoke, Window: ch.Window, SessionID: sid})
+		}
+	case chaos.ChangeSkew:
+		if ch.Skew != 0 {
+			c.d.record(hit)
+		}
+		c.skew = ch.Skew
+	}
+}
+
+// settle feeds an answer to the client after recording it.
+func (c *client) settle(now time.Time, a Answer) {
+	if a.Op == record.OpRefresh {
+		c.refreshing--
+	}
+	c.d.record(record.Fact{Kind: record.FactAnswered, Op: a.Op, Class: a.Event.Outcome.Class,
+		Wire: a.Wire, Done: a.Done, Latency: a.Done.Sub(a.Intended), Service: a.Done.Sub(a.Sent)})
+	c.step(now, a.Event)
+}
+
+// step feeds ev to the client in device time (engine time plus the device
+// clock's error) and carries out its actions in engine time.
+func (c *client) step(now time.Time, ev model.Event) {
+	d := c.d
+	before := c.m.Phase()
+	if d.cfg.ObserveEvent != nil {
+		d.cfg.ObserveEvent(c.idx, now, ev)
+	}
+	if !ev.At.IsZero() {
+		ev.At = ev.At.Add(c.skew)
+	}
+	acts := c.m.StepInto(d.buf, now.Add(c.skew), ev)
+	d.buf = acts
+	c.phaseChanged(before, c.m.Phase())
+	for i := range acts {
+		a := &acts[i]
+		if d.cfg.Observe != nil {
+			d.cfg.Observe(c.idx, now, *a)
+		}
+		if !a.At.IsZero() {
+			a.At = a.At.Add(-c.skew)
+		}
+		switch a.Kind {
+		case model.ActSetTimer:
+			c.armed[a.Timer] = a.At
+		case model.ActCancelTimer:
+			c.armed[a.Timer] = time.Time{}
+		case model.ActRecord:
+			d.record(record.Fact{Kind: record.FactMetric, At: now, Action: a})
+		case model.ActSignIn, model.ActRefresh, model.ActAPI:
+			c.send(now, *a)
+		}
+	}
+	c.countValid(now)
+}
+
+// countValid keeps the fleet's valid-token gauge and this client's expiry
+// deadline in step with the client.
+func (c *client) countValid(now time.Time) {
+	v := c.m.Phase() != model.PhaseStopped && c.m.ValidToken(now.Add(c.skew))
+	if v != c.valid {
+		c.valid = v
+		if v {
+			c.gauge(record.GaugeValidToken, 1)
+		} else {
+			c.gauge(record.GaugeValidToken, -1)
+		}
+	}
+	c.expireAt = time.Time{}
+	if v {
+		c.expireAt = c.m.TokenExpiry().Add(-c.skew)
+	}
+}
+
+func (c *client) phaseChanged(before, after model.Phase) {
+	if before == after {
+		return
+	}
+	if before == model.PhaseSignedIn {
+		c.gauge(record.GaugeSignedIn, -1)
+	}
+	if before == model.PhaseSignedOut {
+		c.gauge(record.GaugeSignedOut, -1)
+	}
+	if after == model.PhaseSignedIn {
+		c.gauge(record.GaugeSignedIn, 1)
+	}
+	if after == model.PhaseSignedOut {
+		c.gauge(record.GaugeSignedOut, 1)
+	}
+}
+
+// send starts one request: the engine sends it, with what the client's
+// network does to it decided here so that the draws stay seeded.
+func (c *client) send(now time.Time, a model.Action) {
+	c.d.inflight++
+	var o record.Op
+	switch a.Kind {
+	case model.ActSignIn:
+		o = record.OpSignIn
+	case model.ActRefresh:
+		o = record.OpRefresh
+	default:
+		o = record.OpAPI
+	}
+	sent := record.Fact{Kind: record.FactSent, Op: o}
+	if o == record.OpRefresh {
+		sent.Duplicate = c.refreshing > 0
+		sent.Retry = a.Attempt > 0
+		c.refreshing++
+	}
+	c.d.record(sent)
+	delay, lost := c.link.Plan(chaos.RequestBytes, chaos.ResponseBytes)
+	if c.offline == profiles.OutageBlackhole {
+		c.held = true
+	}
+	c.output(Output{Kind: OutSend, Request: Request{
+		Op: o, Action: a, Sent: now, Deadline: now.Add(c.d.cfg.Profile.SDK.RequestTimeout.D()),
+		Offline: c.offline, Delay: delay, Lost: lost,
+	}})
+}

@@ -1,0 +1,201 @@
+// Package driver is the clock-free client driver every engine uses
+// (docs/design.md): it places each client's start on the ramp, keeps the
+// model's timers, the app's foreground and background life, fleet events'
+// changes and the device clock's error, and tells its engine which
+// requests to send. It reads no clock and starts no goroutine: the engine
+// passes the time with every call, sends the requests and feeds back the
+// answers, so the live engine and a simulator in virtual time drive the
+// same fleet the same way.
+package driver
+
+import (
+	"time"
+
+	"github.com/stampede-load/stampede/chaos"
+	"github.com/stampede-load/stampede/load/model"
+	"github.com/stampede-load/stampede/load/record"
+	"github.com/stampede-load/stampede/profiles"
+)
+
+// Config is the plan a driver carries out for its share of a fleet.
+type Config struct {
+	// Profile is the validated profile, durations already in wall-clock
+	// time through its Scale.
+	Profile profiles.Profile
+	// Model is the clients' shared model configuration.
+	Model *model.ClientConfig
+	// Windows are the profile's fleet events on the run's timeline.
+	Windows []chaos.Window
+	// Start is when the run begins; ramp slots and event times count from it.
+	Start time.Time
+	// Sink records what the clients do, as shard Shard.
+	Sink  record.Sink
+	Shard int
+	// SuspendAfter is how long (simulated time) an app stays in the
+	// background before the OS suspends it and its connections die.
+	SuspendAfter time.Duration
+	// Observe, if set, sees every action of every client as it is taken.
+	Observe func(client int, now time.Time, a model.Action)
+	// ObserveEvent, if set, sees every event fed to every client.
+	ObserveEvent func(client int, now time.Time, ev model.Event)
+}
+
+// OutputKind says what the engine must do for an Output.
+type OutputKind uint8
+
+// Outputs.
+const (
+	// OutSend: send a request for Client (Request).
+	OutSend OutputKind = iota + 1
+	// OutRelease: Client's network came back from a blackhole outage: its
+	// requests held by the network go out now.
+	OutRelease
+	// OutRevoke: have the target revoke SessionID, for fleet event Window.
+	OutRevoke
+	// OutDrop: close Client's idle connections; its next request dials.
+	OutDrop
+)
+
+// Output is one thing the engine must do. Which fields matter depends on
+// Kind.
+type Output struct {
+	Kind   OutputKind
+	Client int
+	Request
+	Window    int
+	SessionID string
+}
+
+// Request is a request a client sent: the model's action, and what the
+// client's network does to it.
+type Request struct {
+	Op     record.Op
+	Action model.Action
+	// Sent is when the client sent it; Deadline when it times out.
+	Sent, Deadline time.Time
+	// Offline is the outage mode of the client's network ("" online):
+	// fail_fast fails the request at once, blackhole holds it until an
+	// OutRelease for the client or its deadline.
+	Offline string
+	// Delay is the network's latency before it reaches the target; Lost
+	// says the network loses it (it hangs until its deadline).
+	Delay time.Duration
+	Lost  bool
+}
+
+// Answer is the end of a request the engine sent: the event that answers
+// it, and when it went on the wire and when its answer (or failure) came.
+type Answer struct {
+	Client int
+	Event  model.Event
+	Op     record.Op
+	// Intended is when the model meant the request to start, Sent when the
+	// client sent it.
+	Intended, Sent, Wire, Done time.Time
+}
+
+// Driver drives a share of a fleet: one heap of the clients' next
+// deadlines. It is not safe for concurrent use: one goroutine drives it.
+type Driver struct {
+	cfg      Config
+	clients  []*client
+	byIndex  map[int]*client
+	heap     deadlines
+	inflight int
+	buf      []model.Action // the actions of the client stepping now
+	out      []Output
+}
+
+// New returns a driver for the clients with the given fleet indices.
+func New(cfg Config, indices []int) *Driver {
+	d := &Driver{cfg: cfg, clients: make([]*client, len(indices)), byIndex: make(map[int]*client, len(indices))}
+	p := cfg.Profile
+	for i, idx := range indices {
+		c := &client{
+			d: d, idx: idx,
+			m:       model.NewClient(cfg.Model, p.Seed, idx),
+			slot:    cfg.Start.Add(RampOffset(p.Seed, idx, p.Clients, p.Ramp.D())),
+			link:    chaos.NewLink(p, idx),
+			life:    chaos.NewLifecycle(p, idx),
+			changes: chaos.ClientChanges(p, cfg.Windows, idx),
+		}
+		d.clients[i] = c
+		d.byIndex[idx] = c
+		d.push(c)
+	}
+	return d
+}
+
+// Next is the earliest time something is due; false when nothing is.
+func (d *Driver) Next() (time.Time, bool) {
+	for len(d.heap) > 0 && !d.heap[0].at.Equal(d.heap[0].c.heapAt) {
+		d.heap.pop() // drop superseded entries from the top
+	}
+	if len(d.heap) == 0 {
+		return time.Time{}, false
+	}
+	return d.heap[0].at, true
+}
+
+// InFlight is how many requests the driver's clients have sent and not
+// yet had answered.
+func (d *Driver) InFlight() int { return d.inflight }
+
+// Advance runs every client whose deadline has come by now, earliest first,
+// and returns what the engine must do. The slice is reused by the next call.
+func (d *Driver) Advance(now time.Time) []Output {
+	d.out = d.out[:0]
+	for len(d.heap) > 0 && !d.heap[0].at.After(now) {
+		e := d.heap.pop()
+		c := e.c
+		if !e.at.Equal(c.heapAt) {
+			continue // superseded by a later push
+		}
+		c.heapAt = time.Time{}
+		c.fire(now)
+		d.push(c)
+	}
+	return d.out
+}
+
+// Answer feeds the end of a request to its client at now and returns what
+// the engine must do. The slice is reused by the next call.
+func (d *Driver) Answer(now time.Time, a Answer) []Output {
+	d.out = d.out[:0]
+	c := d.byIndex[a.Client]
+	d.inflight--
+	c.settle(now, a)
+	d.push(c)
+	return d.out
+}
+
+// Stop ends the run for every client at now: the models stop and nothing
+// more is due. Answers to requests in flight are still fed with Answer.
+func (d *Driver) Stop(now time.Time) []Output {
+	d.out = d.out[:0]
+	for _, c := range d.clients {
+		c.stop(now)
+	}
+	d.heap = d.heap[:0]
+	return d.out
+}
+
+// Finish records every client's last session status; call it once, after
+// Stop, when no request is in flight.
+func (d *Driver) Finish() {
+	for _, c := range d.clients {
+		d.cfg.Sink.Record(d.cfg.Shard, record.Fact{Kind: record.FactFinished, Status: c.m.SessionStatus()})
+	}
+}
+
+// push records c's next deadline in the heap, if it changed.
+func (d *Driver) push(c *client) {
+	_, at := c.earliest()
+	if at.IsZero() || at.Equal(c.heapAt) {
+		return
+	}
+	c.heapAt = at
+	d.heap.push(deadline{at: at, c: c})
+}
+
+func (d *Driver) record(f record.Fact) { d.cfg.Sink.Record(d.cfg.Shard, f) }
