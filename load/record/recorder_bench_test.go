@@ -17,4 +17,3 @@ func BenchmarkRecorderAnswered(b *testing.B) {
 		rec.Record(0, Fact{Kind: FactAnswered, Op: OpRefresh, Class: model.ClassOK, Wire: at, Done: at, Latency: 3 * time.Millisecond, Service: 2 * time.Millisecond})
 	}
 }
-
