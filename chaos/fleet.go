@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/stampede-load/stampede/chaos/backend"
+	"github.com/stampede-load/stampede/chaos/adminapi"
 	"github.com/stampede-load/stampede/profiles"
 )
 
@@ -16,8 +16,8 @@ type Admin interface {
 	RotateKeys(ctx context.Context, keepPrevious bool) error
 	// Revoke ends one session server-side.
 	Revoke(ctx context.Context, sessionID string) error
-	SetFaults(ctx context.Context, f backend.Faults) error
-	SetRotation(ctx context.Context, r backend.Rotation) error
+	SetFaults(ctx context.Context, f adminapi.Faults) error
+	SetRotation(ctx context.Context, r adminapi.Rotation) error
 }
 
 // Applied is what happened when an event acted on the backend.
@@ -119,10 +119,10 @@ func (f *Fleet) closeAll(active map[int]bool) {
 	for w := range active {
 		delete(active, w)
 		if f.windows[w].Event.Type == profiles.EventClientTokenRotation {
-			_ = f.admin.SetRotation(ctx, backend.Rotation{})
+			_ = f.admin.SetRotation(ctx, adminapi.Rotation{})
 		}
 	}
-	_ = f.admin.SetFaults(ctx, backend.Faults{})
+	_ = f.admin.SetFaults(ctx, adminapi.Faults{})
 }
 
 func (f *Fleet) apply(ctx context.Context, s step, active map[int]bool) {
@@ -139,9 +139,9 @@ func (f *Fleet) apply(ctx context.Context, s step, active map[int]bool) {
 	case e.Type == profiles.EventKeyRotation:
 		a.Err = f.admin.RotateKeys(ctx, e.Overlap)
 	case e.Type == profiles.EventClientTokenRotation:
-		r := backend.Rotation{}
+		r := adminapi.Rotation{}
 		if s.start {
-			r = backend.Rotation{Enabled: true, Grace: f.scale(e.Grace)}
+			r = adminapi.Rotation{Enabled: true, Grace: f.scale(e.Grace)}
 		}
 		a.Err = f.admin.SetRotation(ctx, r)
 	default:
@@ -155,8 +155,8 @@ func (f *Fleet) apply(ctx context.Context, s step, active map[int]bool) {
 }
 
 // faults merges the open brownout, spurious-401 and clock-skew windows.
-func (f *Fleet) faults(active map[int]bool) backend.Faults {
-	var ft backend.Faults
+func (f *Fleet) faults(active map[int]bool) adminapi.Faults {
+	var ft adminapi.Faults
 	for w := range active {
 		e := f.windows[w].Event
 		switch e.Type {
