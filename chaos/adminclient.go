@@ -10,7 +10,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/stampede-load/stampede/chaos/backend"
+	"github.com/stampede-load/stampede/chaos/adminapi"
 )
 
 // AdminClient speaks the embedded backend's admin API over HTTP, at Base:
@@ -34,12 +34,12 @@ func (a *AdminClient) Revoke(ctx context.Context, sessionID string) error {
 }
 
 // SetFaults replaces the backend's faults: PUT /admin/faults.
-func (a *AdminClient) SetFaults(ctx context.Context, f backend.Faults) error {
+func (a *AdminClient) SetFaults(ctx context.Context, f adminapi.Faults) error {
 	return a.do(ctx, http.MethodPut, "/admin/faults", f, nil)
 }
 
 // SetRotation configures client-token rotation: PUT /admin/rotation.
-func (a *AdminClient) SetRotation(ctx context.Context, r backend.Rotation) error {
+func (a *AdminClient) SetRotation(ctx context.Context, r adminapi.Rotation) error {
 	return a.do(ctx, http.MethodPut, "/admin/rotation", r, nil)
 }
 
@@ -66,7 +66,7 @@ func (a *AdminClient) do(ctx context.Context, method, path string, body, into an
 		return fmt.Errorf("admin %s: %w", path, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		var eb backend.ErrorResponse
+		var eb adminapi.ErrorResponse
 		if json.Unmarshal(data, &eb) == nil && len(eb.Errors) > 0 {
 			return fmt.Errorf("admin %s: %d %s: %s", path, resp.StatusCode, eb.Errors[0].Code, eb.Errors[0].Message)
 		}

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/stampede-load/stampede/chaos/backend"
+	"github.com/stampede-load/stampede/chaos/adminapi"
 	"github.com/stampede-load/stampede/profiles"
 )
 
@@ -16,8 +16,8 @@ type Admin interface {
 	RotateKeys(ctx context.Context, keepPrevious bool) error
 	// Revoke ends one session server-side.
 	Revoke(ctx context.Context, sessionID string) error
-	SetFaults(ctx context.Context, f backend.Faults) error
-	SetRotation(ctx context.Context, r backend.Rotation) error
+	SetFaults(ctx context.Context, f adminapi.Faults) error
+	SetRotation(ctx context.Context, r adminapi.Rotation) error
 }
 
 // Applied is what happened when an event acted on the backend.
@@ -37,7 +37,7 @@ type Applied struct {
 type Fleet struct {
 	admin   Admin
 	windows []Window
-	scale   func(profiles.Duration) time.Duration
+	p       profiles.Profile
 
 	mu      sync.Mutex
 	applied []Applied
@@ -49,7 +49,7 @@ var ErrNoAdmin = errors.New("the target has no admin API")
 // NewFleet returns the backend side of p's events, placed in ws. admin may
 // be nil: each backend event then fails with ErrNoAdmin.
 func NewFleet(admin Admin, ws []Window, p profiles.Profile) *Fleet {
-	return &Fleet{admin: admin, windows: ws, scale: p.Scale}
+	return &Fleet{admin: admin, windows: ws, p: p}
 }
 
 type step struct {
@@ -60,14 +60,8 @@ type step struct {
 
 // backendEvent reports whether an event acts on the backend.
 func backendEvent(e profiles.Event) bool {
-	switch e.Type {
-	case profiles.EventKeyRotation, profiles.EventBrownout,
-		profiles.EventSpurious401, profiles.EventClientTokenRotation:
-		return true
-	case profiles.EventClockSkew:
-		return e.ServerOffset != 0
-	}
-	return false
+	k := Kind(e.Type)
+	return k != nil && k.OnBackend != nil && k.OnBackend(e)
 }
 
 // Run applies every backend event at start + its offset until ctx ends.
@@ -118,15 +112,19 @@ func (f *Fleet) closeAll(active map[int]bool) {
 	defer cancel()
 	for w := range active {
 		delete(active, w)
-		if f.windows[w].Event.Type == profiles.EventClientTokenRotation {
-			_ = f.admin.SetRotation(ctx, backend.Rotation{})
+		e := f.windows[w].Event
+		if k := Kind(e.Type); k.Stop != nil {
+			_ = k.Stop(ctx, f.admin, f.p, e)
 		}
 	}
-	_ = f.admin.SetFaults(ctx, backend.Faults{})
+	_ = f.admin.SetFaults(ctx, adminapi.Faults{})
 }
 
+// apply opens or closes one window: a kind with faults has the faults of
+// every open window merged and set, another starts or stops its effect.
 func (f *Fleet) apply(ctx context.Context, s step, active map[int]bool) {
 	e := f.windows[s.w].Event
+	k := Kind(e.Type)
 	a := Applied{Window: s.w, At: time.Now()}
 	if s.start {
 		active[s.w] = true
@@ -136,16 +134,12 @@ func (f *Fleet) apply(ctx context.Context, s step, active map[int]bool) {
 	switch {
 	case f.admin == nil:
 		a.Err = ErrNoAdmin
-	case e.Type == profiles.EventKeyRotation:
-		a.Err = f.admin.RotateKeys(ctx, e.Overlap)
-	case e.Type == profiles.EventClientTokenRotation:
-		r := backend.Rotation{}
-		if s.start {
-			r = backend.Rotation{Enabled: true, Grace: f.scale(e.Grace)}
-		}
-		a.Err = f.admin.SetRotation(ctx, r)
-	default:
+	case k.Faults != nil:
 		a.Err = f.admin.SetFaults(ctx, f.faults(active))
+	case s.start && k.Start != nil:
+		a.Err = k.Start(ctx, f.admin, f.p, e)
+	case !s.start && k.Stop != nil:
+		a.Err = k.Stop(ctx, f.admin, f.p, e)
 	}
 	if s.start || a.Err != nil {
 		f.mu.Lock()
@@ -154,21 +148,14 @@ func (f *Fleet) apply(ctx context.Context, s step, active map[int]bool) {
 	}
 }
 
-// faults merges the open brownout, spurious-401 and clock-skew windows.
-func (f *Fleet) faults(active map[int]bool) backend.Faults {
-	var ft backend.Faults
+// faults merges the faults of the open windows (brownouts, spurious 401s,
+// server clock skew).
+func (f *Fleet) faults(active map[int]bool) adminapi.Faults {
+	var ft adminapi.Faults
 	for w := range active {
 		e := f.windows[w].Event
-		switch e.Type {
-		case profiles.EventBrownout:
-			ft.TokenLatency = max(ft.TokenLatency, e.Latency.D())
-			ft.Rate429 = max(ft.Rate429, e.Rate429)
-			ft.Rate503 = max(ft.Rate503, e.Rate503)
-			ft.RetryAfter = max(ft.RetryAfter, f.scale(e.RetryAfter))
-		case profiles.EventSpurious401:
-			ft.Spurious401 = max(ft.Spurious401, e.Rate)
-		case profiles.EventClockSkew:
-			ft.ClockOffset += f.scale(e.ServerOffset)
+		if k := Kind(e.Type); k.Faults != nil {
+			k.Faults(&ft, f.p, e)
 		}
 	}
 	return ft

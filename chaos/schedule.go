@@ -18,20 +18,15 @@ type Window struct {
 	Start, End time.Duration
 }
 
-// Plan places the profile's events on the wall-clock timeline, in profile order.
+// Plan places the profile's events on the wall-clock timeline, in profile
+// order; each kind says where its window ends (see EventKind.End).
 func Plan(p profiles.Profile) []Window {
 	ws := make([]Window, len(p.Events))
 	for i, e := range p.Events {
 		start := p.WallOffset(e.At)
 		end := start
-		switch e.Type {
-		case profiles.EventOutage, profiles.EventBrownout, profiles.EventSpurious401:
-			end = start + p.Scale(e.Duration)
-		case profiles.EventClockSkew, profiles.EventClientTokenRotation:
-			end = p.Duration.D()
-			if e.Duration > 0 {
-				end = start + p.Scale(e.Duration)
-			}
+		if k := Kind(e.Type); k != nil && k.End != nil {
+			end = k.End(p, e, start)
 		}
 		ws[i] = Window{Index: i, Event: e, Start: start, End: min(end, p.Duration.D())}
 	}
@@ -58,37 +53,17 @@ type ClientChange struct {
 	Window int
 }
 
-// ClientChanges lists, in time order, what the events do to client idx:
-// whether an outage takes it offline (a seeded draw against the event's
-// fraction), when its network comes back (spread over RestoreSpread),
-// whether a revocation wave revokes its session and whether its clock is
-// skewed. Selection is by client index, so the shards of a run together
-// select exactly the clients the whole run would.
+// ClientChanges lists, in time order, what the events do to client idx
+// (see EventKind.Changes): whether an outage takes it offline (a seeded
+// draw against the event's fraction), when its network comes back (spread
+// over RestoreSpread), whether a revocation wave revokes its session and
+// whether its clock is skewed. Selection is by client index, so the shards
+// of a run together select exactly the clients the whole run would.
 func ClientChanges(p profiles.Profile, ws []Window, idx int) []ClientChange {
 	var out []ClientChange
 	for _, w := range ws {
-		e := w.Event
-		switch e.Type {
-		case profiles.EventOutage:
-			if unit(p.Seed, uint64(w.Index)<<1, uint64(idx)) >= e.Fraction {
-				continue
-			}
-			back := w.End + time.Duration(unit(p.Seed, uint64(w.Index)<<1|1, uint64(idx))*float64(p.Scale(e.RestoreSpread)))
-			out = append(out,
-				ClientChange{At: w.Start, Kind: ChangeOffline, Mode: e.Mode, Window: w.Index},
-				ClientChange{At: back, Kind: ChangeOnline, Window: w.Index})
-		case profiles.EventRevocationWave:
-			if spread(p.Seed, uint64(w.Index), idx) < e.Fraction {
-				out = append(out, ClientChange{At: w.Start, Kind: ChangeRevoke, Window: w.Index})
-			}
-		case profiles.EventClockSkew:
-			if e.DeviceOffset == 0 || unit(p.Seed, uint64(w.Index)<<1, uint64(idx)) >= e.Fraction {
-				continue
-			}
-			out = append(out, ClientChange{At: w.Start, Kind: ChangeSkew, Skew: p.Scale(e.DeviceOffset), Window: w.Index})
-			if w.End < p.Duration.D() {
-				out = append(out, ClientChange{At: w.End, Kind: ChangeSkew, Window: w.Index})
-			}
+		if k := Kind(w.Event.Type); k != nil && k.Changes != nil {
+			out = append(out, k.Changes(p, w, idx)...)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At < out[j].At })

@@ -135,21 +135,14 @@ func (t *Toxiproxy) RemoveToxic(ctx context.Context, proxy, name string) error {
 	})
 }
 
-// ToxicWindows returns the toxic events of ws with their real ends: Plan
-// treats a type it does not know as instant; a toxic lasts its duration
-// (simulated, scaled), or until the end of the run when that is 0.
-func ToxicWindows(p profiles.Profile, ws []Window) []Window {
+// ToxicWindows returns the toxic events of ws (from Plan): each lasts its
+// duration (simulated, scaled), or until the end of the run when that is 0.
+func ToxicWindows(ws []Window) []Window {
 	var out []Window
 	for _, w := range ws {
-		if w.Event.Type != profiles.EventToxic {
-			continue
+		if w.Event.Type == profiles.EventToxic {
+			out = append(out, w)
 		}
-		end := p.Duration.D()
-		if w.Event.Duration > 0 {
-			end = w.Start + p.Scale(w.Event.Duration)
-		}
-		w.End = min(end, p.Duration.D())
-		out = append(out, w)
 	}
 	return out
 }
@@ -178,7 +171,7 @@ type ToxicApplied struct {
 
 // NewToxics returns the runner of p's toxic events among ws (from Plan).
 func NewToxics(api ToxicAPI, ws []Window, p profiles.Profile) *Toxics {
-	return &Toxics{api: api, windows: ToxicWindows(p, ws)}
+	return &Toxics{api: api, windows: ToxicWindows(ws)}
 }
 
 // Windows are the toxic windows, with their ends.

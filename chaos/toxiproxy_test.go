@@ -61,7 +61,7 @@ func toxicProfile() profiles.Profile {
 
 func TestToxicWindows(t *testing.T) {
 	p := toxicProfile()
-	ws := ToxicWindows(p, Plan(p))
+	ws := ToxicWindows(Plan(p))
 	if len(ws) != 2 {
 		t.Fatalf("windows %+v", ws)
 	}

@@ -15,6 +15,9 @@ func eventResults(ws []chaos.Window, clients []int64, applied []chaos.Applied) [
 			Index: w.Index, Type: w.Event.Type, At: w.Event.At.String(),
 			StartS: w.Start.Seconds(), EndS: w.End.Seconds(), Clients: clients[i],
 		}
+		if k := chaos.Kind(w.Event.Type); k != nil && k.BurstFromEnd {
+			ev.BurstFrom = reports.BurstFromEnd
+		}
 		for _, a := range applied {
 			if a.Window != w.Index {
 				continue

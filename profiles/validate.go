@@ -19,76 +19,6 @@ var signings = []string{"RS256", "ES256", "EdDSA"}
 // Jitter strategies, in the order messages list them.
 var jitters = []string{JitterNone, JitterFull, JitterEqual, JitterDecorrelated, JitterAdditive}
 
-// EventTypes lists the fleet event types.
-func EventTypes() []string {
-	return []string{EventOutage, EventKeyRotation, EventRevocationWave, EventBrownout,
-		EventSpurious401, EventClockSkew, EventClientTokenRotation, EventToxic}
-}
-
-// EventFields lists the fields an event of type t may have besides type and
-// at, in the order the README documents them; nil for an unknown type.
-func EventFields(t string) []string {
-	switch t {
-	case EventOutage:
-		return []string{"fraction", "duration", "mode", "restore_spread"}
-	case EventKeyRotation:
-		return []string{"overlap"}
-	case EventRevocationWave:
-		return []string{"fraction"}
-	case EventBrownout:
-		return []string{"duration", "latency", "rate_429", "retry_after", "rate_503"}
-	case EventSpurious401:
-		return []string{"duration", "rate"}
-	case EventClockSkew:
-		return []string{"server_offset", "device_offset", "fraction", "duration"}
-	case EventClientTokenRotation:
-		return []string{"grace", "duration"}
-	case EventToxic:
-		return []string{"proxy", "toxic", "duration"}
-	}
-	return nil
-}
-
-// givenFields names the fields of e other than type and at that hold a
-// value other than their zero.
-func (e Event) givenFields() []string {
-	var s []string
-	add := func(name string, set bool) {
-		if set {
-			s = append(s, name)
-		}
-	}
-	add("duration", e.Duration != 0)
-	add("fraction", e.Fraction != 0)
-	add("mode", e.Mode != "")
-	add("restore_spread", e.RestoreSpread != 0)
-	add("overlap", e.Overlap)
-	add("latency", e.Latency != 0)
-	add("rate_429", e.Rate429 != 0)
-	add("retry_after", e.RetryAfter != 0)
-	add("rate_503", e.Rate503 != 0)
-	add("rate", e.Rate != 0)
-	add("server_offset", e.ServerOffset != 0)
-	add("device_offset", e.DeviceOffset != 0)
-	add("grace", e.Grace != 0)
-	add("proxy", e.Proxy != "")
-	add("toxic", e.Toxic != Toxic{})
-	return s
-}
-
-// notForType is the message for a field that an event of type t does not have.
-func notForType(t string) string {
-	return fmt.Sprintf("does not apply to %s event (its fields: type, at, %s)", anEvent(t), strings.Join(EventFields(t), ", "))
-}
-
-// anEvent is "an outage", "a brownout": the type with its article.
-func anEvent(t string) string {
-	if t != "" && strings.ContainsRune("aeiou", rune(t[0])) {
-		return "an " + t
-	}
-	return "a " + t
-}
-
 // validator collects every problem of a profile.
 type validator struct {
 	errs []error
@@ -303,121 +233,21 @@ func (p Profile) validateEvent(v *validator, i int, e Event) {
 				start, p.Duration, e.At.Offset, p.TimeScale)
 		}
 	}
-	allowed := EventFields(e.Type)
-	if allowed == nil {
+	t, ok := eventType(e.Type)
+	switch {
+	case !ok && len(eventTypes) == 0:
+		v.bad(f("type"), "is %q, but this program knows no event types: it must link package chaos, which registers them", e.Type)
+		return
+	case !ok:
 		v.oneOf(f("type"), e.Type, EventTypes())
 		return
 	}
 	for _, name := range e.givenFields() {
-		if !slices.Contains(allowed, name) {
+		if !slices.Contains(t.Fields, name) {
 			v.bad(f(name), "%s", notForType(e.Type))
 		}
 	}
-	nonNeg := func(name string, d Duration) { v.nonNegative(f(name), d) }
-	positive := func(name string, d Duration) {
-		if d == 0 {
-			v.bad(f(name), "is required: how long %s lasts in simulated time, such as \"2m\"", anEvent(e.Type))
-			return
-		}
-		v.positive(f(name), d)
-	}
-	switch e.Type {
-	case EventOutage:
-		v.share(f("fraction"), e.Fraction, false, "the clients that go offline")
-		positive("duration", e.Duration)
-		v.oneOf(f("mode"), e.Mode, []string{OutageFailFast, OutageBlackhole})
-		nonNeg("restore_spread", e.RestoreSpread)
-	case EventRevocationWave:
-		v.share(f("fraction"), e.Fraction, false, "the active sessions revoked")
-	case EventBrownout:
-		positive("duration", e.Duration)
-		nonNeg("latency", e.Latency)
-		v.share(f("rate_429"), e.Rate429, true, "refreshes answered 429")
-		v.share(f("rate_503"), e.Rate503, true, "refreshes answered 503")
-		nonNeg("retry_after", e.RetryAfter)
-		if e.Latency <= 0 && e.Rate429 <= 0 && e.Rate503 <= 0 {
-			v.bad(at, "a brownout needs at least one of latency, rate_429 or rate_503")
-		}
-		if e.Rate429+e.Rate503 > 1 && e.Rate429 <= 1 && e.Rate503 <= 1 {
-			v.badRel(f("rate_503"), []string{f("rate_429")}, "rate_429 + rate_503 must not exceed 1 (they are shares of the same refreshes), got %g + %g", e.Rate429, e.Rate503)
-		}
-	case EventSpurious401:
-		positive("duration", e.Duration)
-		v.share(f("rate"), e.Rate, false, "API calls answered with a spurious 401")
-	case EventClockSkew:
-		nonNeg("duration", e.Duration)
-		switch {
-		case e.ServerOffset == 0 && e.DeviceOffset == 0:
-			v.bad(at, "a clock_skew needs server_offset, device_offset or both (durations such as \"30s\" or \"-2m\")")
-		case e.DeviceOffset != 0:
-			v.share(f("fraction"), e.Fraction, false, "the devices whose clocks are off")
-		case e.Fraction != 0:
-			v.bad(f("fraction"), "applies only with device_offset (the share of devices whose clocks are off)")
-		}
-	case EventClientTokenRotation:
-		nonNeg("grace", e.Grace)
-		nonNeg("duration", e.Duration)
-	case EventToxic:
-		nonNeg("duration", e.Duration)
-		if strings.TrimSpace(e.Proxy) == "" {
-			v.bad(f("proxy"), "is required: the name of the Toxiproxy proxy between stampede and the target")
-		}
-		validateToxic(v, f("toxic"), e.Toxic)
-	}
-}
-
-// toxicAttributes lists the attributes each toxic type takes.
-var toxicAttributes = map[string][]string{
-	ToxicLatency:   {"latency", "jitter"},
-	ToxicBandwidth: {"rate"},
-	ToxicTimeout:   {"timeout"},
-	ToxicResetPeer: {"timeout"},
-	ToxicSlowClose: {"delay"},
-}
-
-// ToxicTypes lists the toxic types a toxic event may add.
-func ToxicTypes() []string {
-	return []string{ToxicLatency, ToxicBandwidth, ToxicTimeout, ToxicResetPeer, ToxicSlowClose}
-}
-
-// validateToxic checks the toxic of a toxic event at path.
-func validateToxic(v *validator, path string, t Toxic) {
-	v.oneOf(path+".type", t.Type, ToxicTypes())
-	if t.Stream != "" {
-		v.oneOf(path+".stream", t.Stream, []string{StreamDownstream, StreamUpstream})
-	}
-	if !(t.Toxicity >= 0 && t.Toxicity <= 1) {
-		v.bad(path+".toxicity", "must be from 0 to 1 (the share of connections it acts on; 0 is 1), got %g", t.Toxicity)
-	}
-	a := t.Attributes
-	ap := path + ".attributes."
-	given := map[string]bool{"latency": a.Latency != 0, "jitter": a.Jitter != 0, "rate": a.Rate != 0, "timeout": a.Timeout != 0, "delay": a.Delay != 0}
-	allowed, known := toxicAttributes[t.Type]
-	if known {
-		for _, name := range []string{"latency", "jitter", "rate", "timeout", "delay"} {
-			if given[name] && !slices.Contains(allowed, name) {
-				v.bad(ap+name, "does not apply to a %s toxic (its attributes: %s)", t.Type, strings.Join(allowed, ", "))
-			}
-		}
-	}
-	v.nonNegative(ap+"latency", a.Latency)
-	v.nonNegative(ap+"jitter", a.Jitter)
-	v.nonNegative(ap+"timeout", a.Timeout)
-	v.nonNegative(ap+"delay", a.Delay)
-	switch t.Type {
-	case ToxicLatency:
-		if a.Latency == 0 && a.Jitter == 0 {
-			v.bad(ap+"latency", "is required: the delay a latency toxic adds, such as \"300ms\" (wall-clock, never scaled)")
-		}
-	case ToxicBandwidth:
-		if a.Rate <= 0 {
-			v.bad(ap+"rate", "must be at least 1: the bandwidth in KB/s, got %d", a.Rate)
-		}
-	case ToxicSlowClose:
-		if a.Delay == 0 {
-			v.bad(ap+"delay", "is required: how long a slow_close toxic delays closing, such as \"1s\"")
-		}
-	}
+	t.Check(e, EventChecker{v: v, at: at, typ: e.Type})
 }
 
 // validateTarget checks the target section: its kind and the fields of that kind.

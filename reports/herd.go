@@ -54,7 +54,7 @@ func Analyze(r *Result) {
 	for i := range r.Events {
 		e := &r.Events[i]
 		from := time.Duration(e.StartS * float64(time.Second))
-		if e.Type == "outage" {
+		if e.BurstFrom == BurstFromEnd {
 			from = time.Duration(e.EndS * float64(time.Second))
 		}
 		lo := int(from / bucket)

@@ -36,7 +36,7 @@ func herdResult() *Result {
 		Ops:     map[string]*Op{OpRefresh: {Count: 50, OK: 40}},
 		Herd:    Herd{Retries: 5, DuplicateRefreshes: 2},
 		Events: []Event{
-			{Index: 0, Type: "outage", StartS: 0.6, EndS: 1.2},
+			{Index: 0, Type: "outage", StartS: 0.6, EndS: 1.2, BurstFrom: BurstFromEnd},
 			{Index: 1, Type: "key_rotation", StartS: 1.0, EndS: 1.0},
 			{Index: 2, Type: "revocation_wave", StartS: 1.6, EndS: 1.6},
 		},

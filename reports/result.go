@@ -107,8 +107,12 @@ type Event struct {
 	Sessions int64 `json:"sessions,omitempty"`
 	// Error is set when the target refused the event.
 	Error string `json:"error,omitempty"`
+	// BurstFrom is BurstFromEnd when the burst and recovery below are
+	// measured from the event's end rather than its start (an outage: the
+	// herd is the reconnection after it); "" for its start.
+	BurstFrom string `json:"burst_from,omitempty"`
 	// Burst10s counts refresh attempts in the 10 simulated seconds from the
-	// event's start (after it ends, for an outage: the reconnection herd);
+	// event's start (after it ends, for an outage: see BurstFrom);
 	// API401 and ForcedSignouts count over the same window.
 	Burst10s       int64 `json:"burst_10s"`
 	API401         int64 `json:"api_401"`
@@ -119,6 +123,9 @@ type Event struct {
 	// not recovered by the end of the run.
 	RecoveryS *float64 `json:"recovery_s"`
 }
+
+// BurstFromEnd is Event.BurstFrom for an event measured from its end.
+const BurstFromEnd = "end"
 
 // Target is what the run was aimed at.
 type Target struct {

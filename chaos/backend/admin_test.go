@@ -107,8 +107,8 @@ func TestFieldErrorMessages(t *testing.T) {
 		if got := tt.err.Error(); got != tt.goMsg {
 			t.Errorf("Error() = %q, want %q", got, tt.goMsg)
 		}
-		if got := tt.err.wireMessage(); got != tt.wire {
-			t.Errorf("wireMessage() = %q, want %q", got, tt.wire)
+		if got := tt.err.WireMessage(); got != tt.wire {
+			t.Errorf("WireMessage() = %q, want %q", got, tt.wire)
 		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+
+	"github.com/stampede-load/stampede/chaos/adminapi"
 )
 
 // Error codes carried in the "code" field of every error response.
@@ -45,15 +47,10 @@ const (
 var ErrSessionNotFound = errors.New("session not found")
 
 // ErrorResponse is the JSON body of every error response.
-type ErrorResponse struct {
-	Errors []ErrorDetail `json:"errors"`
-}
+type ErrorResponse = adminapi.ErrorResponse
 
 // ErrorDetail is one error of an ErrorResponse.
-type ErrorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
+type ErrorDetail = adminapi.ErrorDetail
 
 // writeError writes an ErrorResponse with a single error.
 func writeError(w http.ResponseWriter, status int, code, message string) {

@@ -17,6 +17,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
+	// chaos registers the fleet event types the profile uses.
+	_ "github.com/stampede-load/stampede/chaos"
 	"github.com/stampede-load/stampede/profiles"
 )
 
