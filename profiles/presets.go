@@ -2,7 +2,7 @@ package profiles
 
 import "time"
 
-// SDK preset names (DESIGN §1).
+// SDK preset names (docs/profiles.md#sdk-presets).
 const (
 	SDKClerk    = "clerk"
 	SDKFirebase = "firebase"
@@ -10,7 +10,7 @@ const (
 	SDKCustom   = "custom"
 )
 
-// SDKPresetNames lists the SDK presets in the order of DESIGN §1's table.
+// SDKPresetNames lists the SDK presets in the order of the table in docs/profiles.md#sdk-presets.
 func SDKPresetNames() []string {
 	return []string{SDKClerk, SDKFirebase, SDKAuth0SPA, SDKCustom}
 }
@@ -19,13 +19,13 @@ func SDKPresetNames() []string {
 // name is a preset. Every preset starts from Default().SDK and changes what
 // its SDK does differently; a profile may then override any field.
 //
-// The figures are DESIGN §1's table, which was read from the SDKs' own
+// The figures are those of the table in docs/profiles.md#sdk-presets, read from the SDKs' own
 // sources (2026). Behaviour the schema has no field for is noted, not modelled.
 func SDKPreset(name string) (SDK, bool) {
 	s := Default().SDK
 	switch name {
 	case SDKClerk:
-		// DESIGN §1, clerk: background refresh at exp − 17 s (43 s into a
+		// docs/profiles.md#sdk-presets, clerk: background refresh at exp − 17 s (43 s into a
 		// 60 s token), no jitter on the poller; getToken is
 		// stale-while-revalidate within 15 s of exp. (Its synchronous fetch
 		// when ≤ 5 s remain has no field here.)
@@ -44,7 +44,7 @@ func SDKPreset(name string) (SDK, bool) {
 		// Clerk refreshes when the network comes back.
 		s.RefreshOnReconnect = true
 	case SDKFirebase:
-		// DESIGN §1, firebase: proactive refresh 5 min before expiry of a
+		// docs/profiles.md#sdk-presets, firebase: proactive refresh 5 min before expiry of a
 		// 1 h token (so a profile using it needs backend.token_lifetime
 		// above 5 min, or its own sdk.refresh_ahead); a stale token is
 		// refreshed lazily within 30 s of expiry and callers wait for it.
@@ -62,10 +62,10 @@ func SDKPreset(name string) (SDK, bool) {
 			MaxRetries:  100,
 			NetworkOnly: true,
 		}
-		// DESIGN §1 names no network-restore hook for Firebase.
+		// docs/profiles.md#sdk-presets names no network-restore hook for Firebase.
 		s.RefreshOnReconnect = false
 	case SDKAuth0SPA:
-		// DESIGN §1, auth0-spa: refresh when within 60 s of expiry (so a
+		// docs/profiles.md#sdk-presets, auth0-spa: refresh when within 60 s of expiry (so a
 		// profile using it needs backend.token_lifetime above 60 s); callers
 		// wait for the one refresh in flight per client (single flight).
 		s.TokenMode = TokenModeBlocking
@@ -73,7 +73,7 @@ func SDKPreset(name string) (SDK, bool) {
 		s.StaleWindow = Duration(60 * time.Second)
 		// No retry built in.
 		s.Retry.MaxRetries = 0
-		// DESIGN §1 names no network-restore hook for auth0-spa.
+		// docs/profiles.md#sdk-presets names no network-restore hook for auth0-spa.
 		s.RefreshOnReconnect = false
 	case SDKCustom:
 		// Every field explicit: the defaults of Default().

@@ -24,7 +24,7 @@ const (
 	ConnectionsPerClient = "per_client"
 )
 
-// Token modes of getToken (DESIGN §1).
+// Token modes of getToken (docs/profiles.md#sdk-presets).
 const (
 	TokenModeSWR      = "swr"
 	TokenModeBlocking = "blocking"
@@ -70,7 +70,7 @@ type Threshold struct {
 // SDK is how each simulated client's auth SDK keeps its session token.
 type SDK struct {
 	// Preset is the SDK whose behaviour the fields start from: "clerk",
-	// "firebase", "auth0-spa" or "custom" (DESIGN §1; see SDKPreset). Parse
+	// "firebase", "auth0-spa" or "custom" (docs/profiles.md#sdk-presets; see SDKPreset). Parse
 	// starts the section from the preset's values, then applies the fields
 	// the profile gives.
 	Preset string `json:"preset" yaml:"preset"`
@@ -143,7 +143,7 @@ const (
 	JitterFull         = "full"         // U(0, min(cap, base·m^n))
 	JitterEqual        = "equal"        // v/2 + U(0, v/2), v = min(cap, base·m^n)
 	JitterDecorrelated = "decorrelated" // min(cap, U(base, 3·previous))
-	JitterAdditive     = "additive"     // min(cap, base·m^n + U(0, spread)): DESIGN §1's default
+	JitterAdditive     = "additive"     // min(cap, base·m^n + U(0, spread)): docs/profiles.md#sdk-presets's default
 )
 
 // Retry is the backoff policy for failed sign-ins and refreshes. No retry on

@@ -13,7 +13,7 @@ const BurstWindow = 10 * time.Second
 // an event that must hold one again for the fleet to count as recovered.
 const recoveryShare = 0.99
 
-// Analyze derives the herd figures (DESIGN §5) and each event's burst and
+// Analyze derives the herd figures (docs/results.md#herd-metrics) and each event's burst and
 // recovery from the result's timeline and counters. It reads only the
 // result, so a report can recompute them from result.json.
 func Analyze(r *Result) {

@@ -68,7 +68,7 @@ type ThresholdResult struct {
 	Aborted     bool `json:"aborted,omitempty"`
 }
 
-// Herd is what the fleet did to the refresh endpoint (DESIGN §5). Rates are
+// Herd is what the fleet did to the refresh endpoint (docs/results.md#herd-metrics). Rates are
 // per wall-clock second; the run's ramp is left out of MeanRPS and Dispersion.
 type Herd struct {
 	// PeakRPS is the most refresh attempts in any 1 s window.

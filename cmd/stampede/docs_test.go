@@ -201,11 +201,6 @@ type brokenLink struct {
 
 func (b brokenLink) String() string { return b.where + ": " + b.reason }
 
-// plannedDocs are documents the manual links to that are being written
-// elsewhere: a link to one is not broken while it does not exist yet.
-// Once the file exists its anchors are checked like any other's.
-var plannedDocs = []string{"docs/design.md"}
-
 // brokenLinks checks every relative link and image of the Markdown file
 // path: its file must exist, and its #anchor, if any, must be a heading of
 // the Markdown file it points at. It returns every broken link.
@@ -255,11 +250,6 @@ func TestDocsLinksResolve(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, b := range broken {
-			rel, _ := filepath.Rel(docsRepoRoot, b.resolved)
-			if b.missing && slices.Contains(plannedDocs, filepath.ToSlash(rel)) {
-				t.Logf("%s: planned, not written yet", b)
-				continue
-			}
 			t.Error(b)
 		}
 		data, _ := os.ReadFile(f)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Exit codes (DESIGN §3).
+// Exit codes (docs/results.md#exit-codes).
 const (
 	exitOK          = 0
 	exitFailure     = 1

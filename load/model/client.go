@@ -710,7 +710,7 @@ func (c *Client) retryable(class ErrorClass) bool {
 // backoff is the wait before retry number attempt+1 under the jitter
 // strategy, and at least retryAfter:
 //
-//	additive      min(cap, base·m^n + U(0, spread))   (DESIGN §1)
+//	additive      min(cap, base·m^n + U(0, spread))   (docs/profiles.md#sdk-presets)
 //	none          min(cap, base·m^n)
 //	full          U(0, min(cap, base·m^n))
 //	equal         v/2 + U(0, v/2) with v = min(cap, base·m^n)

@@ -61,7 +61,7 @@ func (k TimerKind) String() string {
 	return "timer?"
 }
 
-// ErrorClass classifies the outcome of one HTTP request (DESIGN §4).
+// ErrorClass classifies the outcome of one HTTP request (docs/results.md).
 type ErrorClass uint8
 
 // Outcome classes; ClassOK is success.

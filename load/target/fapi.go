@@ -41,7 +41,7 @@ type Resource interface {
 	Call(ctx context.Context, token string) model.Outcome
 }
 
-// FAPI speaks the embedded backend's session API (DESIGN §2) at Base: the
+// FAPI speaks the embedded backend's session API (docs/targets.md#the-embedded-backend) at Base: the
 // in-process backend, or stampede serve on another host.
 type FAPI struct {
 	Base    string // e.g. "http://127.0.0.1:8787"

@@ -19,7 +19,7 @@ import (
 // MaxBody bounds how much of any response stampede reads.
 const MaxBody = 1 << 20
 
-// errorBody is the JSON error shape of the embedded backend (DESIGN §2).
+// errorBody is the JSON error shape of the embedded backend (docs/targets.md#the-embedded-backend).
 type errorBody struct {
 	Errors []struct {
 		Code string `json:"code"`
