@@ -4,7 +4,6 @@ import (
 	"context"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"sync"
 	"testing"
@@ -14,74 +13,8 @@ import (
 	"github.com/stampede-load/stampede/chaos/backend"
 	"github.com/stampede-load/stampede/load/model"
 	"github.com/stampede-load/stampede/load/target"
-	"github.com/stampede-load/stampede/profiles"
 	"github.com/stampede-load/stampede/reports"
 )
-
-// testProfile is a small, fast fleet: 1 s tokens (60 s at ×60).
-func testProfile(clients int, d time.Duration) profiles.Profile {
-	p := profiles.Default()
-	p.Clients = clients
-	p.Duration = profiles.Duration(d)
-	p.Ramp = profiles.Duration(d / 5)
-	p.TimeScale = 60
-	p.Backend.Signing = "ES256"
-	return p
-}
-
-func newBackend(t testing.TB, p profiles.Profile) *backend.Backend {
-	t.Helper()
-	be, err := backend.New(backend.Config{
-		TokenLifetime: p.Scale(p.Backend.TokenLifetime),
-		MaxLifetime:   p.Scale(p.Backend.MaxLifetime),
-		Signing:       p.Backend.Signing,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return be
-}
-
-// served is how many responses the backend served on one endpoint.
-func served(st backend.Stats, endpoint string) int64 {
-	var n int64
-	for _, v := range st.Endpoints[endpoint] {
-		n += v
-	}
-	return n
-}
-
-// checkSums checks that every count of res adds up.
-func checkSums(t *testing.T, res *reports.Result) {
-	t.Helper()
-	for name, o := range res.Ops {
-		if o.Count != o.OK+o.ErrorCount() {
-			t.Errorf("ops.%s: count %d != ok %d + errors %d", name, o.Count, o.OK, o.ErrorCount())
-		}
-	}
-	q := res.Requests
-	if q.Issued != q.Settled+q.Lost || q.Settled != q.OK+q.UserVisibleErrors+q.Cancelled {
-		t.Errorf("requests do not add up: %+v", q)
-	}
-}
-
-// checkBooks checks that every count of res adds up, that no request was
-// lost and that every client's session is accounted for.
-func checkBooks(t *testing.T, res *reports.Result) {
-	t.Helper()
-	checkSums(t, res)
-	q := res.Requests
-	if q.Lost != 0 {
-		t.Errorf("requests.lost = %d, want 0", q.Lost)
-	}
-	var statuses int64
-	for _, n := range res.Sessions.ByStatus {
-		statuses += n
-	}
-	if statuses != int64(res.Profile.Clients) {
-		t.Errorf("sessions.by_status counts %d clients, want %d", statuses, res.Profile.Clients)
-	}
-}
 
 // TestRunCountsMatchBackend runs 200 clients over real loopback HTTP and
 // holds result counts against what the backend itself served.
@@ -154,22 +87,6 @@ func TestRunCountsMatchBackend(t *testing.T) {
 			checkBooks(t, &res)
 		})
 	}
-}
-
-// handlerTransport serves requests with a handler in process: no sockets,
-// so a fleet can run inside a synctest bubble.
-type handlerTransport struct{ h http.Handler }
-
-func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if err := r.Context().Err(); err != nil {
-		return nil, err
-	}
-	if r.Body == nil {
-		r.Body = http.NoBody // as a server sees it
-	}
-	w := httptest.NewRecorder()
-	t.h.ServeHTTP(w, r)
-	return w.Result(), nil
 }
 
 // refreshSchedule runs a fleet in fake time and returns each client's

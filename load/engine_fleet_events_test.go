@@ -1,55 +1,12 @@
 package load
 
 import (
-	"context"
-	"net/http"
 	"testing"
-	"testing/synctest"
 	"time"
 
-	"github.com/stampede-load/stampede/chaos"
-	"github.com/stampede-load/stampede/chaos/backend"
-	"github.com/stampede-load/stampede/load/model"
-	"github.com/stampede-load/stampede/load/target"
 	"github.com/stampede-load/stampede/profiles"
 	"github.com/stampede-load/stampede/reports"
 )
-
-// runFake runs profile p in fake time against an in-process embedded
-// backend (no sockets), and returns the result and the backend.
-func runFake(t *testing.T, p profiles.Profile, observe func(int, time.Time, model.Action)) (res reports.Result, st backend.Stats) {
-	t.Helper()
-	return runFakeObserved(t, p, observe, nil)
-}
-
-// runFakeObserved is runFake with an event observer too.
-func runFakeObserved(t *testing.T, p profiles.Profile, observe func(int, time.Time, model.Action), observeEvent func(int, time.Time, model.Event)) (res reports.Result, st backend.Stats) {
-	t.Helper()
-	synctest.Test(t, func(t *testing.T) {
-		be, err := backend.New(backend.Config{
-			TokenLifetime:     p.Scale(p.Backend.TokenLifetime),
-			MaxLifetime:       p.Scale(p.Backend.MaxLifetime),
-			InactivityTimeout: p.Scale(p.Backend.InactivityTimeout),
-			Signing:           "EdDSA",
-			Seed:              p.Seed,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		hc := &http.Client{Transport: handlerTransport{be}}
-		fapi := &target.FAPI{Base: "http://backend.test", Client: hc}
-		eng, err := New(Config{Profile: p, Auth: fapi, Resource: fapi,
-			Admin: &chaos.AdminClient{Base: "http://backend.test", Client: hc}, Observe: observe, ObserveEvent: observeEvent})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := eng.Run(context.Background(), &res); err != nil {
-			t.Fatal(err)
-		}
-		st = be.Stats()
-	})
-	return res, st
-}
 
 // fleetProfile is a small fleet for 10 simulated minutes (60 s of fake time).
 func fleetProfile(events ...profiles.Event) profiles.Profile {
@@ -145,20 +102,4 @@ func TestJitterNoneRetriesInLockstep(t *testing.T) {
 	if pn < 90 || pn <= 2*pf {
 		t.Errorf("jitter none: peak %d per 100 ms after the restore, full: %d; want none ≥ 90 and more than twice full", pn, pf)
 	}
-}
-
-// bucketRange is the half-open range of timeline buckets covering [from, from+span).
-func bucketRange(from, span time.Duration, bucketMs int) (lo, hi int) {
-	b := time.Duration(bucketMs) * time.Millisecond
-	lo = int(from / b)
-	hi = int((from + span + b - 1) / b)
-	return lo, max(hi, lo+1)
-}
-
-func sumRange(s []int64, lo, hi int) int64 {
-	var n int64
-	for i := max(lo, 0); i < hi && i < len(s); i++ {
-		n += s[i]
-	}
-	return n
 }
