@@ -26,9 +26,9 @@ import (
 // of Lifetime issued at the millisecond, an API that takes a token until
 // its exp.
 type fakeBackend struct {
-	lifetime time.Duration
-	sessions int
-	exp      map[string]time.Time // token → expiry
+	lifetime                     time.Duration
+	sessions                     int
+	exp                          map[string]time.Time // token → expiry
 	signIns, refreshes, apiCalls int
 }
 
