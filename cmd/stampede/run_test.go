@@ -97,24 +97,6 @@ func TestRunTargetUnreachableExitsOne(t *testing.T) {
 	}
 }
 
-func TestRunTargetThatNeverAnswersTimesOut(t *testing.T) {
-	// A listener that never accepts: the TCP handshake completes in the
-	// backlog but no HTTP answer ever comes.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var errb bytes.Buffer
-	o := &runOptions{streams: streams{out: &bytes.Buffer{}, err: &errb}, profile: "default",
-		target: "http://" + ln.Addr().String(), outDir: t.TempDir(), quiet: true,
-		preflightTimeout: 200 * time.Millisecond}
-	err = o.run(context.Background())
-	if exitCode(err) != exitFailure || !strings.Contains(err.Error(), ln.Addr().String()) {
-		t.Fatalf("err %v (exit %d); want exit 1 naming the target", err, exitCode(err))
-	}
-}
-
 // TestRunResultMatchesTargetCounts runs 200 clients through the CLI against
 // a backend the test holds, and checks result.json against its counts.
 func TestRunResultMatchesTargetCounts(t *testing.T) {
@@ -329,5 +311,25 @@ func TestRunDoesNotFollowRedirects(t *testing.T) {
 	}
 	if hits.Load() != si.Count {
 		t.Errorf("the target saw %d requests for %d sign-ins: redirects were followed", hits.Load(), si.Count)
+	}
+}
+
+// TestRunPerClientBeyondTheDescriptorLimitExitsOne: a per_client run the
+// descriptor limit cannot hold stops before it starts, exit 1, saying the
+// numbers (the same run with a shared pool is not refused: load/run's
+// TestFDBudgetLetsASharedPoolBeyondTheLimitRun).
+func TestRunPerClientBeyondTheDescriptorLimitExitsOne(t *testing.T) {
+	var errb bytes.Buffer
+	out := t.TempDir()
+	o := &runOptions{streams: streams{out: &bytes.Buffer{}, err: &errb}, profile: "default",
+		sets: []string{"connections=per_client", "clients=500"}, outDir: out, quiet: true,
+		fdLimit: func() (uint64, error) { return 600, nil }}
+	err := o.run(context.Background())
+	if exitCode(err) != exitFailure || err == nil ||
+		!strings.Contains(err.Error(), "2 × 500 clients") || !strings.Contains(err.Error(), "the limit is 600") {
+		t.Fatalf("err %v (exit %d); want exit 1 giving the clients and the limit", err, exitCode(err))
+	}
+	if _, statErr := os.Stat(filepath.Join(out, "result.json")); statErr == nil {
+		t.Error("the run started: result.json written")
 	}
 }
