@@ -3,14 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -278,39 +274,6 @@ events:
 				t.Errorf("refused events acted: %d sessions revoked, key rotated %v", revoked, be.KeyID() != kid)
 			}
 		})
-	}
-}
-
-// TestRunDoesNotFollowRedirects runs against a target whose every endpoint
-// redirects to itself: each sign-in is one request, answered 302 and
-// classified other, and the run completes.
-func TestRunDoesNotFollowRedirects(t *testing.T) {
-	var hits atomic.Int64
-	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/.well-known/jwks.json" {
-			_, _ = io.WriteString(w, `{"keys":[]}`) // the preflight passes
-			return
-		}
-		hits.Add(1)
-		http.Redirect(w, r, r.URL.Path, http.StatusFound) // a loop
-	}))
-	defer target.Close()
-	out := t.TempDir()
-	code, _, stderr := runCLI(context.Background(), "run", "--target", target.URL, "--clients", "5",
-		"--duration", "1s", "--ramp", "200ms", "--time-scale", "60", "--out", out, "--quiet")
-	if code != exitOK {
-		t.Fatalf("exit %d; stderr %s", code, stderr)
-	}
-	res, err := reports.ReadFile(filepath.Join(out, "result.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	si := res.Ops[reports.OpSignIn]
-	if si == nil || si.Count == 0 || si.Errors["other"] != si.Count {
-		t.Fatalf("sign-ins %+v: want every one of class other", si)
-	}
-	if hits.Load() != si.Count {
-		t.Errorf("the target saw %d requests for %d sign-ins: redirects were followed", hits.Load(), si.Count)
 	}
 }
 

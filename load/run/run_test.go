@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -168,5 +171,38 @@ func TestExecutePerClientBeyondTheDescriptorLimit(t *testing.T) {
 	}
 	if _, statErr := os.Stat(filepath.Join(out, ResultName)); statErr == nil || started {
 		t.Error("the run started")
+	}
+}
+
+// TestExecuteDoesNotFollowRedirects runs against a target whose every endpoint
+// redirects to itself: each sign-in is one request, answered 302 and
+// classified other, and the run completes.
+func TestExecuteDoesNotFollowRedirects(t *testing.T) {
+	var hits atomic.Int64
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/.well-known/jwks.json" {
+			_, _ = io.WriteString(w, `{"keys":[]}`) // the preflight passes
+			return
+		}
+		hits.Add(1)
+		http.Redirect(w, r, r.URL.Path, http.StatusFound) // a loop
+	}))
+	defer target.Close()
+	out := t.TempDir()
+	p := smallFleet(5, time.Second)
+	p.Target = profiles.Target{Kind: profiles.TargetFAPI, URL: target.URL}
+	if _, err := Execute(context.Background(), Options{Profile: p, OutDir: out}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := reports.ReadFile(filepath.Join(out, ResultName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	si := res.Ops[reports.OpSignIn]
+	if si == nil || si.Count == 0 || si.Errors["other"] != si.Count {
+		t.Fatalf("sign-ins %+v: want every one of class other", si)
+	}
+	if hits.Load() != si.Count {
+		t.Errorf("the target saw %d requests for %d sign-ins: redirects were followed", hits.Load(), si.Count)
 	}
 }
