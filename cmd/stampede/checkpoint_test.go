@@ -6,10 +6,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/stampede-load/stampede/load/run"
 	"github.com/stampede-load/stampede/reports"
 )
 
@@ -57,9 +57,9 @@ func TestKilledRunLeavesACheckpointThatReportRenders(t *testing.T) {
 	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
 
-	checkpoint := filepath.Join(out, checkpointName)
+	checkpoint := filepath.Join(out, run.CheckpointName)
 	if !waitForFile(checkpoint, 60*time.Second, exited) {
-		t.Fatalf("no %s appeared; stderr:\n%s", checkpointName, stderr.String())
+		t.Fatalf("no %s appeared; stderr:\n%s", run.CheckpointName, stderr.String())
 	}
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -89,45 +89,5 @@ func TestKilledRunLeavesACheckpointThatReportRenders(t *testing.T) {
 	code, stdout, _ := runCLI(context.Background(), "report", checkpoint)
 	if code != exitOK || !strings.Contains(stdout, "sign_in") {
 		t.Errorf("report: exit %d, stdout:\n%s", code, stdout)
-	}
-}
-
-// TestRunWritesCheckpointsThenRemovesThem: checkpoint.json appears while
-// the run goes on and is gone once result.json is written, with no
-// temporary file left behind.
-func TestRunWritesCheckpointsThenRemovesThem(t *testing.T) {
-	old := checkpointEvery
-	checkpointEvery = 100 * time.Millisecond
-	t.Cleanup(func() { checkpointEvery = old })
-
-	out := t.TempDir()
-	done := make(chan struct{})
-	var seen atomic.Bool
-	polled := make(chan struct{})
-	go func() {
-		defer close(polled)
-		seen.Store(waitForFile(filepath.Join(out, checkpointName), time.Minute, done))
-	}()
-	code, _, stderr := runCLI(context.Background(), "run", "--clients", "20", "--duration", "1500ms",
-		"--ramp", "200ms", "--time-scale", "60", "--out", out, "--no-progress", "-q")
-	close(done)
-	<-polled
-	if code != exitOK {
-		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
-	}
-	if !seen.Load() {
-		t.Error("no checkpoint.json appeared while the run went on")
-	}
-	entries, err := os.ReadDir(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	list := strings.Join(names, " ")
-	if strings.Contains(list, checkpointName) || strings.Contains(list, ".tmp") || !strings.Contains(list, "result.json") {
-		t.Errorf("results directory holds %s", list)
 	}
 }

@@ -10,14 +10,13 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/stampede-load/stampede/load/model"
 	"github.com/stampede-load/stampede/load/target"
+	"github.com/stampede-load/stampede/load/transport"
 	"github.com/stampede-load/stampede/profiles"
 )
 
@@ -114,24 +113,18 @@ func (o *credsOptions) resolve() (profiles.Profile, error) {
 	return p, nil
 }
 
-// minted is one user's result.
-type minted struct {
-	cred target.StoredCredential
-	out  model.Outcome
-}
-
 func (o *credsOptions) run(ctx context.Context) error {
 	p, err := o.resolve()
 	if err != nil {
 		return err
 	}
-	hc := newHTTPClient(o.concurrency)
+	hc := transport.NewClient()
 	defer hc.CloseIdleConnections()
 	if err := o.tls.apply(hc, o.err); err != nil {
 		return err
 	}
 	p.Target.CredentialsFile = "" // minting signs in with the password grant only
-	cfg, err := oauth2Config(p, hc, o.getenv, o.err)
+	cfg, err := target.OAuth2FromProfile(p, hc, o.getenv, o.err)
 	if err != nil {
 		return err
 	}
@@ -149,16 +142,17 @@ func (o *credsOptions) run(ctx context.Context) error {
 		w = f
 	}
 	start := time.Now()
-	results := o.mint(ctx, oa, p.SDK.RequestTimeout.D())
+	results := target.Mint(ctx, oa, target.MintOptions{Count: o.count, Concurrency: o.concurrency,
+		Timeout: p.SDK.RequestTimeout.D(), RetryBase: o.retryBase})
 	bw := bufio.NewWriter(w)
 	failures := map[string]int{}
 	ok := 0
 	for _, r := range results {
-		if r.out.Class != model.ClassOK {
-			failures[describeOutcome(r.out)]++
+		if r.Outcome.Class != model.ClassOK {
+			failures[describeOutcome(r.Outcome)]++
 			continue
 		}
-		if err := target.WriteCredential(bw, r.cred); err != nil {
+		if err := target.WriteCredential(bw, r.Credential); err != nil {
 			return fmt.Errorf("write credentials: %w", err)
 		}
 		ok++
@@ -176,7 +170,7 @@ func (o *credsOptions) run(ctx context.Context) error {
 		dest = o.out
 	}
 	fmt.Fprintf(o.err, "stampede creds: %d of %d users signed in at %s in %s; %d refresh tokens written to %s\n",
-		ok, len(results), redactURL(cfg.TokenURL), time.Since(start).Round(time.Millisecond), ok, dest)
+		ok, len(results), target.RedactURL(cfg.TokenURL), time.Since(start).Round(time.Millisecond), ok, dest)
 	if len(failures) == 0 {
 		if ctx.Err() != nil {
 			return errInterrupted
@@ -190,54 +184,6 @@ func (o *credsOptions) run(ctx context.Context) error {
 	sort.Strings(kinds)
 	return fmt.Errorf("%d of %d users could not sign in (%s); the file holds the others, in client order",
 		len(results)-ok, len(results), strings.Join(kinds, ", "))
-}
-
-// mint signs users 0..count-1 in, concurrency at a time, retrying passing
-// failures (network, timeouts, 429, 5xx) up to 3 times. Results are in
-// user order.
-func (o *credsOptions) mint(ctx context.Context, oa *target.OAuth2, timeout time.Duration) []minted {
-	results := make([]minted, o.count)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(o.concurrency, o.count) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= o.count {
-					return
-				}
-				if ctx.Err() != nil {
-					results[i].out = model.Outcome{Class: model.ClassCancelled}
-					continue
-				}
-				results[i] = o.mintOne(ctx, oa, i, timeout)
-			}
-		})
-	}
-	wg.Wait()
-	return results
-}
-
-func (o *credsOptions) mintOne(ctx context.Context, oa *target.OAuth2, i int, timeout time.Duration) minted {
-	u, _ := oa.User(i)
-	var m minted
-	for attempt := 0; ; attempt++ {
-		rctx, cancel := context.WithTimeout(ctx, timeout)
-		cr, out := oa.PasswordGrant(rctx, u)
-		cancel()
-		m = minted{cred: target.StoredCredential{RefreshToken: cr.ClientToken, Subject: cr.SessionID}, out: out}
-		if out.Class == model.ClassOK || !out.Class.Retryable() || attempt == 3 || ctx.Err() != nil {
-			return m
-		}
-		wait := max(o.retryBase<<attempt, out.RetryAfter)
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return m
-		}
-	}
 }
 
 // describeOutcome names a failure for a summary: "invalid_grant (HTTP 400)", "network".

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -87,37 +84,6 @@ func TestCredsToStandardOutputAndFailures(t *testing.T) {
 		"--set", "target.users.pattern=blocked%d")
 	if code != exitFailure || stdout != "" || !strings.Contains(stderr, "3 of 3 users could not sign in (3 invalid_grant (HTTP 401))") {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
-	}
-}
-
-func TestCredsRetriesPassingFailures(t *testing.T) {
-	fp := newFakeProvider(time.Second)
-	var mu sync.Mutex
-	seen := map[string]bool{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
-		u := r.PostForm.Get("username")
-		mu.Lock()
-		first := !seen[u]
-		seen[u] = true
-		mu.Unlock()
-		if first {
-			w.WriteHeader(http.StatusServiceUnavailable) // each user's first try
-			return
-		}
-		fp.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
-	t.Setenv("TEST_STAMPEDE_SECRET", fp.secret)
-	t.Setenv("TEST_STAMPEDE_PW", "pw")
-	var out, errb bytes.Buffer
-	o := &credsOptions{streams: streams{out: &out, err: &errb}, getenv: os.LookupEnv, retryBase: time.Millisecond,
-		profile: writeOAuth2Profile(t, oauth2ProfileYAML(4, "")), target: srv.URL, concurrency: 2}
-	if err := o.run(context.Background()); err != nil {
-		t.Fatalf("%v; stderr %s", err, errb.String())
-	}
-	if n := strings.Count(out.String(), "refresh_token"); n != 4 {
-		t.Errorf("%d credentials: %s", n, out.String())
 	}
 }
 

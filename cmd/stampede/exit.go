@@ -3,9 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+
+	"github.com/stampede-load/stampede/load/target"
 )
 
-// Exit codes (docs/results.md#exit-codes).
+// Exit codes, the same for every command (docs/results.md#exit-codes).
 const (
 	exitOK          = 0
 	exitFailure     = 1
@@ -44,6 +46,10 @@ func exitCode(err error) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
+	}
+	var ce *target.ConfigError // the profile's target or what it names
+	if errors.As(err, &ce) {
+		return exitUsage
 	}
 	return exitFailure
 }

@@ -1,30 +1,19 @@
 package main
 
 import (
-	"cmp"
 	"context"
-	"crypto/rand"
-	"crypto/tls"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/stampede-load/stampede/chaos/backend"
 	"github.com/stampede-load/stampede/load"
-	"github.com/stampede-load/stampede/load/transport"
+	"github.com/stampede-load/stampede/load/run"
 	"github.com/stampede-load/stampede/profiles"
-	"github.com/stampede-load/stampede/profiles/threshold"
 	"github.com/stampede-load/stampede/reports"
 )
 
@@ -32,6 +21,10 @@ import (
 // is the engine's default (2 s). The process tests lengthen it to hold a
 // graceful stop open.
 var interruptGrace time.Duration
+
+// checkpointEvery is how often a run writes checkpoint.json; tests shorten
+// it.
+var checkpointEvery = run.DefaultCheckpointEvery
 
 // runOptions holds stampede run's flags and injected dependencies.
 type runOptions struct {
@@ -118,140 +111,6 @@ func newRunCmd(s streams) *cobra.Command {
 	return cmd
 }
 
-// resolve builds the profile from the built-in or file named by -p and the
-// flags given, reporting every problem at once: each names its flag, or the
-// profile file, line and field.
-func (o *runOptions) resolve() (profiles.Profile, error) {
-	var errs []error
-	given := func(name string) bool { return o.flags != nil && o.flags(name) }
-	bad := map[string]bool{} // flags whose own value is invalid
-	flagErr := func(flag, format string, args ...any) {
-		bad[flag] = true
-		errs = append(errs, fmt.Errorf("--"+flag+": "+format, args...))
-	}
-	if given("clients") && o.clients < 1 {
-		flagErr("clients", "must be at least 1, got %d", o.clients)
-	}
-	if given("duration") && o.duration <= 0 {
-		flagErr("duration", "must be greater than 0, got %s", o.duration)
-	}
-	if given("ramp") && o.ramp < 0 {
-		flagErr("ramp", "must not be negative, got %s", o.ramp)
-	}
-	if given("time-scale") && !(o.timeScale >= 1) {
-		flagErr("time-scale", "must be at least 1, got %g", o.timeScale)
-	}
-	if o.target != "" {
-		if err := checkTargetURL(o.target); err != nil {
-			bad["target"] = true // the profile's check of target.url would say it again
-			errs = append(errs, fmt.Errorf("--target: %w", err))
-		}
-	}
-	if o.metricsAddr != "" {
-		if err := checkMetricsAddr(o.metricsAddr); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	errs = append(errs, o.shardFlags.parse(time.Now())...)
-	flagThresholds, thresholdErrs := o.flagThresholds()
-	errs = append(errs, thresholdErrs...)
-	sets, setErrs := parseSets(o.sets)
-	errs = append(errs, setErrs...)
-	var applyErrs []error
-	// The flags given override the profile before it is validated, so a
-	// problem they cause still names the profile's file and line.
-	p, err := profiles.ResolveWith(o.profile, func(p *profiles.Profile) {
-		// --set first: the dedicated flags, applied next, win over it.
-		applyErrs = applySets(p, sets)
-		if given("clients") {
-			p.Clients = o.clients
-		}
-		if given("duration") {
-			p.Duration = profiles.Duration(o.duration)
-		}
-		if given("ramp") {
-			p.Ramp = profiles.Duration(o.ramp)
-		}
-		if given("time-scale") {
-			p.TimeScale = o.timeScale
-		}
-		if given("seed") {
-			p.Seed = o.seed
-		}
-		if o.target != "" {
-			p.Target.URL = o.target
-		}
-	})
-	fieldFlag := map[string]string{"clients": "clients", "duration": "duration", "ramp": "ramp", "time_scale": "time-scale", "target.url": "target"}
-	for _, e := range unjoin(err) {
-		var fe *profiles.FieldError
-		if !errors.As(e, &fe) {
-			errs = append(errs, fmt.Errorf("--profile: %w", e)) // unknown name, unreadable file
-			continue
-		}
-		if flag, ok := fieldFlag[fe.Path]; ok && given(flag) {
-			if !bad[flag] { // a rule the flag's value breaks (ramp > duration)
-				errs = append(errs, fmt.Errorf("--%s: %s", flag, fe.Message))
-			}
-			continue
-		}
-		errs = append(errs, e)
-	}
-	if err == nil {
-		errs = append(errs, o.shardFlags.sharedTarget(p)...)
-	}
-	errs = withSets(sets, errs, applyErrs) // --set problems name the flag, in flag order
-	if len(errs) > 0 {
-		return p, usageError(errors.Join(errs...))
-	}
-	p.Thresholds = append(p.Thresholds, flagThresholds...)
-	return p, nil
-}
-
-// flagThresholds parses the --threshold expressions, returning them as
-// profile thresholds and one error per bad one, naming the flag.
-func (o *runOptions) flagThresholds() ([]profiles.Threshold, []error) {
-	var ths []profiles.Threshold
-	var errs []error
-	for _, expr := range o.thresholds {
-		if _, err := threshold.Parse(expr); err != nil {
-			var te *threshold.Error
-			if errors.As(err, &te) {
-				errs = append(errs, fmt.Errorf("--threshold %q: %s", expr, te.Reason))
-			} else {
-				errs = append(errs, fmt.Errorf("--threshold %q: %w", expr, err))
-			}
-			continue
-		}
-		ths = append(ths, profiles.Threshold{Expr: expr})
-	}
-	return ths, errs
-}
-
-func unjoin(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
-}
-
-func checkTargetURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil {
-		return fmt.Errorf("invalid URL %q: %w", s, err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("URL %q must start with http:// or https://", s)
-	}
-	if u.Host == "" {
-		return fmt.Errorf("URL %q has no host", s)
-	}
-	return nil
-}
-
 // prepareOut creates the results directory and proves it writable.
 func prepareOut(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -266,90 +125,6 @@ func prepareOut(dir string) error {
 	return nil
 }
 
-func newRunID() string {
-	var b [3]byte
-	_, _ = rand.Read(b[:])
-	return time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
-}
-
-// newHTTPClient returns a keep-alive client of at most 1,024 connections
-// per host (stampede creds; a run uses load.Transport).
-func newHTTPClient(clients int) *http.Client {
-	return &http.Client{
-		Transport: &http.Transport{
-			Proxy:        http.ProxyFromEnvironment,
-			DialContext:  (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConns: 0,
-			// The shared pool: at most 1,024 connections; a request that finds
-			// none free waits for one, and the wait counts in its latency.
-			MaxConnsPerHost:       transport.SharedConns,
-			MaxIdleConnsPerHost:   transport.SharedConns,
-			IdleConnTimeout:       90 * time.Second,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ExpectContinueTimeout: time.Second,
-			DisableCompression:    true,
-		},
-		CheckRedirect: noRedirects,
-	}
-}
-
-// noRedirects makes an http.Client return redirects: they are answers to
-// classify, not to follow.
-func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-
-// transport raises the descriptor limit, checks that a per_client run fits
-// in it (exit 1 with the numbers when it does not) and builds the run's
-// transport, which warns on o.err when dials run out of ports or
-// descriptors. It returns the limit (0 if unknown).
-func (o *runOptions) transport(p profiles.Profile, tlsConfig *tls.Config) (uint64, *transport.Transport, error) {
-	raise := o.fdLimit
-	if raise == nil {
-		raise = raiseFDLimit
-	}
-	limit, err := raise()
-	if err != nil {
-		fmt.Fprintf(o.err, "stampede: warning: cannot raise the open-file limit: %v\n", err)
-	}
-	clients := (p.Clients - o.shardIndex + o.shardCount - 1) / o.shardCount // this shard's
-	open := openFDs()
-	if err := fdBudget(p, clients, limit, open); err != nil {
-		return limit, nil, err
-	}
-	maxOpen, shared := maxConns(p, limit, open)
-	var mu sync.Mutex
-	tr := transport.NewTransport(transport.TransportConfig{
-		PerClient:   p.Connections == profiles.ConnectionsPerClient,
-		Clients:     p.Clients,
-		SharedConns: shared,
-		MaxOpen:     maxOpen,
-		TLS:         tlsConfig,
-		FDLimit:     limit,
-		Warn: func(msg string) {
-			mu.Lock()
-			defer mu.Unlock()
-			fmt.Fprintf(o.err, "stampede: warning: %s\n", msg)
-		},
-	})
-	return limit, tr, nil
-}
-
-// preflight proves the target answers HTTP before any client starts.
-func preflight(ctx context.Context, hc *http.Client, base string, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	u, _ := url.JoinPath(base, "/.well-known/jwks.json")
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	return nil
-}
-
 func (o *runOptions) run(ctx context.Context) error {
 	p, err := o.resolve()
 	if err != nil {
@@ -358,7 +133,7 @@ func (o *runOptions) run(ctx context.Context) error {
 	runID := o.shardFlags.id(p)
 	out := o.outDir
 	if out == "" {
-		out = filepath.Join("stampede-results", runID, o.shardFlags.dir())
+		out = run.DefaultOutDir(runID, o.shardIndex, o.shardCount)
 	}
 	if err := prepareOut(out); err != nil {
 		return err
@@ -368,102 +143,64 @@ func (o *runOptions) run(ctx context.Context) error {
 		return err
 	}
 	defer metrics.stop()
-
 	tlsConfig, err := o.tls.config()
 	if err != nil {
 		return err
 	}
-	fdLimit, tr, err := o.transport(p, tlsConfig)
+	var prog *progress
+	res, err := run.Execute(ctx, run.Options{
+		Profile: p, RunID: runID, OutDir: out, Shard: o.shardIndex, Shards: o.shardCount, StartAt: o.startTime,
+		ToolVersion: toolVersion(), TargetSource: o.targetSource(), AdminToken: o.targetAdminToken(),
+		PreflightTimeout: o.preflightTimeout, TLS: tlsConfig, InsecureSkipVerify: o.tls.insecure,
+		FDLimit: o.fdLimit, Interrupted: interruptGrace, WatchEvery: o.watchEvery, CheckpointEvery: checkpointEvery,
+		Warn: o.err, Register: metrics.register, OnBackend: o.onBackend,
+		Started: func(eng *load.Engine, target reports.Target) {
+			o.printHeader(p, runID, target)
+			prog = startProgress(o.streams, o.quiet, o.noProgress, eng, p)
+		},
+		Stopped: func(complete bool) { prog.stop(complete) },
+	})
 	if err != nil {
-		return err
-	}
-	defer tr.CloseIdleConnections()
-	o.tls.warn(o.err)
-	// The engine's senders keep a connection each to a plain-HTTP target
-	// (shared connections); every other request goes through tr.
-	hc := &http.Client{Transport: &transport.SenderTransport{Fallback: tr, Dial: tr.DialShared, Proxy: http.ProxyFromEnvironment}, CheckRedirect: noRedirects}
-	tg, err := o.openTarget(ctx, p, hc)
-	if err != nil {
-		return err
-	}
-	defer tg.close()
-	target := tg.report
-	target.InsecureSkipVerify = o.tls.insecure
-
-	// The engine records the profile in result.json: without its secrets.
-	eng, err := load.New(load.Config{Profile: p.Redacted(), Auth: tg.auth, Resource: tg.resource, Admin: tg.admin,
-		Shard: o.shardIndex, Shards: o.shardCount, StartAt: o.startTime, Interrupted: interruptGrace, Conns: tr, MaxInFlight: tr.MaxInFlight()})
-	if err != nil {
-		return err
-	}
-	metrics.register(eng.Collector(), tg.metrics)
-	res := &reports.Result{
-		Schema:      reports.Schema,
-		RunID:       runID,
-		ToolVersion: toolVersion(),
-		Target:      target,
-		Shard:       reports.Shard{Index: o.shardIndex, Count: o.shardCount},
-	}
-	if !o.quiet {
-		fmt.Fprintf(o.err, "stampede run %s: %d clients for %s against %s %s (×%g time scale, seed %d)\n",
-			runID, p.Clients, p.Duration, target.Kind, target.URL, p.TimeScale, p.Seed)
-	}
-	if !o.quiet && !o.startTime.IsZero() {
-		fmt.Fprintf(o.err, "shard %d/%d (%d of the clients), starting at %s\n", o.shardIndex, o.shardCount,
-			(p.Clients-o.shardIndex+o.shardCount-1)/o.shardCount, o.startTime.UTC().Format(time.RFC3339Nano))
-	}
-	prog := startProgress(o.streams, o.quiet, o.noProgress, eng, p)
-	// A failing abort_on_fail threshold cancels runCtx: the run stops
-	// early and still writes its (partial) results.
-	runCtx, abortRun := context.WithCancel(ctx)
-	defer abortRun()
-	watch := watchThresholds(eng, p, o.watchEvery, abortRun)
-	cp := startCheckpoints(eng, res, out) // checkpoint.json every 5 s while running
-	toxics := startToxics(runCtx, p, cmp.Or(o.startTime, time.Now()), o.shardIndex, o.err)
-	gcCtx, stopGC := context.WithCancel(ctx)
-	gcDone := make(chan struct{})
-	go func() { defer close(gcDone); tuneGC(gcCtx) }()
-	runErr := eng.Run(runCtx, res)
-	stopGC()
-	<-gcDone
-	res.Engine.FDLimit = fdLimit
-	toxics.finish(res)
-	if err := cp.stop(); err != nil {
-		fmt.Fprintf(o.err, "stampede: warning: %v\n", err)
-	}
-	abortedBy, abortResult := watch.stop()
-	prog.stop(!res.Partial)
-	if runErr != nil {
-		return fmt.Errorf("run: %w", runErr)
-	}
-	if err := reports.Evaluate(res, p.Thresholds); err != nil {
-		return fmt.Errorf("thresholds: %w", err)
-	}
-	if abortedBy >= 0 {
-		reports.MarkAborted(res, abortedBy, abortResult)
-	}
-	path := filepath.Join(out, "result.json")
-	if err := reports.WriteFile(path, res); err != nil {
-		return err
-	}
-	if err := cp.remove(); err != nil { // result.json supersedes it
-		fmt.Fprintf(o.err, "stampede: warning: %v\n", err)
-	}
-	if err := reports.WriteHistogramLogs(out, res); err != nil {
-		return err
-	}
-	html := filepath.Join(out, "report.html")
-	if err := reports.RenderFile(html, res, "html"); err != nil {
 		return err
 	}
 	if err := reports.WriteText(o.streams.out, res); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.streams.out, "\nresult: %s\nreport: %s\n", path, html)
+	fmt.Fprintf(o.streams.out, "\nresult: %s\nreport: %s\n", filepath.Join(out, run.ResultName), filepath.Join(out, run.ReportName))
 	if res.Partial && ctx.Err() != nil {
 		return errInterrupted // an interrupt wins over thresholds
 	}
 	return thresholdsFailed(res)
+}
+
+// printHeader says what the run is about to do, unless --quiet.
+func (o *runOptions) printHeader(p profiles.Profile, runID string, target reports.Target) {
+	if o.quiet {
+		return
+	}
+	fmt.Fprintf(o.err, "stampede run %s: %d clients for %s against %s %s (×%g time scale, seed %d)\n",
+		runID, p.Clients, p.Duration, target.Kind, target.URL, p.TimeScale, p.Seed)
+	if !o.startTime.IsZero() {
+		fmt.Fprintf(o.err, "shard %d/%d (%d of the clients), starting at %s\n", o.shardIndex, o.shardCount,
+			(p.Clients-o.shardIndex+o.shardCount-1)/o.shardCount, o.startTime.UTC().Format(time.RFC3339Nano))
+	}
+}
+
+// targetAdminToken is the admin token for the target's admin API: of
+// --admin-token, else of $STAMPEDE_ADMIN_TOKEN; "" sends none.
+func (o *runOptions) targetAdminToken() string {
+	if o.adminToken != "" {
+		return o.adminToken
+	}
+	return os.Getenv(adminTokenEnv)
+}
+
+// targetSource names where the target's URL came from, for messages.
+func (o *runOptions) targetSource() string {
+	if o.target != "" {
+		return "--target"
+	}
+	return "target.url"
 }
 
 // thresholdsFailed is the exit-99 error of a result whose verdict is
@@ -484,57 +221,4 @@ func thresholdsFailed(res *reports.Result) error {
 	}
 	return &exitError{code: exitThresholds, err: fmt.Errorf("%d of %d thresholds failed: %s%s",
 		len(failed), len(res.Thresholds), strings.Join(failed, "; "), stopped)}
-}
-
-// thresholdWatch checks a run's abort_on_fail thresholds on the engine's
-// live figures.
-type thresholdWatch struct {
-	done chan struct{}
-	wg   sync.WaitGroup
-	// index and result: the threshold that failed and stopped the run, -1 when none.
-	index  int
-	result reports.ThresholdResult
-}
-
-// watchThresholds checks p's abort_on_fail thresholds every interval
-// (default 1 s) on a snapshot of eng, once the ramp is over, and calls abort
-// when one fails. It watches nothing when no threshold has abort_on_fail.
-func watchThresholds(eng *load.Engine, p profiles.Profile, every time.Duration, abort func()) *thresholdWatch {
-	w := &thresholdWatch{done: make(chan struct{}), index: -1}
-	if !slices.ContainsFunc(p.Thresholds, func(t profiles.Threshold) bool { return t.AbortOnFail }) {
-		return w
-	}
-	if every <= 0 {
-		every = time.Second
-	}
-	w.wg.Go(func() {
-		tick := time.NewTicker(every)
-		defer tick.Stop()
-		for {
-			select {
-			case <-w.done:
-				return
-			case <-tick.C:
-			}
-			var snap reports.Result
-			if err := eng.Snapshot(&snap); err != nil || snap.StartedAt.IsZero() ||
-				snap.EndedAt.Sub(snap.StartedAt) < max(p.Ramp.D(), every) {
-				continue // not started, or too little data before the ramp ends
-			}
-			if i, tr, err := reports.CheckAbort(&snap, p.Thresholds); err == nil && i >= 0 {
-				w.index, w.result = i, tr
-				abort()
-				return
-			}
-		}
-	})
-	return w
-}
-
-// stop ends the watch and returns the threshold that stopped the run, with
-// its live result; index -1 when none did.
-func (w *thresholdWatch) stop() (index int, result reports.ThresholdResult) {
-	close(w.done)
-	w.wg.Wait()
-	return w.index, w.result
 }

@@ -3,14 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -94,24 +90,6 @@ func TestRunTargetUnreachableExitsOne(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %s, want under 5 s", d)
-	}
-}
-
-func TestRunTargetThatNeverAnswersTimesOut(t *testing.T) {
-	// A listener that never accepts: the TCP handshake completes in the
-	// backlog but no HTTP answer ever comes.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var errb bytes.Buffer
-	o := &runOptions{streams: streams{out: &bytes.Buffer{}, err: &errb}, profile: "default",
-		target: "http://" + ln.Addr().String(), outDir: t.TempDir(), quiet: true,
-		preflightTimeout: 200 * time.Millisecond}
-	err = o.run(context.Background())
-	if exitCode(err) != exitFailure || !strings.Contains(err.Error(), ln.Addr().String()) {
-		t.Fatalf("err %v (exit %d); want exit 1 naming the target", err, exitCode(err))
 	}
 }
 
@@ -299,35 +277,22 @@ events:
 	}
 }
 
-// TestRunDoesNotFollowRedirects runs against a target whose every endpoint
-// redirects to itself: each sign-in is one request, answered 302 and
-// classified other, and the run completes.
-func TestRunDoesNotFollowRedirects(t *testing.T) {
-	var hits atomic.Int64
-	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/.well-known/jwks.json" {
-			_, _ = io.WriteString(w, `{"keys":[]}`) // the preflight passes
-			return
-		}
-		hits.Add(1)
-		http.Redirect(w, r, r.URL.Path, http.StatusFound) // a loop
-	}))
-	defer target.Close()
+// TestRunPerClientBeyondTheDescriptorLimitExitsOne: a per_client run the
+// descriptor limit cannot hold stops before it starts, exit 1, saying the
+// numbers (the same run with a shared pool is not refused: load/run's
+// TestFDBudgetLetsASharedPoolBeyondTheLimitRun).
+func TestRunPerClientBeyondTheDescriptorLimitExitsOne(t *testing.T) {
+	var errb bytes.Buffer
 	out := t.TempDir()
-	code, _, stderr := runCLI(context.Background(), "run", "--target", target.URL, "--clients", "5",
-		"--duration", "1s", "--ramp", "200ms", "--time-scale", "60", "--out", out, "--quiet")
-	if code != exitOK {
-		t.Fatalf("exit %d; stderr %s", code, stderr)
+	o := &runOptions{streams: streams{out: &bytes.Buffer{}, err: &errb}, profile: "default",
+		sets: []string{"connections=per_client", "clients=500"}, outDir: out, quiet: true,
+		fdLimit: func() (uint64, error) { return 600, nil }}
+	err := o.run(context.Background())
+	if exitCode(err) != exitFailure || err == nil ||
+		!strings.Contains(err.Error(), "2 × 500 clients") || !strings.Contains(err.Error(), "the limit is 600") {
+		t.Fatalf("err %v (exit %d); want exit 1 giving the clients and the limit", err, exitCode(err))
 	}
-	res, err := reports.ReadFile(filepath.Join(out, "result.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	si := res.Ops[reports.OpSignIn]
-	if si == nil || si.Count == 0 || si.Errors["other"] != si.Count {
-		t.Fatalf("sign-ins %+v: want every one of class other", si)
-	}
-	if hits.Load() != si.Count {
-		t.Errorf("the target saw %d requests for %d sign-ins: redirects were followed", hits.Load(), si.Count)
+	if _, statErr := os.Stat(filepath.Join(out, "result.json")); statErr == nil {
+		t.Error("the run started: result.json written")
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/chaos/backend"
+	"github.com/stampede-load/stampede/load/run"
 	"github.com/stampede-load/stampede/profiles"
 	"github.com/stampede-load/stampede/reports"
 )
@@ -100,7 +101,7 @@ func collectCheckpoints(dir string, done <-chan struct{}) <-chan []string {
 		tick := time.NewTicker(25 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			if b, err := os.ReadFile(filepath.Join(dir, checkpointName)); err == nil && string(b) != last {
+			if b, err := os.ReadFile(filepath.Join(dir, run.CheckpointName)); err == nil && string(b) != last {
 				last = string(b)
 				seen = append(seen, last)
 			}

@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
-	"hash/fnv"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/stampede-load/stampede/load/run"
 	"github.com/stampede-load/stampede/profiles"
 )
 
@@ -88,28 +88,13 @@ func parseShard(v string) (index, count int, err error) {
 	return i, n, nil
 }
 
-// id is the run's ID: --run-id if given; derived from --start-at, the
-// profile's name and seed and the shard count when --start-at is given, so
-// every shard of a run gets the same one without being told
-// ("20261128-093000-" and six hex digits of a hash of them); random
-// otherwise.
+// id is the run's ID: --run-id if given, else run.ID's: derived from
+// --start-at, the profile's name and seed and the shard count when
+// --start-at is given, so every shard of a run gets the same one without
+// being told; random otherwise.
 func (s *shardFlags) id(p profiles.Profile) string {
-	switch {
-	case s.runID != "":
+	if s.runID != "" {
 		return s.runID
-	case !s.startTime.IsZero():
-		h := fnv.New64a()
-		fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d", p.Name, p.Seed, s.shardCount, s.startTime.UnixNano())
-		return s.startTime.UTC().Format("20060102-150405") + fmt.Sprintf("-%06x", h.Sum64()&0xffffff)
 	}
-	return newRunID()
-}
-
-// dir is the shard's directory under the run's default results directory:
-// its index when the run is sharded, "" otherwise.
-func (s *shardFlags) dir() string {
-	if s.shardCount > 1 {
-		return strconv.Itoa(s.shardIndex)
-	}
-	return ""
+	return run.ID(p, s.shardCount, s.startTime)
 }

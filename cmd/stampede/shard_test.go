@@ -16,6 +16,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/stampede-load/stampede/chaos/backend"
+	"github.com/stampede-load/stampede/load/run"
 	"github.com/stampede-load/stampede/profiles"
 	"github.com/stampede-load/stampede/reports"
 )
@@ -342,7 +343,10 @@ func TestShardRunIDIsSharedByTheShardsOfARun(t *testing.T) {
 	}
 	s := shardFlags{shard: "2/4"}
 	s.parse(at)
-	if s.dir() != "2" || (&shardFlags{}).dir() != "" {
-		t.Errorf("shard directories %q", s.dir())
+	whole := shardFlags{}
+	whole.parse(at)
+	if d := run.DefaultOutDir("r", s.shardIndex, s.shardCount); d != filepath.Join("stampede-results", "r", "2") ||
+		run.DefaultOutDir("r", whole.shardIndex, whole.shardCount) != filepath.Join("stampede-results", "r") {
+		t.Errorf("shard directory %q", d)
 	}
 }

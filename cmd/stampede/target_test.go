@@ -330,23 +330,6 @@ func localhostKeyPEM(t *testing.T, srv *httptest.Server) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 }
 
-func TestJoinURL(t *testing.T) {
-	for _, tc := range [][3]string{
-		{"http://h/dex", "/token", "http://h/dex/token"},
-		{"http://h/dex/", "token", "http://h/dex/token"},
-		{"http://h", "https://other/t", "https://other/t"},
-		{"", "/token", "/token"},
-		{"http://h/", "/api?x=1", "http://h/api?x=1"},
-	} {
-		if got := joinURL(tc[0], tc[1]); got != tc[2] {
-			t.Errorf("joinURL(%q, %q) = %q, want %q", tc[0], tc[1], got, tc[2])
-		}
-	}
-	if got := redactURL("https://u:secret@h/x"); strings.Contains(got, "secret") {
-		t.Errorf("redactURL: %s", got)
-	}
-}
-
 // TestRunHTTPTarget describes the fake provider with an http target's
 // templates instead of the oauth2 kind: the same run, the same rotation.
 func TestRunHTTPTarget(t *testing.T) {

@@ -1,8 +1,10 @@
-package main
+package run
 
 import (
 	"fmt"
+	"io"
 	"strings"
+	"sync"
 
 	"github.com/stampede-load/stampede/load/transport"
 	"github.com/stampede-load/stampede/profiles"
@@ -60,4 +62,40 @@ func thousands(n uint64) string {
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+// newTransport raises the descriptor limit, checks that a per_client run
+// fits in it (an error with the numbers when it does not) and builds the
+// run's transport, which warns on w when dials run out of ports or
+// descriptors. It returns the limit (0 if unknown).
+func newTransport(p profiles.Profile, o Options, w io.Writer) (uint64, *transport.Transport, error) {
+	raise := o.FDLimit
+	if raise == nil {
+		raise = raiseFDLimit
+	}
+	limit, err := raise()
+	if err != nil {
+		fmt.Fprintf(w, "stampede: warning: cannot raise the open-file limit: %v\n", err)
+	}
+	clients := (p.Clients - o.Shard + o.Shards - 1) / o.Shards // this shard's
+	open := openFDs()
+	if err := fdBudget(p, clients, limit, open); err != nil {
+		return limit, nil, err
+	}
+	maxOpen, shared := maxConns(p, limit, open)
+	var mu sync.Mutex
+	tr := transport.NewTransport(transport.TransportConfig{
+		PerClient:   p.Connections == profiles.ConnectionsPerClient,
+		Clients:     p.Clients,
+		SharedConns: shared,
+		MaxOpen:     maxOpen,
+		TLS:         o.TLS,
+		FDLimit:     limit,
+		Warn: func(msg string) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(w, "stampede: warning: %s\n", msg)
+		},
+	})
+	return limit, tr, nil
 }

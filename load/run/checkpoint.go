@@ -1,4 +1,4 @@
-package main
+package run
 
 import (
 	"errors"
@@ -13,13 +13,14 @@ import (
 	"github.com/stampede-load/stampede/reports"
 )
 
-// checkpointName is the file a running test keeps its latest checkpoint in,
+// CheckpointName is the file a running test keeps its latest checkpoint in,
 // next to result.json.
-const checkpointName = "checkpoint.json"
+const CheckpointName = "checkpoint.json"
 
-// checkpointEvery is how often a running test writes its checkpoint, so a
-// process killed hard loses at most that much of what it measured.
-var checkpointEvery = 5 * time.Second
+// DefaultCheckpointEvery is how often a running test writes its checkpoint
+// unless told otherwise, so a process killed hard loses at most that much
+// of what it measured.
+const DefaultCheckpointEvery = 5 * time.Second
 
 // checkpointer writes the engine's live result to checkpoint.json while a
 // run goes on.
@@ -31,17 +32,16 @@ type checkpointer struct {
 	err error
 }
 
-// startCheckpoints writes a checkpoint of eng into dir every
-// checkpointEvery until stop: a result marked partial, from
+// startCheckpoints writes a checkpoint of eng into dir every interval
+// until stop: a result marked partial, from
 // Engine.Snapshot, with res's run ID, tool version, target and shard,
 // written atomically (reports.WriteFile), so that the file on disk is
 // always a whole result that stampede report reads. Secrets are redacted:
 // the profile's (Profile.Redacted) and any JWT in an event's error.
-func startCheckpoints(eng *load.Engine, res *reports.Result, dir string) *checkpointer {
-	c := &checkpointer{path: filepath.Join(dir, checkpointName), done: make(chan struct{})}
+func startCheckpoints(eng *load.Engine, res *reports.Result, dir string, every time.Duration) *checkpointer {
+	c := &checkpointer{path: filepath.Join(dir, CheckpointName), done: make(chan struct{})}
 	head := reports.Result{Schema: reports.Schema, RunID: res.RunID, ToolVersion: res.ToolVersion,
 		Target: res.Target, Shard: res.Shard}
-	every := checkpointEvery
 	c.wg.Go(func() {
 		tick := time.NewTicker(every)
 		defer tick.Stop()

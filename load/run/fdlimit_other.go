@@ -1,6 +1,6 @@
 //go:build !linux
 
-package main
+package run
 
 // raiseFDLimit leaves the limit alone outside Linux and reports it unknown (0).
 func raiseFDLimit() (uint64, error) { return 0, nil }

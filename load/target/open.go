@@ -1,0 +1,201 @@
+package target
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/stampede-load/stampede/chaos"
+	"github.com/stampede-load/stampede/chaos/backend"
+	"github.com/stampede-load/stampede/profiles"
+	"github.com/stampede-load/stampede/reports"
+)
+
+// InsecureWarning is the warning given when the target's TLS certificate
+// is not verified (--insecure-skip-verify).
+const InsecureWarning = "stampede: warning: --insecure-skip-verify: the target's TLS certificate is not verified; anyone on the path can read and change the traffic (recorded in result.json as target.insecure_skip_verify)"
+
+// ConfigError is a problem with the profile's target or what it names (the
+// environment, users and credentials files): bad input, which the command
+// line reports with exit code 2.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+func configError(err error) error { return &ConfigError{Err: err} }
+
+func configErrorf(format string, args ...any) error {
+	return configError(fmt.Errorf(format, args...))
+}
+
+// Options are what Open needs besides the profile.
+type Options struct {
+	// Client sends every request to the target, pre-flight and admin calls
+	// included.
+	Client *http.Client
+	// Source names where the target's URL came from, for messages:
+	// "--target", or "target.url" when empty.
+	Source string
+	// AdminToken is sent to an external fapi target's admin API (fleet
+	// events); "" sends none. Never printed.
+	AdminToken string
+	// PreflightTimeout bounds the reachability check; default 5 s.
+	PreflightTimeout time.Duration
+	// Getenv reads the environment (secrets); default os.LookupEnv.
+	Getenv func(string) (string, bool)
+	// Warn receives warnings, one line each; nil discards them.
+	Warn io.Writer
+	// OnBackend, if set, receives the embedded backend once it listens.
+	OnBackend func(*backend.Backend)
+}
+
+// Opened is a target ready for a run: how clients sign in and refresh, the
+// API they call, the admin API fleet events act through (nil when the
+// target has none) and what result.json records about it.
+type Opened struct {
+	Auth     Authenticator
+	Resource Resource
+	Admin    chaos.Admin
+	Report   reports.Target
+	// Metrics are the target's own metrics, when it runs in process; nil
+	// otherwise.
+	Metrics prometheus.Collector
+	close   func()
+}
+
+// Close stops the embedded backend, if Open started one.
+func (t *Opened) Close() {
+	if t.close != nil {
+		t.close()
+	}
+}
+
+// Open prepares the profile's target: it starts the embedded backend, or
+// checks that the external target answers and builds its client. Problems
+// with the profile's target are *ConfigError; an unreachable target is a
+// plain error naming its URL.
+func Open(ctx context.Context, p profiles.Profile, o Options) (*Opened, error) {
+	if o.PreflightTimeout <= 0 {
+		o.PreflightTimeout = 5 * time.Second
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.LookupEnv
+	}
+	source := o.Source
+	if source == "" {
+		source = "target.url"
+	}
+	hc := o.Client
+	t := p.Target
+	switch kind := p.TargetKind(); kind {
+	case profiles.TargetBuiltin:
+		be, err := backend.New(backend.Config{
+			TokenLifetime:     p.Scale(p.Backend.TokenLifetime),
+			MaxLifetime:       p.Scale(p.Backend.MaxLifetime),
+			InactivityTimeout: p.Scale(p.Backend.InactivityTimeout),
+			Signing:           p.Backend.Signing,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("embedded backend: %w", err)
+		}
+		srv, err := be.Listen("127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("embedded backend: %w", err)
+		}
+		if o.OnBackend != nil {
+			o.OnBackend(be)
+		}
+		fapi := &FAPI{Base: srv.URL, Client: hc}
+		return &Opened{Auth: fapi, Resource: fapi, Admin: settledAdmin{&chaos.AdminClient{Base: srv.URL, Client: hc}},
+			Report: reports.Target{Kind: "embedded", URL: srv.URL}, close: func() { srv.Close() }, Metrics: be.Collector()}, nil
+	case profiles.TargetFAPI:
+		if err := preflight(ctx, hc, t.URL, o.PreflightTimeout); err != nil {
+			return nil, fmt.Errorf("%s %s is unreachable: %w", source, RedactURL(t.URL), err)
+		}
+		fapi := &FAPI{Base: t.URL, Client: hc}
+		return &Opened{Auth: fapi, Resource: fapi, Admin: settledAdmin{&chaos.AdminClient{Base: t.URL, Client: hc, Token: o.AdminToken}},
+			Report: reports.Target{Kind: profiles.TargetFAPI, URL: RedactURL(t.URL)}}, nil
+	case profiles.TargetOAuth2:
+		cfg, err := OAuth2FromProfile(p, hc, o.Getenv, o.Warn)
+		if err != nil {
+			return nil, err
+		}
+		if n := len(cfg.Credentials); n > 0 && n < p.Clients && len(cfg.Users) == 0 && cfg.UserPattern == "" {
+			return nil, configErrorf("target.credentials_file: %s holds %d refresh tokens, fewer than the %d clients: mint more with stampede creds --count %d, or run fewer clients",
+				t.CredentialsFile, n, p.Clients, p.Clients)
+		}
+		if err := preflightURL(ctx, hc, cfg.TokenURL, o.PreflightTimeout); err != nil {
+			return nil, fmt.Errorf("token endpoint %s is unreachable: %w", RedactURL(cfg.TokenURL), err)
+		}
+		oa, err := NewOAuth2(cfg)
+		if err != nil {
+			return nil, configError(err)
+		}
+		return &Opened{Auth: oa, Resource: oa, Report: reports.Target{Kind: profiles.TargetOAuth2, URL: RedactURL(cfg.TokenURL)}}, nil
+	case profiles.TargetHTTP:
+		cfg, err := HTTPFromProfile(p, hc, o.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		h, err := NewHTTPTarget(cfg)
+		if err != nil {
+			return nil, configError(err)
+		}
+		if err := preflightURL(ctx, hc, t.URL, o.PreflightTimeout); err != nil {
+			return nil, fmt.Errorf("%s %s is unreachable: %w", source, RedactURL(t.URL), err)
+		}
+		return &Opened{Auth: h, Resource: h, Report: reports.Target{Kind: profiles.TargetHTTP, URL: RedactURL(t.URL)}}, nil
+	default:
+		return nil, configErrorf("target.kind: %s targets are not supported", kind)
+	}
+}
+
+// preflight proves a fapi target answers HTTP before any client starts.
+func preflight(ctx context.Context, hc *http.Client, base string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	u, _ := url.JoinPath(base, "/.well-known/jwks.json")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
+}
+
+// preflightURL proves that u answers HTTP, whatever the status.
+func preflightURL(ctx context.Context, hc *http.Client, u string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	return nil
+}
+
+// RedactURL hides a password in a URL's user information.
+func RedactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
+}
