@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stampede-load/stampede/reports"
 )
 
 func TestCompareWithItselfExitsZero(t *testing.T) {
@@ -13,7 +15,7 @@ func TestCompareWithItselfExitsZero(t *testing.T) {
 	if code != exitOK || stderr != "" {
 		t.Fatalf("exit %d, stderr %q, stdout:\n%s", code, stderr, stdout)
 	}
-	for _, want := range []string{"metric", "base", "new", "change", "refresh.p99", "herd.peak_to_mean", "requests.lost", "no regression past 10%"} {
+	for _, want := range []string{"metric", "base", "new", "change", "refresh.p99", "herd.peak_to_mean", "requests.lost", "95% interval", "noise", "no regression"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("table lacks %q:\n%s", want, stdout)
 		}
@@ -35,8 +37,8 @@ func TestCompareDoctoredSlowerCopyExits99(t *testing.T) {
 	if !strings.Contains(p99, "+5") || !strings.HasSuffix(p99, "REGRESSION") {
 		t.Errorf("refresh.p99 line %q, want ≈ +50%% and REGRESSION", p99)
 	}
-	if !strings.Contains(stderr, "regressed past 10%") || !strings.Contains(stderr, slow) {
-		t.Errorf("stderr %q should name the file and the limit", stderr)
+	if !strings.Contains(stderr, "regressed") || !strings.Contains(stderr, slow) || !strings.Contains(stderr, "refresh.p99") {
+		t.Errorf("stderr %q should name the file and the metrics", stderr)
 	}
 
 	// Within a wider limit it passes; the other way round it is an improvement.
@@ -75,12 +77,12 @@ func TestCompareBadInputExitsTwo(t *testing.T) {
 
 func TestParseMaxRegression(t *testing.T) {
 	for in, want := range map[string]float64{"10%": 0.1, "0.1": 0.1, " 25 % ": 0.25, "0": 0, "0%": 0, "1": 1, "150%": 1.5, "2.5%": 0.025} {
-		if got, err := parseMaxRegression(in); err != nil || got < want-1e-12 || got > want+1e-12 {
+		if got, err := reports.ParseRelativeLimit(in); err != nil || got < want-1e-12 || got > want+1e-12 {
 			t.Errorf("%q: %v, %v; want %v", in, got, err, want)
 		}
 	}
 	for _, in := range []string{"", "%", "ten", "10", "-0.1", "Inf", "1e400"} {
-		if _, err := parseMaxRegression(in); err == nil {
+		if _, err := reports.ParseRelativeLimit(in); err == nil {
 			t.Errorf("%q accepted", in)
 		}
 	}
