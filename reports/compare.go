@@ -106,16 +106,19 @@ type MetricChange struct {
 	// Spread is the baseline runs' own spread: the largest distance of one
 	// baseline's value from Base (0 with one baseline).
 	Spread float64 `json:"spread"`
+	// LagDiff (latencies) is how much the load generator's own scheduling
+	// lag at this percentile differed between the runs, in ms: the interval
+	// is widened by it too.
+	LagDiff float64 `json:"lag_diff,omitempty"`
 	// Floor and Limit are the absolute floor and relative limit; Threshold,
 	// the larger of Floor and Limit·|Base|, is what Diff must exceed.
 	Floor     float64 `json:"floor"`
 	Limit     float64 `json:"limit"`
 	Threshold float64 `json:"threshold"`
-	// FloorFrom says what set Floor: "default", "budget", "histogram
-	// precision" or "engine lag" (the load generator's own scheduling lag).
+	// FloorFrom says what set Floor: "default", "budget" or "histogram
+	// precision".
 	FloorFrom string `json:"floor_from"`
-	// measureFloor is the smallest change the runs can resolve at all:
-	// the histogram's precision and the generator's lag.
+	// measureFloor is the smallest change the histograms resolve.
 	measureFloor     float64
 	measureFloorFrom string
 	// Gated: the metric can fail the comparison.
@@ -237,24 +240,27 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 	}
 	z := math.Sqrt2 * math.Erfinv(opt.Level)
 	// The generator's own scheduling lag is in every latency measured from
-	// an intended start: a change smaller than it says nothing about the
-	// target. The larger lag of all the runs floors the latencies.
-	var lag LagSummary
-	for _, r := range append(slices.Clone(bases), cur) {
-		lag.P50 = max(lag.P50, r.Engine.LagMs.P50)
-		lag.P99 = max(lag.P99, r.Engine.LagMs.P99)
-		lag.Max = max(lag.Max, r.Engine.LagMs.Max)
-	}
-	lagAt := func(q float64) float64 {
+	// an intended start. Where the runs' lag differs, the generator, not
+	// the target, accounts for that much of a latency change: the interval
+	// is widened by the difference (the baselines' median lag standing for
+	// the base).
+	lagOf := func(r *Result, q float64) float64 {
 		switch {
 		case q <= 0.5:
-			return lag.P50
+			return r.Engine.LagMs.P50
 		case q < 1:
-			return lag.P99
+			return r.Engine.LagMs.P99
 		}
-		return lag.Max
+		return r.Engine.LagMs.Max
 	}
-	lagRaised := false
+	lagDiff := func(q float64) float64 {
+		var bl []float64
+		for _, b := range bases {
+			bl = append(bl, lagOf(b, q))
+		}
+		return math.Abs(lagOf(cur, q) - median(bl))
+	}
+	lagWidened := 0.0
 	add := func(m MetricChange, ruleName string) {
 		rule := opt.Budget.rule(ruleName)
 		m.Limit = limit
@@ -321,10 +327,7 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 				mc.Base, mc.New = lat.base(m.q), lat.cur(m.q)
 				mc.Floor = DefaultLatencyFloorMs
 				mc.measureFloor, mc.measureFloorFrom = histPrecision*mc.Base, "histogram precision"
-				if l := lagAt(m.q); l > mc.measureFloor {
-					mc.measureFloor, mc.measureFloorFrom = l, "engine lag"
-					lagRaised = lagRaised || l > DefaultLatencyFloorMs
-				}
+				mc.LagDiff = lagDiff(m.q)
 				if len(bo) > 1 {
 					for _, o := range bo {
 						mc.Spread = max(mc.Spread, math.Abs(summaryAt(compareLatency(o), m.q)-mc.Base))
@@ -333,6 +336,7 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 				if m.kind == MetricLatency && lat.hasHistograms() {
 					iv := quantileDiffInterval(lat.baseE, lat.curE, m.q, opt.Resamples, opt.Level, metricSeed(name))
 					mc.Interval = &iv
+					lagWidened = max(lagWidened, mc.LagDiff)
 				}
 			case MetricRate:
 				var bn, be int64
@@ -355,8 +359,10 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 		}
 	}
 
-	if lagRaised {
-		c.Notes = append(c.Notes, fmt.Sprintf("the load generator lagged (engine.lag_ms p50 %s, p99 %s, max %s ms, the most of any run): latency changes smaller than its lag are noise", ms(lag.P50), ms(lag.P99), ms(lag.Max)))
+	if lagWidened >= DefaultLatencyFloorMs {
+		bl := bases[0].Engine.LagMs
+		nl := cur.Engine.LagMs
+		c.Notes = append(c.Notes, fmt.Sprintf("the load generator's own lag differed between the runs (engine.lag_ms p50 %s → %s, p99 %s → %s ms): latency intervals are widened by the difference", ms(bl.P50), ms(nl.P50), ms(bl.P99), ms(nl.P99)))
 	}
 	for _, rm := range runMetrics {
 		vals := make([]float64, len(bases))
@@ -409,6 +415,10 @@ func judge(m *MetricChange, off bool) {
 		}
 		m.Interval.Low -= m.Spread
 		m.Interval.High += m.Spread
+	}
+	if m.Interval != nil && m.LagDiff > 0 {
+		m.Interval.Low -= m.LagDiff
+		m.Interval.High += m.LagDiff
 	}
 	if off {
 		return

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -86,4 +87,90 @@ func TestParseMaxRegression(t *testing.T) {
 			t.Errorf("%q accepted", in)
 		}
 	}
+}
+
+func TestCompareBaselinesBudgetAndReports(t *testing.T) {
+	dir := t.TempDir()
+	a, b, c := writeReportResult(t, 1), writeReportResult(t, 1.02), writeReportResult(t, 0.98)
+	slow := writeReportResult(t, 1.5)
+	budget := filepath.Join(dir, "budget.yaml")
+	if err := os.WriteFile(budget, []byte("max_change: 5%\nmetrics:\n  sign_in.*: off\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	md, junit, page := filepath.Join(dir, "c.md"), filepath.Join(dir, "c.xml"), filepath.Join(dir, "c.html")
+	code, stdout, stderr := runCLI(context.Background(), "compare", "--baseline", a, b, c, slow, "--budget", budget,
+		"--report", "markdown="+md, "--report", "junit="+junit, "--report", "html="+page)
+	if code != exitThresholds || !strings.Contains(stdout, "3 baselines") || !strings.Contains(stdout, "budget "+budget) {
+		t.Fatalf("exit %d, stderr %q, stdout:\n%s", code, stderr, stdout)
+	}
+	if l := lineWith(stdout, "refresh.p50 "); !strings.HasSuffix(l, "REGRESSION") {
+		t.Errorf("refresh.p50 line %q", l)
+	}
+	if l := lineWith(stdout, "sign_in.p50 "); !strings.HasSuffix(l, "off") {
+		t.Errorf("sign_in.p50 line %q, want off (budget)", l)
+	}
+	for file, want := range map[string]string{md: "**REGRESSION**", junit: `type="regression"`, page: `data-verdict="regression"`} {
+		got, err := os.ReadFile(file)
+		if err != nil || !strings.Contains(string(got), want) {
+			t.Errorf("%s: %v; lacks %q", file, err, want)
+		}
+	}
+	// The baselines against one of themselves: no regression.
+	if code, stdout, _ := runCLI(context.Background(), "compare", "--baseline", a, b, c, "--format", "json"); code != exitOK || !strings.Contains(stdout, `"regressed": false`) {
+		t.Errorf("exit %d:\n%s", code, stdout)
+	}
+}
+
+func TestCompareBadBudgetOrFlagsExitTwo(t *testing.T) {
+	dir := t.TempDir()
+	result := writeReportResult(t, 1)
+	bad := filepath.Join(dir, "budget.yaml")
+	if err := os.WriteFile(bad, []byte("metrics:\n  refresh.p99: {floor: fast}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"compare", result, result, "--budget", bad}, bad + `:2: metrics.refresh.p99.floor: want a duration`},
+		{[]string{"compare", result, result, "--budget", filepath.Join(dir, "none.yaml")}, "none.yaml"},
+		{[]string{"compare", result, result, "--format", "pdf"}, "--format"},
+		{[]string{"compare", result, result, "--report", "pdf=x"}, "--report"},
+		{[]string{"compare", result, result, "--report", "markdown"}, "--report"},
+		{[]string{"compare", "--baseline", result}, "--baseline"},
+		{[]string{"compare", result, result, result}, "--baseline"},
+	} {
+		code, stdout, stderr := runCLI(context.Background(), tc.args...)
+		if code != exitUsage || stdout != "" || !strings.Contains(stderr, tc.want) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q (want one line with %q)", tc.args[1:], code, stdout, stderr, tc.want)
+		}
+	}
+}
+
+func TestCompareNoDataInTheNewRunExits99(t *testing.T) {
+	base := writeReportResult(t, 1)
+	r, err := reports.ReadFile(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(r.Ops, reports.OpRefresh)
+	empty := filepath.Join(t.TempDir(), "result.json")
+	if err := reports.WriteFile(empty, r); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(context.Background(), "compare", base, empty)
+	if code != exitThresholds || !strings.Contains(stdout, "refresh.p99 (no data)") || !strings.Contains(stderr, "refresh.p99") {
+		t.Errorf("exit %d, stderr %q:\n%s", code, stderr, stdout)
+	}
+}
+
+// lineWith returns the first line of s starting with prefix, without
+// trailing spaces.
+func lineWith(s, prefix string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			return strings.TrimRight(l, " ")
+		}
+	}
+	return ""
 }
