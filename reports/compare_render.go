@@ -391,7 +391,7 @@ func WriteComparisonHTML(w io.Writer, c Comparison) error {
 // percentileSVG draws both curves: x is log10(1/(1−p)) (50%, 90%, 99%, …),
 // y the latency in ms from 0 to the larger maximum.
 func percentileSVG(pc PercentileCurves) template.HTML {
-	const W, H, L, R, T, B = 460.0, 260.0, 52.0, 12.0, 12.0, 34.0
+	const W, H, L, R, T, B = 460.0, 260.0, 52.0, 26.0, 12.0, 34.0
 	maxX := math.Log10(pc.X[len(pc.X)-1])
 	maxY := 0.0
 	for i := range pc.X {
