@@ -5,8 +5,14 @@ ARGS   ?=
 BENCH_CLIENTS ?= 200000
 BENCH_HOLD    ?= 30s
 PKGS   := ./...
+# deploy/k8s is a module of its own (the manifests test and the Kubernetes
+# API types it decodes into), so ./... above does not reach it.
+K8S    := deploy/k8s
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# cross: the platforms besides Linux that stampede must build and vet for.
+CROSS  ?= darwin/amd64 darwin/arm64 windows/amd64
 
-.PHONY: build run test e2e bench fuzz lint fmt clean
+.PHONY: build run test e2e bench fuzz lint cross fmt clean
 
 ## build: compile bin/stampede
 build:
@@ -16,13 +22,15 @@ build:
 run: build
 	./$(BIN) run $(ARGS)
 
-## test: the test command (race detector on)
+## test: the test command (race detector on), the compare noise test again without the race detector (whose cost starves the timed runs: under -race it holds refresh p50 only), then the Kubernetes manifests' test in deploy/k8s
 test:
 	$(GO) test -race -timeout 20m $(PKGS)
+	$(GO) test -count=1 -run '^TestCompareTellsNoiseFromARealRegression$$' ./cmd/stampede/
+	cd $(K8S) && $(GO) test -race ./...
 
-## e2e: against real servers: installs and starts Dex and toxiproxy-server on 127.0.0.1, then go test -tags e2e ./e2e/ (e2e/run.sh)
+## e2e: against real servers: installs and starts Dex and toxiproxy-server on 127.0.0.1, then go test -tags e2e ./cmd/stampede/e2e/ (cmd/stampede/e2e/run.sh)
 e2e:
-	e2e/run.sh
+	cmd/stampede/e2e/run.sh
 
 ## bench: Go benchmarks, then stampede against wrk, lag and memory per client (scripts/bench.sh; BENCH_CLIENTS=1000000 BENCH_HOLD=120s for the million-client run)
 bench:
@@ -50,11 +58,25 @@ fuzz:
 	  done; \
 	done
 
-## lint: formatting and vet
+## lint: formatting, go vet (the e2e tests too) and staticcheck, on both modules; any finding fails
 lint:
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags e2e ./cmd/stampede/e2e/
+	cd $(K8S) && $(GO) vet ./...
+	$(GO) run $(STATICCHECK) $(PKGS)
+	$(GO) run $(STATICCHECK) -tags e2e ./cmd/stampede/e2e/
+	cd $(K8S) && $(GO) run $(STATICCHECK) ./...
+
+## cross: go build and go vet (tests included) for every platform in CROSS
+cross:
+	@set -e; for p in $(CROSS); do \
+	  echo "cross: $$p"; \
+	  GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build $(PKGS); \
+	  GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) vet $(PKGS); \
+	  (cd $(K8S) && GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) vet ./...); \
+	done
 
 ## fmt: format the code
 fmt:

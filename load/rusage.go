@@ -1,6 +1,11 @@
+//go:build unix
+
 package load
 
-import "syscall"
+import (
+	"runtime"
+	"syscall"
+)
 
 // maxRSS is the process's peak resident set size in bytes (0 if unknown).
 func maxRSS() int64 {
@@ -8,5 +13,8 @@ func maxRSS() int64 {
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0
 	}
-	return ru.Maxrss * 1024 // Linux reports KiB
+	if runtime.GOOS == "darwin" || runtime.GOOS == "ios" {
+		return int64(ru.Maxrss) // bytes
+	}
+	return int64(ru.Maxrss) * 1024 // Linux and the BSDs report KiB
 }

@@ -1,19 +1,8 @@
 package backend
 
 import (
-	"syscall"
 	"testing"
-	"time"
 )
-
-// cpuTime is the CPU time the process has used so far (user and system).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // reportCPU adds the metric cpu-ns/op: the process's CPU time per
 // iteration, which, unlike ns/op, other work on a shared machine barely

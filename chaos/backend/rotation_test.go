@@ -11,16 +11,6 @@ import (
 	"time"
 )
 
-// refresh calls the token endpoint of si's session with clientToken.
-func refresh(t testing.TB, b *Backend, si signInResponse, clientToken string) (tokenResponse, int) {
-	t.Helper()
-	rec := do(t, b, http.MethodPost, "/v1/client/sessions/"+si.Session.ID+"/tokens", clientToken, "")
-	if rec.Code != http.StatusOK {
-		return tokenResponse{}, rec.Code
-	}
-	return decode[tokenResponse](t, rec), rec.Code
-}
-
 // mustRefresh refreshes and fails the test unless it succeeds.
 func mustRefresh(t testing.TB, b *Backend, si signInResponse, clientToken string) tokenResponse {
 	t.Helper()

@@ -1,6 +1,8 @@
 // Package k8s holds stampede's Kubernetes manifests (the YAML files beside
 // this one) and the test that decodes them into the Kubernetes API types
-// and checks their wiring; it has no code of its own.
+// and checks their wiring; it has no code of its own. It is a Go module of
+// its own (go.mod beside it), so the Kubernetes API types stay out of
+// stampede's build; make test runs it.
 package k8s
 
 import (

@@ -12,7 +12,6 @@ import (
 	"reflect"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -68,6 +67,7 @@ func getOn(t *testing.T, hc *http.Client, ctx context.Context, url string) (int,
 }
 
 func TestSenderTransportKeepsOneConnectionPerSender(t *testing.T) {
+	needSocketPeek(t)
 	srv, conns := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/chunked" {
 			w.Write([]byte("part one, "))
@@ -213,24 +213,6 @@ func TestSenderTransportBoundsTimeAndBodies(t *testing.T) {
 	// The sender's next request gets a fresh connection.
 	if code, _, err := getOn(t, hc, WithSenderConn(context.Background(), sc), srv.URL); err != nil || code != http.StatusOK {
 		t.Errorf("after a cancelled request: %d %v", code, err)
-	}
-}
-
-// waitReadable blocks until c has something to read (the server's FIN
-// counts), without reading it.
-func waitReadable(t *testing.T, c net.Conn) {
-	t.Helper()
-	rc, err := c.(syscall.Conn).SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf [1]byte
-	err = rc.Read(func(fd uintptr) bool {
-		_, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		return !errors.Is(err, syscall.EAGAIN) // false: wait until readable
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 

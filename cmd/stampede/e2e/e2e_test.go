@@ -19,7 +19,8 @@ import (
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2/client"
 
-	"github.com/stampede-load/stampede/load"
+	"github.com/stampede-load/stampede/load/model"
+	"github.com/stampede-load/stampede/load/target"
 	"github.com/stampede-load/stampede/reports"
 )
 
@@ -186,7 +187,7 @@ func TestDexRotation(t *testing.T) {
 // race it notices only in its storage with a 500; the client's retry with
 // the same token is then refused as reused.)
 func TestRacingRefreshes(t *testing.T) {
-	oa, err := load.NewOAuth2(load.OAuth2Config{
+	oa, err := target.NewOAuth2(target.OAuth2Config{
 		TokenURL: dexURL + "/token", ClientID: "stampede", ClientSecret: secret, Scope: "openid offline_access",
 		UserPattern: "user%d@example.com", UserOffset: clients, Password: password, // users the runs do not use
 		Client: &http.Client{Timeout: 10 * time.Second},
@@ -199,13 +200,13 @@ func TestRacingRefreshes(t *testing.T) {
 	direct, viaRetry := 0, 0
 	for i := range pairs {
 		cr, out := oa.SignIn(ctx, fmt.Sprintf("user-%d", i))
-		if out.Class != load.ClassOK {
+		if out.Class != model.ClassOK {
 			t.Fatalf("sign-in %d: %+v", i, out)
 		}
 		var wg sync.WaitGroup
 		start := make(chan struct{})
-		outs := make([]load.Outcome, 2)
-		creds := make([]load.Credentials, 2)
+		outs := make([]model.Outcome, 2)
+		creds := make([]target.Credentials, 2)
 		for j := range 2 {
 			wg.Go(func() {
 				<-start
@@ -214,17 +215,17 @@ func TestRacingRefreshes(t *testing.T) {
 		}
 		close(start)
 		wg.Wait()
-		win := slices.IndexFunc(outs, func(o load.Outcome) bool { return o.Class == load.ClassOK })
-		if win < 0 || outs[1-win].Class == load.ClassOK {
+		win := slices.IndexFunc(outs, func(o model.Outcome) bool { return o.Class == model.ClassOK })
+		if win < 0 || outs[1-win].Class == model.ClassOK {
 			t.Fatalf("pair %d: outcomes %+v: want exactly one refresh to win", i, outs)
 		}
 		lost := outs[1-win]
 		switch {
-		case lost.Code == load.CodeRefreshTokenReused && lost.Status == 400:
+		case lost.Code == target.CodeRefreshTokenReused && lost.Status == 400:
 			direct++
-		case lost.Class == load.Class5xx:
+		case lost.Class == model.Class5xx:
 			// The client retries a 5xx with the same token.
-			if _, again := oa.Refresh(ctx, cr.SessionID, cr.ClientToken); again.Code != load.CodeRefreshTokenReused {
+			if _, again := oa.Refresh(ctx, cr.SessionID, cr.ClientToken); again.Code != target.CodeRefreshTokenReused {
 				t.Errorf("pair %d: retry after %+v: %+v, want refresh_token_reused", i, lost, again)
 			}
 			viaRetry++
@@ -235,22 +236,22 @@ func TestRacingRefreshes(t *testing.T) {
 		if creds[win].ClientToken == "" || creds[win].ClientToken == cr.ClientToken {
 			t.Fatalf("pair %d: no rotated refresh token", i)
 		}
-		if _, out := oa.Refresh(ctx, cr.SessionID, creds[win].ClientToken); out.Class != load.ClassOK {
+		if _, out := oa.Refresh(ctx, cr.SessionID, creds[win].ClientToken); out.Class != model.ClassOK {
 			t.Errorf("pair %d: the rotated token: %+v", i, out)
 		}
 	}
 	t.Logf("%d racing pairs: one refresh won each; the other was refused as refresh_token_reused: %d at once (400 invalid_request), %d after Dex's storage-race 500 and a retry",
 		pairs, direct, viaRetry)
 	// Reuse and other 4xx are told apart.
-	if _, out := oa.Refresh(ctx, "x", "not-a-token"); out.Code != load.CodeRefreshTokenReused {
+	if _, out := oa.Refresh(ctx, "x", "not-a-token"); out.Code != target.CodeRefreshTokenReused {
 		t.Logf("an unknown refresh token: %+v (Dex answers it as a reused one)", out)
 	}
-	bad, _ := load.NewOAuth2(load.OAuth2Config{TokenURL: dexURL + "/token", ClientID: "stampede", ClientSecret: "wrong",
+	bad, _ := target.NewOAuth2(target.OAuth2Config{TokenURL: dexURL + "/token", ClientID: "stampede", ClientSecret: "wrong",
 		UserPattern: "user%d@example.com", Password: password, Scope: "openid offline_access"})
-	if _, out := bad.SignIn(ctx, "user-0"); out.Class != load.Class401 || out.Code != "invalid_client" {
+	if _, out := bad.SignIn(ctx, "user-0"); out.Class != model.Class401 || out.Code != "invalid_client" {
 		t.Errorf("a wrong client secret: %+v, want http_401 invalid_client", out)
 	}
-	if _, out := oa.SignIn(ctx, "user-999999"); out.Class == load.ClassOK || out.Code == load.CodeRefreshTokenReused {
+	if _, out := oa.SignIn(ctx, "user-999999"); out.Class == model.ClassOK || out.Code == target.CodeRefreshTokenReused {
 		t.Errorf("an unknown user: %+v", out)
 	}
 }

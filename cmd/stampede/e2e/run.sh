@@ -6,7 +6,7 @@
 #      tokens) and toxiproxy-server, built from the Go module proxy into a
 #      cache directory (once; later runs reuse the binaries);
 #   2. starts both on free ports chosen now, stopped on exit by a trap;
-#   3. runs go test -tags e2e ./e2e/: 200 clients for 60 s against Dex,
+#   3. runs go test -tags e2e ./cmd/stampede/e2e/: 200 clients for 60 s against Dex,
 #      racing refreshes, and the same run through toxiproxy with a latency
 #      and a reset_peer toxic on the timeline.
 #
@@ -14,7 +14,7 @@
 # STAMPEDE_E2E_OUT (result files; default ./stampede-results/e2e-<time>),
 # E2E_USERS (Dex users; default 250).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../../.."
 root=$(pwd)
 
 # Pinned versions (LIBRARY-NOTES): Dex v2.45.1 is this pseudo-version of
@@ -75,7 +75,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-ports=$(go run ./e2e/freeport 2)
+ports=$(go run ./cmd/stampede/e2e/freeport 2)
 dex_port=${ports%%$'\n'*}
 toxi_port=${ports##*$'\n'}
 export STAMPEDE_CLIENT_SECRET="e2e-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
@@ -129,7 +129,7 @@ log "Dex at $DEX_URL ($users users), toxiproxy API at $TOXIPROXY_URL; results in
 # --- test ------------------------------------------------------------------
 t1=$(date +%s)
 set +e
-go test -tags e2e -count=1 -v -timeout 8m ./e2e/ 2>&1 | tee "$out/go-test.log"
+go test -tags e2e -count=1 -v -timeout 8m ./cmd/stampede/e2e/ 2>&1 | tee "$out/go-test.log"
 status=${PIPESTATUS[0]}
 set -e
 log "tests took $(( $(date +%s) - t1 ))s; e2e took $(( $(date +%s) - t0 ))s in all"
