@@ -34,7 +34,7 @@ e2e:
 
 ## bench: Go benchmarks, then stampede against wrk, lag and memory per client (scripts/bench.sh; BENCH_CLIENTS=1000000 BENCH_HOLD=120s for the million-client run)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./load/ ./chaos/... ./reports/
+	$(GO) test -run '^$$' -bench . -benchmem ./load/... ./chaos/... ./reports/
 	scripts/bench.sh $(BENCH_CLIENTS) $(BENCH_HOLD)
 
 ## fuzz: every fuzz target (func Fuzz* in a _test.go file) for FUZZTIME each, one after the other

@@ -517,8 +517,12 @@ func testRefusedThenBack(t *testing.T) {
 		t.Errorf("no request succeeded after the listener came back: %v", h.answers)
 	}
 	for k := range h.answers {
-		if k.class != model.ClassOK && k.class != model.ClassNetwork {
-			t.Errorf("answers %v: only ok and network expected", h.answers)
+		// A token of 1 s can run out between the client's check and the
+		// server's when the refreshes failed and the machine is slow: an
+		// API call answered 401 token_expired is the target being right.
+		expiredInFlight := k == answerKey{kind: model.EvAPIDone, class: model.Class401, code: "token_expired"}
+		if k.class != model.ClassOK && k.class != model.ClassNetwork && !expiredInFlight {
+			t.Errorf("answers %v: only ok, network and API calls whose token expired in flight expected", h.answers)
 			break
 		}
 	}
