@@ -449,7 +449,8 @@ func Default() Profile {
 	return Profile{
 		Name: "default",
 		Description: "A healthy baseline: 1,000 foreground clients refresh 60 s RS256 session tokens and call the API, no faults.\n" +
-			"Look at ops.refresh.latency_ms (p99), herd.peak_to_mean (near 1: refreshes spread out) and requests.lost (0).",
+			"Look at ops.refresh.latency_ms (p99), herd.peak_to_mean (near 1: refreshes spread out) and requests.lost (0).\n" +
+			"Gated by the default invariants alone, no threshold: requests.lost, requests.retry_loops, requests.stale_token_retries and herd.duplicate_refreshes, each == 0.",
 		Clients:     1000,
 		Duration:    Duration(60 * time.Second),
 		Ramp:        Duration(10 * time.Second),
