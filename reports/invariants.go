@@ -201,7 +201,11 @@ func FailedInvariants(r *Result) string {
 	var failed []string
 	for _, i := range r.Invariants {
 		if invariantFailed(i) {
-			failed = append(failed, fmt.Sprintf("%s (value %s)", i.Expr, fmtFigure(i.Value)))
+			f := fmt.Sprintf("%s (value %s)", i.Expr, fmtFigure(i.Value))
+			if i.Note != "" {
+				f = fmt.Sprintf("%s (value %s: %s)", i.Expr, fmtFigure(i.Value), i.Note)
+			}
+			failed = append(failed, f)
 		}
 	}
 	if len(failed) == 0 {
