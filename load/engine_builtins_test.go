@@ -1,6 +1,7 @@
 package load
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -61,6 +62,13 @@ func TestBuiltinsRunAndShowTheirEffect(t *testing.T) {
 			}
 			res, _ := runFakeObserved(t, p, obs, obsEvent)
 			checkBooks(t, &res)
+			// Built-ins promise their invariants: every gated one holds.
+			if err := reports.Evaluate(&res, p.Thresholds); err != nil {
+				t.Fatal(err)
+			}
+			if f := reports.FailedInvariants(&res); f != "" {
+				t.Errorf("%s: %+v", f, res.Invariants)
+			}
 			api, refresh := res.Ops[reports.OpAPI], res.Ops[reports.OpRefresh]
 			if refresh.OK == 0 {
 				t.Fatal("no successful refresh")
@@ -139,6 +147,43 @@ func TestInterceptorRaceCatchesEveryBug(t *testing.T) {
 	clean := results[profiles.InterceptorSingleFlight]
 	if q := clean.Requests; q.Lost != 0 || clean.Herd.DuplicateRefreshes != 0 || q.RetryLoops != 0 || q.StaleTokenRetries != 0 {
 		t.Errorf("single_flight is not clean: %+v, duplicates %d", q, clean.Herd.DuplicateRefreshes)
+	}
+	// The verdict: each reference bug fails the run on the invariant
+	// that names it, with the requests that broke it as evidence;
+	// single_flight passes.
+	for strategy, invariant := range map[string]string{
+		profiles.InterceptorSingleFlight:      "",
+		profiles.InterceptorBugUnsettledQueue: profiles.InvariantLost,
+		profiles.InterceptorBugStuckFlag:      profiles.InvariantLost,
+		profiles.InterceptorBugNoRetryFlag:    profiles.InvariantRetryLoops,
+		profiles.InterceptorBugStaleRetry:     profiles.InvariantStaleTokenRetries,
+	} {
+		r := results[strategy]
+		if err := reports.Evaluate(&r, r.Profile.Thresholds); err != nil {
+			t.Fatal(err)
+		}
+		if invariant == "" {
+			if r.Verdict != reports.VerdictPass {
+				t.Errorf("%s: verdict %s: %s", strategy, r.Verdict, reports.FailedInvariants(&r))
+			}
+			continue
+		}
+		var failed []string
+		for _, i := range r.Invariants {
+			if i.Gated && !i.OK {
+				failed = append(failed, i.Name)
+			}
+		}
+		ev := r.InvariantSamples(invariant)
+		if r.Verdict != reports.VerdictFail || !slices.Contains(failed, invariant) || len(ev) == 0 {
+			t.Errorf("%s: verdict %s, failed invariants %v, evidence %+v; want %s failed with evidence", strategy, r.Verdict, failed, ev, invariant)
+			continue
+		}
+		for _, e := range ev {
+			if e.Interceptor == "" || e.AtS <= 0 || e.NewestGeneration == 0 {
+				t.Errorf("%s: evidence %+v", strategy, e)
+			}
+		}
 	}
 	for strategy, caught := range map[string]func(reports.Result) bool{
 		profiles.InterceptorNaive:             func(r reports.Result) bool { return r.Herd.DuplicateRefreshes > 0 },

@@ -115,8 +115,19 @@ func TestBuiltinsParseAndValidate(t *testing.T) {
 				t.Errorf("name %q in builtin/%s.yaml", p.Name, name)
 			}
 			lines := strings.Split(p.Description, "\n")
-			if len(lines) < 2 || !strings.HasPrefix(lines[len(lines)-1], "Look at ") {
-				t.Errorf("description must say what it shows, then \"Look at\" the result fields: %q", p.Description)
+			if len(lines) < 3 || !strings.HasPrefix(lines[len(lines)-2], "Look at ") || !strings.HasPrefix(lines[len(lines)-1], "Gated by ") {
+				t.Errorf("description must say what it shows, then \"Look at\" the result fields, then \"Gated by\" what gates it: %q", p.Description)
+			}
+			// It names every invariant that gates it and every threshold it sets.
+			for _, inv := range []string{"requests.lost", "requests.retry_loops", "requests.stale_token_retries", "herd.duplicate_refreshes"} {
+				if !strings.Contains(lines[len(lines)-1], inv) {
+					t.Errorf("the gates line does not name %s: %q", inv, lines[len(lines)-1])
+				}
+			}
+			for _, th := range p.Thresholds {
+				if !strings.Contains(lines[len(lines)-1], th.Expr) {
+					t.Errorf("the gates line does not name threshold %q", th.Expr)
+				}
 			}
 			src, _ := BuiltinSource(name)
 			if !strings.Contains(string(src), "#") {

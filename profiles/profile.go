@@ -56,6 +56,91 @@ type Profile struct {
 	Target Target `json:"target,omitzero" yaml:"target"`
 	// Thresholds gate the run: any that fails makes stampede exit 99.
 	Thresholds []Threshold `json:"thresholds,omitempty" yaml:"thresholds"`
+	// Invariants relaxes (or forces) the default invariant gates every
+	// run has besides its thresholds (docs/profiles.md#invariants).
+	Invariants Invariants `json:"invariants,omitzero" yaml:"invariants"`
+}
+
+// Invariants turns the default invariant gates on or off by name: each
+// field is "" (the default: see InvariantGated), InvariantOn (gate it even
+// where the interceptor does not promise it) or InvariantOff (relax it:
+// still reported, and said to be relaxed, but it never fails the run).
+type Invariants struct {
+	// Lost gates requests.lost == 0: every API request the app issued settled.
+	Lost string `json:"lost,omitempty" yaml:"lost"`
+	// RetryLoops gates requests.retry_loops == 0: no request retried past
+	// the interceptor's bound of one retry.
+	RetryLoops string `json:"retry_loops,omitempty" yaml:"retry_loops"`
+	// StaleTokenRetries gates requests.stale_token_retries == 0: no retry
+	// sent with a token older than the client's newest.
+	StaleTokenRetries string `json:"stale_token_retries,omitempty" yaml:"stale_token_retries"`
+	// DuplicateRefreshes gates herd.duplicate_refreshes == 0: no client
+	// refreshed while another refresh of its own was in flight.
+	DuplicateRefreshes string `json:"duplicate_refreshes,omitempty" yaml:"duplicate_refreshes"`
+}
+
+// Invariant settings of the Invariants fields.
+const (
+	InvariantOn  = "on"
+	InvariantOff = "off"
+)
+
+// Invariant names, as Invariants' YAML keys give them.
+const (
+	InvariantLost               = "lost"
+	InvariantRetryLoops         = "retry_loops"
+	InvariantStaleTokenRetries  = "stale_token_retries"
+	InvariantDuplicateRefreshes = "duplicate_refreshes"
+)
+
+// InvariantNames lists the invariants in report order.
+func InvariantNames() []string {
+	return []string{InvariantLost, InvariantRetryLoops, InvariantStaleTokenRetries, InvariantDuplicateRefreshes}
+}
+
+// Setting is the setting of invariant name ("", on or off).
+func (v Invariants) Setting(name string) string {
+	switch name {
+	case InvariantLost:
+		return v.Lost
+	case InvariantRetryLoops:
+		return v.RetryLoops
+	case InvariantStaleTokenRetries:
+		return v.StaleTokenRetries
+	case InvariantDuplicateRefreshes:
+		return v.DuplicateRefreshes
+	}
+	return ""
+}
+
+// InvariantGated reports whether invariant name gates a run of p by
+// default (its setting empty): requests.lost and requests.retry_loops
+// always; requests.stale_token_retries and herd.duplicate_refreshes where
+// the interceptor promises a single refresh per client
+// (PromisesSingleFlight). An explicit setting wins.
+func (p Profile) InvariantGated(name string) bool {
+	switch p.Invariants.Setting(name) {
+	case InvariantOn:
+		return true
+	case InvariantOff:
+		return false
+	}
+	switch name {
+	case InvariantLost, InvariantRetryLoops:
+		return true
+	case InvariantStaleTokenRetries, InvariantDuplicateRefreshes:
+		return PromisesSingleFlight(p.SDK.Interceptor)
+	}
+	return false
+}
+
+// PromisesSingleFlight reports whether interceptor strategy s promises one
+// refresh per client at a time whose new token every queued call is
+// retried with: single_flight (and "", its default) and the bug_
+// strategies, which are single_flight with a bug; naive and retry_once
+// make no such promise.
+func PromisesSingleFlight(s string) bool {
+	return s != InterceptorNaive && s != InterceptorRetryOnce
 }
 
 // Threshold is one pass/fail gate on the result, "METRIC OP VALUE" such as
@@ -364,7 +449,8 @@ func Default() Profile {
 	return Profile{
 		Name: "default",
 		Description: "A healthy baseline: 1,000 foreground clients refresh 60 s RS256 session tokens and call the API, no faults.\n" +
-			"Look at ops.refresh.latency_ms (p99), herd.peak_to_mean (near 1: refreshes spread out) and requests.lost (0).",
+			"Look at ops.refresh.latency_ms (p99), herd.peak_to_mean (near 1: refreshes spread out) and requests.lost (0).\n" +
+			"Gated by the default invariants alone, no threshold: requests.lost, requests.retry_loops, requests.stale_token_retries and herd.duplicate_refreshes, each == 0.",
 		Clients:     1000,
 		Duration:    Duration(60 * time.Second),
 		Ramp:        Duration(10 * time.Second),

@@ -105,6 +105,11 @@ func (p Profile) Validate() error {
 	v.nonNegative("backend.inactivity_timeout", p.Backend.InactivityTimeout)
 	v.oneOf("backend.signing", p.Backend.Signing, signings)
 	p.validateTarget(v)
+	for _, name := range InvariantNames() {
+		if set := p.Invariants.Setting(name); set != "" {
+			v.oneOf("invariants."+name, set, []string{InvariantOn, InvariantOff})
+		}
+	}
 	for i, t := range p.Thresholds {
 		path := fmt.Sprintf("thresholds[%d].expr", i)
 		if strings.TrimSpace(t.Expr) == "" {

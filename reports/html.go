@@ -112,6 +112,8 @@ type htmlView struct {
 	Verdict, VerdictClass      string
 	Partial                    bool
 	ThresholdSummary           string
+	InvariantSummary           string
+	Evidence                   []htmlEvidence
 	Run, Herd                  []htmlRow
 	RunColumns                 [][]htmlRow // Run in two columns
 	Sessions, Requests, Engine []htmlRow
@@ -130,6 +132,15 @@ type htmlRow struct{ Name, Value, Help string }
 type htmlThreshold struct {
 	Expr, Value, Limit, Result string
 	OK                         bool
+	// Invariant marks a default invariant; Class is its row's class.
+	Invariant bool
+	Class     string
+}
+
+// htmlEvidence is the sample of requests behind one invariant.
+type htmlEvidence struct {
+	Expr, Count string
+	Samples     []RequestSample
 }
 
 type htmlEvent struct {
@@ -228,7 +239,30 @@ func htmlViewOf(r *Result, d *htmlData) *htmlView {
 		} else if t.AbortOnFail {
 			row.Result += " (abort on fail)"
 		}
+		row.Class = "ok"
+		if !t.OK {
+			row.Class = "bad"
+		}
 		v.Thresholds = append(v.Thresholds, row)
+	}
+	v.InvariantSummary = invariantSummary(r)
+	for _, i := range r.Invariants {
+		row := htmlThreshold{Expr: i.Expr, Value: fmtFigure(i.Value), Limit: "== 0", OK: i.OK, Invariant: true, Result: "pass", Class: "ok"}
+		switch {
+		case i.Relaxed:
+			row.Result, row.Class = "relaxed (invariants."+i.Name+": off)", "relaxed"
+		case !i.Gated:
+			row.Result, row.Class = i.Note, "relaxed"
+		case !i.OK:
+			row.Result, row.Class = "FAIL", "bad"
+			if i.Note != "" {
+				row.Result += ": " + i.Note
+			}
+		}
+		v.Thresholds = append(v.Thresholds, row)
+		if ss := r.InvariantSamples(i.Name); i.Value > 0 && len(ss) > 0 {
+			v.Evidence = append(v.Evidence, htmlEvidence{Expr: i.Expr, Count: fmtFigure(i.Value), Samples: ss})
+		}
 	}
 
 	h := r.Herd

@@ -41,8 +41,12 @@ type (
 		Classname string        `xml:"classname,attr"`
 		Name      string        `xml:"name,attr"`
 		Time      string        `xml:"time,attr"`
+		Skipped   *junitSkipped `xml:"skipped,omitempty"`
 		Failure   *junitFailure `xml:"failure,omitempty"`
 		SystemOut string        `xml:"system-out,omitempty"`
+	}
+	junitSkipped struct {
+		Message string `xml:"message,attr"`
 	}
 	junitFailure struct {
 		Message string `xml:"message,attr"`
@@ -53,7 +57,10 @@ type (
 
 // WriteJUnit writes r as a JUnit XML report that CI systems show as tests:
 // one testcase per threshold (classname "stampede.thresholds"), failing with
-// the measured value and the limit. A run without thresholds gives one
+// the measured value and the limit, and one per invariant (classname
+// "stampede.invariants"), failing with its count and the first requests
+// that broke it, skipped when it is not gated (relaxed, say, with the
+// reason). A run without thresholds gives one
 // testcase, "run completed"; an interrupted (partial) run adds that
 // testcase, failing. Threshold testcases take no time of their own; the
 // suite's time is the run's wall-clock time.
@@ -88,6 +95,24 @@ func WriteJUnit(w io.Writer, r *Result) error {
 		}
 		suite.Cases = append(suite.Cases, c)
 	}
+	for _, i := range r.Invariants {
+		c := junitCase{Classname: "stampede.invariants", Name: i.Expr, Time: junitSeconds(0)}
+		switch {
+		case !i.Gated:
+			c.Skipped = &junitSkipped{Message: fmt.Sprintf("%s (value %s)", i.Note, fmtFigure(i.Value))}
+		case !i.OK:
+			msg := fmt.Sprintf("%s = %s, want 0", strings.TrimSuffix(i.Expr, " == 0"), fmtFigure(i.Value))
+			if i.Note != "" {
+				msg = i.Note
+			}
+			text := fmt.Sprintf("invariant %s did not hold: %s", i.Expr, msg)
+			for _, s := range shownSamples(r, i) {
+				text += "\n  " + SampleLine(s)
+			}
+			c.Failure = &junitFailure{Message: msg, Type: "invariant", Text: text}
+		}
+		suite.Cases = append(suite.Cases, c)
+	}
 	if len(r.Thresholds) == 0 || r.Partial {
 		c := junitCase{Classname: "stampede.run", Name: "run completed", Time: junitSeconds(wall)}
 		if r.Partial {
@@ -103,6 +128,9 @@ func WriteJUnit(w io.Writer, r *Result) error {
 	for _, c := range suite.Cases {
 		if c.Failure != nil {
 			suite.Failures++
+		}
+		if c.Skipped != nil {
+			suite.Skipped++
 		}
 	}
 	doc := junitSuites{Name: "stampede", Tests: suite.Tests, Failures: suite.Failures, Time: suite.Time, Suites: []junitSuite{suite}}

@@ -30,6 +30,9 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 	default:
 		fmt.Fprintf(&b, "%d of %d thresholds failed.\n\n", failed, len(r.Thresholds))
 	}
+	if s := invariantSummary(r); s != "" {
+		b.WriteString(s + "\n\n")
+	}
 
 	wall := r.EndedAt.Sub(r.StartedAt).Round(100 * time.Millisecond)
 	fmt.Fprintf(&b, "| run | profile | target | clients | wall time | seed | stampede |\n|---|---|---|--:|--:|--:|---|\n")
@@ -39,7 +42,7 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 		fmt.Fprintf(&b, "Started %s, time scale ×%g, ramp %s.\n\n", r.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC"), p.TimeScale, p.Ramp)
 	}
 
-	if len(r.Thresholds) > 0 {
+	if len(r.Thresholds) > 0 || len(r.Invariants) > 0 {
 		b.WriteString("### Thresholds\n\n| threshold | value | result |\n|---|--:|---|\n")
 		for _, t := range r.Thresholds {
 			res := "pass"
@@ -51,7 +54,34 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 			}
 			fmt.Fprintf(&b, "| %s | %s | %s |\n", mdCode(t.Expr), thresholdValueText(t), res)
 		}
+		var evidence []string
+		for _, i := range r.Invariants {
+			res := "pass"
+			switch {
+			case i.Relaxed:
+				res = "relaxed (" + mdCode("invariants."+i.Name+": off") + ")"
+			case !i.Gated:
+				res = "not gated: " + mdCell(strings.TrimPrefix(i.Note, "not gated: "))
+			case !i.OK:
+				res = "**FAIL**"
+				if i.Note != "" {
+					res += ": " + mdCell(i.Note)
+				}
+			}
+			fmt.Fprintf(&b, "| %s (invariant) | %s | %s |\n", mdCode(i.Expr), fmtFigure(i.Value), res)
+			if ss := shownSamples(r, i); len(ss) > 0 {
+				evidence = append(evidence, fmt.Sprintf("**%s**, the first %d of %s:\n", mdCell(i.Expr), len(ss), fmtFigure(i.Value)))
+				for _, s := range ss {
+					evidence = append(evidence, "- "+mdCell(SampleLine(s))+"\n")
+				}
+				evidence = append(evidence, "\n")
+			}
+		}
 		b.WriteString("\n")
+		if len(evidence) > 0 {
+			b.WriteString("#### Evidence\n\n")
+			b.WriteString(strings.Join(evidence, ""))
+		}
 	}
 
 	b.WriteString("### Operations\n\nLatency in ms from each request's intended start (coordinated omission corrected).\n\n")

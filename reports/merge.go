@@ -138,6 +138,9 @@ func Merge(results ...*Result) (*Result, error) {
 		out.Herd.Retries += r.Herd.Retries
 		out.Herd.DuplicateRefreshes += r.Herd.DuplicateRefreshes
 	}
+	for _, r := range results { // samples count from each shard's start: shift them to the merge's
+		out.Samples.Merge(r.Samples.Shifted(r.StartedAt.Sub(out.StartedAt).Seconds()))
+	}
 	if err := mergeOps(out, results); err != nil {
 		return nil, err
 	}

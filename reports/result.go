@@ -44,9 +44,15 @@ type Result struct {
 	Herd        Herd             `json:"herd"`
 	Events      []Event          `json:"events"`
 	Timeline    Timeline         `json:"timeline"`
-	// Thresholds are the gates evaluated on this result; Verdict is "pass"
-	// when every one held (or there were none), "fail" otherwise.
+	// Samples are the evidence behind the invariants: the earliest requests
+	// that broke each.
+	Samples Samples `json:"samples"`
+	// Thresholds are the profile's gates evaluated on this result,
+	// Invariants the default gates every run has (docs/results.md#invariants);
+	// Verdict is "pass" when every threshold and every invariant not
+	// relaxed held, "fail" otherwise.
 	Thresholds []ThresholdResult `json:"thresholds"`
+	Invariants []InvariantResult `json:"invariants"`
 	Verdict    string            `json:"verdict"`
 }
 

@@ -113,10 +113,16 @@ func WriteText(w io.Writer, r *Result) error {
 	if w := GeneratorWarning(r); w != "" {
 		b.WriteString("warning    " + w + "\n")
 	}
-	if len(r.Thresholds) > 0 {
+	if len(r.Thresholds) > 0 || len(r.Invariants) > 0 {
 		fmt.Fprintf(&b, "\nthresholds (%s):\n", r.Verdict)
 		for _, t := range r.Thresholds {
 			fmt.Fprintf(&b, "  %s\n", ThresholdLine(t))
+		}
+		for _, i := range r.Invariants {
+			fmt.Fprintf(&b, "  %s\n", InvariantLine(i))
+			for _, s := range shownSamples(r, i) {
+				fmt.Fprintf(&b, "      %s\n", SampleLine(s))
+			}
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -162,8 +162,10 @@ func parseAll(ths []profiles.Threshold) ([]threshold.Threshold, error) {
 
 // Evaluate evaluates ths on the final result r: it sets r.Thresholds to
 // one ThresholdResult per threshold, in order (the expression as written,
-// the value in the expression's unit, whether it held), and r.Verdict to
-// "pass" when every one held or there were none, "fail" otherwise. A
+// the value in the expression's unit, whether it held), r.Invariants to
+// the default invariants as r.Profile gates them (EvaluateInvariants), and
+// r.Verdict to "pass" when every threshold and every gated invariant
+// held, "fail" otherwise. A
 // threshold that does not parse is an error (every one is reported,
 // joined) and leaves r unchanged: validate thresholds with threshold.Parse
 // (or profiles.Validate) before the run.
@@ -181,6 +183,10 @@ func Evaluate(r *Result, ths []profiles.Threshold) error {
 		if !tr.OK {
 			r.Verdict = VerdictFail
 		}
+	}
+	r.Invariants = EvaluateInvariants(r)
+	if countFailedInvariants(r) > 0 {
+		r.Verdict = VerdictFail
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -204,7 +205,8 @@ func (o *runOptions) targetSource() string {
 }
 
 // thresholdsFailed is the exit-99 error of a result whose verdict is
-// "fail", naming the thresholds that failed; nil when it passed.
+// "fail", naming the thresholds and invariants that failed; nil when it
+// passed.
 func thresholdsFailed(res *reports.Result) error {
 	var failed []string
 	stopped := ""
@@ -216,9 +218,15 @@ func thresholdsFailed(res *reports.Result) error {
 			stopped = fmt.Sprintf(" (%s stopped the run early: abort_on_fail)", t.Expr)
 		}
 	}
-	if len(failed) == 0 && res.Verdict != reports.VerdictFail {
+	if len(failed) == 0 && reports.FailedInvariants(res) == "" && res.Verdict != reports.VerdictFail {
 		return nil
 	}
-	return &exitError{code: exitThresholds, err: fmt.Errorf("%d of %d thresholds failed: %s%s",
-		len(failed), len(res.Thresholds), strings.Join(failed, "; "), stopped)}
+	msg := fmt.Sprintf("%d of %d thresholds failed: %s%s", len(failed), len(res.Thresholds), strings.Join(failed, "; "), stopped)
+	switch inv := reports.FailedInvariants(res); {
+	case inv != "" && len(failed) == 0:
+		msg = inv
+	case inv != "":
+		msg += "; " + inv
+	}
+	return &exitError{code: exitThresholds, err: errors.New(msg)}
 }

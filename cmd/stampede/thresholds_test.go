@@ -98,11 +98,12 @@ func TestRunWithoutThresholdsPasses(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d; stderr %s", code, stderr)
 	}
-	if res := readResult(t, out); res.Verdict != reports.VerdictPass || len(res.Thresholds) != 0 {
-		t.Errorf("verdict %q, thresholds %+v", res.Verdict, res.Thresholds)
+	if res := readResult(t, out); res.Verdict != reports.VerdictPass || len(res.Thresholds) != 0 || len(res.Invariants) != 4 {
+		t.Errorf("verdict %q, thresholds %+v, invariants %+v", res.Verdict, res.Thresholds, res.Invariants)
 	}
-	if strings.Contains(stdout, "thresholds (") {
-		t.Errorf("a thresholds block without thresholds:\n%s", stdout)
+	// Only the default invariants gate it.
+	if !strings.Contains(stdout, "thresholds (pass):\n  ✓ requests.lost == 0 (value 0) [invariant]\n") {
+		t.Errorf("no invariants in the thresholds block:\n%s", stdout)
 	}
 }
 

@@ -231,7 +231,7 @@ func (c *client) step(now time.Time, ev model.Event) {
 		case model.ActCancelTimer:
 			c.armed[a.Timer] = time.Time{}
 		case model.ActRecord:
-			d.record(record.Fact{Kind: record.FactMetric, At: now, Action: a})
+			d.record(record.Fact{Kind: record.FactMetric, Client: c.idx, At: now, Action: a})
 		case model.ActSignIn, model.ActRefresh, model.ActAPI:
 			c.send(now, *a)
 		}
@@ -288,11 +288,15 @@ func (c *client) send(now time.Time, a model.Action) {
 	default:
 		o = record.OpAPI
 	}
-	sent := record.Fact{Kind: record.FactSent, Op: o}
+	sent := record.Fact{Kind: record.FactSent, Op: o, Client: c.idx, At: now}
 	if o == record.OpRefresh {
 		sent.Duplicate = c.refreshing > 0
 		sent.Retry = a.Attempt > 0
 		c.refreshing++
+		if sent.Duplicate { // evidence for herd.duplicate_refreshes
+			seq := c.m.TokenSeq()
+			sent.Action = &model.Action{Kind: model.ActRecord, At: now, TokenSeq: seq, NewestSeq: seq, State: c.m.InterceptorState()}
+		}
 	}
 	c.d.record(sent)
 	delay, lost := c.link.Plan(chaos.RequestBytes, chaos.ResponseBytes)

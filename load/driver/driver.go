@@ -180,11 +180,18 @@ func (d *Driver) Stop(now time.Time) []Output {
 	return d.out
 }
 
-// Finish records every client's last session status; call it once, after
-// Stop, when no request is in flight.
+// Finish records every client's last session status and the API calls it
+// never settled (the run's lost requests, as evidence: see
+// model.Client.Unsettled); call it once, after Stop, when no request is in
+// flight.
 func (d *Driver) Finish() {
 	for _, c := range d.clients {
-		d.cfg.Sink.Record(d.cfg.Shard, record.Fact{Kind: record.FactFinished, Status: c.m.SessionStatus()})
+		d.cfg.Sink.Record(d.cfg.Shard, record.Fact{Kind: record.FactFinished, Client: c.idx, Status: c.m.SessionStatus()})
+		for _, u := range c.m.Unsettled() {
+			d.cfg.Sink.Record(d.cfg.Shard, record.Fact{Kind: record.FactUnsettled, Client: c.idx, At: u.Issued.Add(-c.skew),
+				Action: &model.Action{Kind: model.ActRecord, At: u.Issued.Add(-c.skew), Attempt: u.Retries,
+					TokenSeq: u.TokenSeq, NewestSeq: u.NewestSeq, State: u.State}})
+		}
 	}
 }
 

@@ -134,7 +134,8 @@ type Client struct {
 	irefreshing bool            // isRefreshing
 	stuck       bool            // bug_stuck_flag: isRefreshing was never reset
 	iqueue      []apiCall       // failedQueue
-	orphans     int             // calls dropped unsettled (bug_unsettled_queue)
+	orphans     int             // calls dropped unsettled (bug_unsettled_queue, a killed app's queue)
+	dropped     []UnsettledCall // the first MaxDroppedKept of them
 	private     []privateFlight // naive: refreshes started for one call each
 
 	waiting  []apiCall // API calls waiting for a token
@@ -238,7 +239,7 @@ func (c *Client) toForeground(now time.Time, cold bool) {
 		// The process was killed: the session token lived in memory only,
 		// and so did the interceptor's flag and queue (its calls are lost).
 		c.token, c.tokenTimes = "", TokenTimes{}
-		c.orphans += len(c.iqueue)
+		c.drop(c.iqueue, CallDroppedKilled)
 		c.iqueue, c.irefreshing, c.stuck = nil, false, false
 	}
 	switch c.phase {
@@ -614,12 +615,13 @@ func (c *Client) sendRefresh(intended time.Time) {
 }
 
 func (c *Client) sendAPI(call apiCall, now time.Time) {
-	c.sendAPIWith(call, now, c.token, c.tokenSeq)
+	c.sendAPIWith(call, now, c.token, c.tokenSeq, CallIdle)
 }
 
 // sendAPIWith sends call carrying token (number seq); a retry sent with a
-// token older than the newest is counted as a stale-token retry.
-func (c *Client) sendAPIWith(call apiCall, now time.Time, token string, seq uint64) {
+// token older than the newest is counted as a stale-token retry, the
+// interceptor doing what state says.
+func (c *Client) sendAPIWith(call apiCall, now time.Time, token string, seq uint64, state CallState) {
 	c.nextReq++
 	call.req = c.nextReq
 	call.tokenSeq, call.token = seq, token
@@ -627,7 +629,8 @@ func (c *Client) sendAPIWith(call apiCall, now time.Time, token string, seq uint
 	if call.retries > 0 {
 		intended = now
 		if seq < c.tokenSeq {
-			c.record(Action{Metric: MetricStaleRetry})
+			c.record(Action{Metric: MetricStaleRetry, At: call.intended, Attempt: call.retries,
+				TokenSeq: seq, NewestSeq: c.tokenSeq, State: state})
 		}
 	}
 	c.inflight = append(c.inflight, call)

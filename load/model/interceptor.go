@@ -60,7 +60,8 @@ func (c *Client) intercept(now time.Time, call apiCall) {
 func (c *Client) retry(now time.Time, call apiCall) {
 	call.retries++
 	if call.retries == 2 {
-		c.record(Action{Metric: MetricRetryLoop})
+		c.record(Action{Metric: MetricRetryLoop, At: call.intended, Attempt: call.retries,
+			TokenSeq: call.tokenSeq, NewestSeq: c.tokenSeq, State: CallRetryNoFlag})
 	}
 	call.since = now
 	if c.token != "" && c.tokenSeq > call.tokenSeq && now.Before(c.tokenTimes.ExpiresAt) {
@@ -89,7 +90,7 @@ func (c *Client) processQueue(now time.Time, ok bool) {
 	case ok && c.cfg.Interceptor == profiles.InterceptorBugStaleRetry:
 		for _, call := range q {
 			c.record(Action{Metric: MetricGetToken, OK: true, Latency: now.Sub(call.since)})
-			c.sendAPIWith(call, now, call.token, call.tokenSeq) // the bug: the old token
+			c.sendAPIWith(call, now, call.token, call.tokenSeq, CallReplayingQueue) // the bug: the old token
 		}
 	case ok:
 		for _, call := range q {
@@ -97,7 +98,7 @@ func (c *Client) processQueue(now time.Time, ok bool) {
 			c.sendAPI(call, now)
 		}
 	case c.cfg.Interceptor == profiles.InterceptorBugUnsettledQueue:
-		c.orphans += len(q) // the bug: dropped, never settled
+		c.drop(q, CallDropped) // the bug: dropped, never settled
 	default:
 		for _, call := range q {
 			c.record(Action{Metric: MetricGetToken, OK: false, Class: Class401, Latency: now.Sub(call.since)})

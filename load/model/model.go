@@ -166,9 +166,13 @@ const (
 	// MetricForegroundRecovery: back in the foreground, the app held a valid
 	// token after Latency (OK), or lost its session (not OK).
 	MetricForegroundRecovery
-	// MetricRetryLoop: a request was retried past the interceptor's bound of one retry.
+	// MetricRetryLoop: a request was retried past the interceptor's bound
+	// of one retry. At is when the app issued it, Attempt the retry,
+	// TokenSeq the token generation its last attempt carried, NewestSeq
+	// the client's newest, State what the interceptor was doing.
 	MetricRetryLoop
-	// MetricStaleRetry: a retry was sent with a token older than the client's newest.
+	// MetricStaleRetry: a retry was sent with a token older than the
+	// client's newest; its fields as MetricRetryLoop's.
 	MetricStaleRetry
 )
 
@@ -189,4 +193,7 @@ type Action struct {
 	Class   ErrorClass
 	Latency time.Duration
 	Code    string
+	// TokenSeq, NewestSeq and State: see MetricRetryLoop.
+	TokenSeq, NewestSeq uint64
+	State               CallState
 }

@@ -60,6 +60,7 @@ type shard struct {
 	forced   int64
 	resigns  int64
 	statuses map[string]int64
+	samples  reports.Samples // the earliest few of each kind
 }
 
 // Gauges sampled at the end of each timeline bucket.
@@ -223,7 +224,7 @@ func (r *Recorder) lag(sh int, d time.Duration) {
 }
 
 // metric records an ActRecord of the client model taken at now.
-func (r *Recorder) metric(sh int, now time.Time, a *model.Action) {
+func (r *Recorder) metric(sh, client int, now time.Time, a *model.Action) {
 	s := r.shards[sh]
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -257,14 +258,42 @@ func (r *Recorder) metric(sh int, now time.Time, a *model.Action) {
 		}
 	case model.MetricRetryLoop:
 		s.requests.RetryLoops++
+		s.samples.RetryLoops = reports.AddSample(s.samples.RetryLoops, r.requestSample(client, now, a))
 	case model.MetricStaleRetry:
 		s.requests.StaleTokenRetries++
+		s.samples.StaleTokenRetries = reports.AddSample(s.samples.StaleTokenRetries, r.requestSample(client, now, a))
 	case model.MetricForcedSignOut:
 		s.forced++
 		s.tl(r.bucket(now), tlForcedSignouts)
 	case model.MetricReSignIn:
 		s.resigns++
 	}
+}
+
+// requestSample is the evidence a's fields give of a request of client
+// that broke an invariant at now.
+func (r *Recorder) requestSample(client int, now time.Time, a *model.Action) reports.RequestSample {
+	issued := a.At
+	if issued.IsZero() {
+		issued = now
+	}
+	return reports.RequestSample{Client: client, AtS: r.seconds(now), IssuedS: r.seconds(issued),
+		TokenGeneration: a.TokenSeq, NewestGeneration: a.NewestSeq, Retries: a.Attempt, Interceptor: a.State.String()}
+}
+
+// seconds is t in seconds from the start of the run, to the microsecond.
+func (r *Recorder) seconds(t time.Time) float64 {
+	return float64(t.Sub(r.start).Round(time.Microsecond)) / float64(time.Second)
+}
+
+// sample keeps, in shard sh's list, the evidence of a request of client
+// at that broke an invariant.
+func (r *Recorder) sample(sh int, list *[]reports.RequestSample, client int, at time.Time, a *model.Action) {
+	s := r.shards[sh]
+	x := r.requestSample(client, at, a)
+	s.mu.Lock()
+	*list = reports.AddSample(*list, x)
+	s.mu.Unlock()
 }
 
 // finished records a client's last session status.
@@ -386,6 +415,7 @@ func (r *Recorder) Fill(res *reports.Result, end time.Time) error {
 	statuses := map[string]int64{}
 	var req reports.Requests
 	var forced, resigns int64
+	res.Samples = reports.Samples{}
 	nb := r.bucket(end.Add(-time.Nanosecond)) + 1
 	tl := make([][numTimelineCounters]int64, nb)
 	for _, s := range r.shards {
@@ -408,6 +438,7 @@ func (r *Recorder) Fill(res *reports.Result, end time.Time) error {
 			statuses[k] += v
 		}
 		req.Add(s.requests) // Lost stays 0 in the shards
+		res.Samples.Merge(s.samples)
 		forced += s.forced
 		resigns += s.resigns
 		for b := 0; b < len(s.timeline) && b < nb; b++ {

@@ -40,6 +40,10 @@ const (
 	FactEventClient
 	// FactFinished: a client ended the run with session Status.
 	FactFinished
+	// FactUnsettled: at the end of the run, Client had not settled an API
+	// request it issued at At; Action tells its token generations, retries
+	// and where it was stuck (model.Client.Unsettled).
+	FactUnsettled
 )
 
 // Gauge is one of the fleet's client counts that the timeline samples.
@@ -57,7 +61,9 @@ const (
 // Fact is one thing a client driver records. Which fields matter depends
 // on Kind.
 type Fact struct {
-	Kind             FactKind
+	Kind FactKind
+	// Client is the fleet index of the client the fact is about.
+	Client           int
 	Op               Op
 	Class            model.ErrorClass
 	At, Wire, Done   time.Time
@@ -83,6 +89,9 @@ func (r *Recorder) Record(shard int, f Fact) {
 		r.sent(f.Op)
 		if f.Duplicate {
 			r.duplicates.Add(1)
+			if f.Action != nil {
+				r.sample(shard, &r.shards[shard].samples.DuplicateRefreshes, f.Client, f.At, f.Action)
+			}
 		}
 		if f.Retry {
 			r.retries.Add(1)
@@ -90,13 +99,15 @@ func (r *Recorder) Record(shard int, f Fact) {
 	case FactAnswered:
 		r.answered(shard, f.Op, f.Class, f.Wire, f.Done, f.Latency, f.Service)
 	case FactMetric:
-		r.metric(shard, f.At, f.Action)
+		r.metric(shard, f.Client, f.At, f.Action)
 	case FactGauge:
 		r.gauge(f.Gauge).Add(f.Delta)
 	case FactEventClient:
 		r.windowClients[f.Window].Add(1)
 	case FactFinished:
 		r.finished(shard, f.Status)
+	case FactUnsettled:
+		r.sample(shard, &r.shards[shard].samples.Lost, f.Client, f.At, f.Action)
 	}
 }
 
