@@ -172,6 +172,9 @@ func TestIndexedJobWiring(t *testing.T) {
 	if len(args) == 0 || args[0] != "run" {
 		t.Fatalf("args %q: want stampede run", args)
 	}
+	if !adminTokenFromSecret(c) {
+		t.Error("the shards have no STAMPEDE_ADMIN_TOKEN from the Secret stampede-admin: fleet events would be refused by the backend")
+	}
 
 	// The index → --shard INDEX/N, N = completions = parallelism.
 	if got, want := flag(args, "--shard"), "$(JOB_COMPLETION_INDEX)/"+strconv.Itoa(n); got != want {
@@ -311,6 +314,22 @@ func TestBackendDeploymentAndService(t *testing.T) {
 	if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet == nil {
 		t.Error("no readiness probe")
 	}
+	// serve refuses a non-loopback address without an admin token.
+	if !adminTokenFromSecret(c) {
+		t.Error("the backend has no STAMPEDE_ADMIN_TOKEN from the Secret stampede-admin: serve refuses 0.0.0.0 without one")
+	}
+}
+
+// adminTokenFromSecret reports whether c takes $STAMPEDE_ADMIN_TOKEN from
+// the Secret stampede-admin, key token.
+func adminTokenFromSecret(c corev1.Container) bool {
+	for _, e := range c.Env {
+		if e.Name == "STAMPEDE_ADMIN_TOKEN" && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil &&
+			e.ValueFrom.SecretKeyRef.Name == "stampede-admin" && e.ValueFrom.SecretKeyRef.Key == "token" {
+			return true
+		}
+	}
+	return false
 }
 
 // TestStrictDecodingCatchesTypos: the decoding above is strict.
