@@ -9,12 +9,20 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/stampede-load/stampede/chaos/adminapi"
 )
 
+// AdminCallTimeout bounds an admin call once the context of whoever made
+// it has ended.
+const AdminCallTimeout = 5 * time.Second
+
 // AdminClient speaks the embedded backend's admin API over HTTP, at Base:
-// the in-process backend or a stampede serve elsewhere.
+// the in-process backend or a stampede serve elsewhere. A call that has
+// begun finishes when its context ends (bounded by AdminCallTimeout): a
+// fleet event whose call was in flight when the run ended (a key rotation
+// late under load) reports what the target said, not "context canceled".
 type AdminClient struct {
 	Base   string
 	Client *http.Client
@@ -48,6 +56,8 @@ func (a *AdminClient) do(ctx context.Context, method, path string, body, into an
 	if err != nil {
 		return fmt.Errorf("admin %s: %w", path, err)
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), AdminCallTimeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(a.Base, "/")+path, bytes.NewReader(b))
 	if err != nil {
 		return fmt.Errorf("admin %s: %w", path, err)

@@ -356,7 +356,7 @@ func (w *worker) carryOut(outs []driver.Output) {
 		o := &outs[i]
 		switch o.Kind {
 		case driver.OutSend:
-			w.send(o.Client, o.Request)
+			w.send(o.Client, o.Slot, o.Request)
 		case driver.OutRelease:
 			if ch := w.restored[o.Client]; ch != nil {
 				close(ch)
@@ -375,8 +375,8 @@ func (w *worker) carryOut(outs []driver.Output) {
 // send makes one request: on a pooled sender when the worker has them and
 // the client's network lets it straight out, else in its own goroutine. Its
 // answer comes back through the inbox, whatever happens.
-func (w *worker) send(client int, req driver.Request) {
-	j := job{w: w, client: client, req: req}
+func (w *worker) send(client, slot int, req driver.Request) {
+	j := job{w: w, client: client, slot: slot, req: req}
 	if req.Offline == "" && req.Delay <= 0 && !req.Lost && w.senders != nil {
 		w.senders.submit(j)
 		return

@@ -15,13 +15,14 @@ import (
 // job is one request a client started, waiting to be made.
 type job struct {
 	w      *worker
-	client int
+	client int // in the fleet
+	slot   int // in the worker's driver
 	req    driver.Request
 }
 
 // answer is the Answer to j: ev, on the wire at wire, answered at done.
 func (j job) answer(ev model.Event, wire, done time.Time) driver.Answer {
-	return driver.Answer{Client: j.client, Event: ev, Op: j.req.Op, Intended: j.req.Action.At, Sent: j.req.Sent, Wire: wire, Done: done}
+	return driver.Answer{Client: j.client, Slot: j.slot, Event: ev, Op: j.req.Op, Intended: j.req.Action.At, Sent: j.req.Sent, Wire: wire, Done: done}
 }
 
 // kind is the event that answers j.

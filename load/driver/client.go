@@ -13,10 +13,11 @@ import (
 // the chaos around it and its deadlines.
 type client struct {
 	d       *Driver
-	idx     int
+	idx     int // in the fleet
+	slot    int // in its driver
 	m       *model.Client
 	started bool
-	slot    time.Time                  // its ramp slot
+	start   time.Time                  // its ramp slot
 	armed   [model.NumTimers]time.Time // the model's timers, in engine time
 	heapAt  time.Time                  // its entry in the driver's heap; zero if none
 
@@ -53,7 +54,7 @@ const (
 // (dueExpiry) or the ramp slot (dueStart).
 func (c *client) earliest() (int, time.Time) {
 	if !c.started {
-		return dueStart, c.slot
+		return dueStart, c.start
 	}
 	k, at := 0, time.Time{}
 	for i, t := range c.armed {
@@ -79,12 +80,12 @@ func (c *client) earliest() (int, time.Time) {
 // lifecycle switches and fleet-event changes, earliest first.
 func (c *client) fire(now time.Time) {
 	if !c.started {
-		if now.Before(c.slot) {
+		if now.Before(c.start) {
 			return
 		}
 		c.started = true
-		c.d.record(record.Fact{Kind: record.FactStarted, Lag: now.Sub(c.slot)})
-		c.step(now, model.Event{Kind: model.EvStart, At: c.slot})
+		c.d.record(record.Fact{Kind: record.FactStarted, Lag: now.Sub(c.start)})
+		c.step(now, model.Event{Kind: model.EvStart, At: c.start})
 		if c.life != nil {
 			c.lifeAt = now.Add(c.life.Foreground())
 		}
@@ -133,7 +134,7 @@ func (c *client) gauge(g record.Gauge, delta int64) {
 }
 
 func (c *client) output(o Output) {
-	o.Client = c.idx
+	o.Client, o.Slot = c.idx, c.slot
 	c.d.out = append(c.d.out, o)
 }
 

@@ -61,6 +61,8 @@ const (
 type Output struct {
 	Kind   OutputKind
 	Client int
+	// Slot is the client's place in its driver: an Answer gives it back.
+	Slot int
 	Request
 	Window    int
 	SessionID string
@@ -86,9 +88,9 @@ type Request struct {
 // Answer is the end of a request the engine sent: the event that answers
 // it, and when it went on the wire and when its answer (or failure) came.
 type Answer struct {
-	Client int
-	Event  model.Event
-	Op     record.Op
+	Client, Slot int // as the Output that sent the request
+	Event        model.Event
+	Op           record.Op
 	// Intended is when the model meant the request to start, Sent when the
 	// client sent it.
 	Intended, Sent, Wire, Done time.Time
@@ -99,7 +101,6 @@ type Answer struct {
 type Driver struct {
 	cfg      Config
 	clients  []*client
-	byIndex  map[int]*client
 	heap     deadlines
 	inflight int
 	buf      []model.Action // the actions of the client stepping now
@@ -108,19 +109,18 @@ type Driver struct {
 
 // New returns a driver for the clients with the given fleet indices.
 func New(cfg Config, indices []int) *Driver {
-	d := &Driver{cfg: cfg, clients: make([]*client, len(indices)), byIndex: make(map[int]*client, len(indices))}
+	d := &Driver{cfg: cfg, clients: make([]*client, len(indices))}
 	p := cfg.Profile
 	for i, idx := range indices {
 		c := &client{
-			d: d, idx: idx,
+			d: d, idx: idx, slot: i,
 			m:       model.NewClient(cfg.Model, p.Seed, idx),
-			slot:    cfg.Start.Add(RampOffset(p.Seed, idx, p.Clients, p.Ramp.D())),
+			start:   cfg.Start.Add(RampOffset(p.Seed, idx, p.Clients, p.Ramp.D())),
 			link:    chaos.NewLink(p, idx),
 			life:    chaos.NewLifecycle(p, idx),
 			changes: chaos.ClientChanges(p, cfg.Windows, idx),
 		}
 		d.clients[i] = c
-		d.byIndex[idx] = c
 		d.push(c)
 	}
 	return d
@@ -162,7 +162,7 @@ func (d *Driver) Advance(now time.Time) []Output {
 // the engine must do. The slice is reused by the next call.
 func (d *Driver) Answer(now time.Time, a Answer) []Output {
 	d.out = d.out[:0]
-	c := d.byIndex[a.Client]
+	c := d.clients[a.Slot]
 	d.inflight--
 	c.settle(now, a)
 	d.push(c)

@@ -86,7 +86,7 @@ func driveInVirtualTime(p profiles.Profile, start time.Time, be *fakeBackend, re
 				continue
 			}
 			ev := be.answer(now, o.Request)
-			todo = append(todo, d.Answer(now, driver.Answer{Client: o.Client, Event: ev, Op: o.Op,
+			todo = append(todo, d.Answer(now, driver.Answer{Client: o.Client, Slot: o.Slot, Event: ev, Op: o.Op,
 				Intended: o.Action.At, Sent: o.Sent, Wire: now, Done: now})...)
 		}
 		goroutines = max(goroutines, runtime.NumGoroutine())

@@ -113,14 +113,14 @@ func Open(ctx context.Context, p profiles.Profile, o Options) (*Opened, error) {
 			o.OnBackend(be)
 		}
 		fapi := &FAPI{Base: srv.URL, Client: hc}
-		return &Opened{Auth: fapi, Resource: fapi, Admin: settledAdmin{&chaos.AdminClient{Base: srv.URL, Client: hc}},
+		return &Opened{Auth: fapi, Resource: fapi, Admin: &chaos.AdminClient{Base: srv.URL, Client: hc},
 			Report: reports.Target{Kind: "embedded", URL: srv.URL}, close: func() { srv.Close() }, Metrics: be.Collector()}, nil
 	case profiles.TargetFAPI:
 		if err := preflight(ctx, hc, t.URL, o.PreflightTimeout); err != nil {
 			return nil, fmt.Errorf("%s %s is unreachable: %w", source, RedactURL(t.URL), err)
 		}
 		fapi := &FAPI{Base: t.URL, Client: hc}
-		return &Opened{Auth: fapi, Resource: fapi, Admin: settledAdmin{&chaos.AdminClient{Base: t.URL, Client: hc, Token: o.AdminToken}},
+		return &Opened{Auth: fapi, Resource: fapi, Admin: &chaos.AdminClient{Base: t.URL, Client: hc, Token: o.AdminToken},
 			Report: reports.Target{Kind: profiles.TargetFAPI, URL: RedactURL(t.URL)}}, nil
 	case profiles.TargetOAuth2:
 		cfg, err := OAuth2FromProfile(p, hc, o.Getenv, o.Warn)

@@ -1,4 +1,4 @@
-package target
+package chaos
 
 import (
 	"context"
@@ -6,8 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/stampede-load/stampede/chaos"
-	"github.com/stampede-load/stampede/chaos/backend"
+	"github.com/stampede-load/stampede/chaos/adminapi"
 )
 
 // TestAdminCallInFlightWhenTheRunEndsFinishes: the run's context ends
@@ -22,12 +21,12 @@ func TestAdminCallInFlightWhenTheRunEndsFinishes(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer srv.Close()
-	admin := settledAdmin{&chaos.AdminClient{Base: srv.URL, Client: srv.Client()}}
+	admin := &AdminClient{Base: srv.URL, Client: srv.Client()}
 	for name, call := range map[string]func(context.Context) error{
 		"/admin/keys/rotate":       func(ctx context.Context) error { return admin.RotateKeys(ctx, true) },
 		"/admin/sessions/s/revoke": func(ctx context.Context) error { return admin.Revoke(ctx, "s") },
-		"/admin/faults":            func(ctx context.Context) error { return admin.SetFaults(ctx, backend.Faults{}) },
-		"/admin/rotation":          func(ctx context.Context) error { return admin.SetRotation(ctx, backend.Rotation{}) },
+		"/admin/faults":            func(ctx context.Context) error { return admin.SetFaults(ctx, adminapi.Faults{}) },
+		"/admin/rotation":          func(ctx context.Context) error { return admin.SetRotation(ctx, adminapi.Rotation{}) },
 	} {
 		ctx, endRun := context.WithCancel(context.Background())
 		done := make(chan error, 1)
