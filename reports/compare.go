@@ -52,6 +52,13 @@ const (
 	histPrecision          = 1.0 / 1024
 )
 
+// MinTailSamples is how many requests of each run must lie beyond a
+// latency percentile for it to be gated by default: a p99 of 400 requests
+// rests on 4 of them and moves with any slow moment of the machine, as a
+// maximum does. Such a percentile is shown, and a budget's gate: true
+// gates it.
+const MinTailSamples = 10
+
 // CompareOptions are the rules of a comparison.
 type CompareOptions struct {
 	// MaxRegression is the relative limit, a fraction (0.1 for 10%): a change
@@ -121,6 +128,9 @@ type MetricChange struct {
 	// measureFloor is the smallest change the histograms resolve.
 	measureFloor     float64
 	measureFloorFrom string
+	// fewSamples: fewer than MinTailSamples requests of a run lie beyond
+	// this percentile.
+	fewSamples bool
 	// Gated: the metric can fail the comparison.
 	Gated   bool   `json:"gated"`
 	Verdict string `json:"verdict"`
@@ -261,10 +271,11 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 		return math.Abs(lagOf(cur, q) - median(bl))
 	}
 	lagWidened := 0.0
+	var few []string // percentiles not gated for want of samples beyond them
 	add := func(m MetricChange, ruleName string) {
 		rule := opt.Budget.rule(ruleName)
 		m.Limit = limit
-		m.Gated = m.Kind != MetricMax
+		m.Gated = m.Kind != MetricMax && !m.fewSamples
 		m.FloorFrom = "default"
 		if rule != nil {
 			if rule.MaxChange != nil {
@@ -333,6 +344,14 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 						mc.Spread = max(mc.Spread, math.Abs(summaryAt(compareLatency(o), m.q)-mc.Base))
 					}
 				}
+				var baseCount int64
+				for _, o := range bo {
+					baseCount += o.Count
+				}
+				if m.kind == MetricLatency && float64(min(baseCount, no.Count))*(1-m.q) < MinTailSamples {
+					mc.fewSamples = true
+					few = append(few, name)
+				}
 				if m.kind == MetricLatency && lat.hasHistograms() {
 					iv := quantileDiffInterval(lat.baseE, lat.curE, m.q, opt.Resamples, opt.Level, metricSeed(name))
 					mc.Interval = &iv
@@ -359,6 +378,9 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 		}
 	}
 
+	if len(few) > 0 {
+		c.Notes = append(c.Notes, fmt.Sprintf("%s: fewer than %d requests of a run beyond the percentile: shown, not gated (a budget's gate: true gates them)", strings.Join(few, ", "), MinTailSamples))
+	}
 	if lagWidened >= DefaultLatencyFloorMs {
 		bl := bases[0].Engine.LagMs
 		nl := cur.Engine.LagMs

@@ -45,8 +45,8 @@ func TestCompareTellsNoiseFromARealRegression(t *testing.T) {
 		out := filepath.Join(dir, name)
 		set := map[string]bool{"clients": true, "duration": true, "ramp": true, "time-scale": true, "seed": true}
 		o := &runOptions{streams: streams{out: &bytes.Buffer{}, err: &bytes.Buffer{}}, profile: "steady",
-			clients: 30, duration: 2 * time.Second, ramp: 500 * time.Millisecond, timeScale: 60, seed: seed,
-			sets:   []string{"app.api_calls_per_minute=1", "backend.signing=EdDSA", "sdk.refresh_ahead=50s"},
+			clients: 100, duration: 2 * time.Second, ramp: 500 * time.Millisecond, timeScale: 60, seed: seed,
+			sets:   []string{"app.api_calls_per_minute=1", "backend.signing=EdDSA", "sdk.refresh_ahead=55s"},
 			outDir: out, quiet: true, preflightTimeout: 5 * time.Second, flags: func(n string) bool { return set[n] },
 			onBackend: func(be *backend.Backend) {
 				if fault > 0 {

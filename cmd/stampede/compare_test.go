@@ -29,16 +29,22 @@ func TestCompareDoctoredSlowerCopyExits99(t *testing.T) {
 	if code != exitThresholds {
 		t.Fatalf("exit %d, want %d; stdout:\n%s\nstderr %q", code, exitThresholds, stdout, stderr)
 	}
-	var p99 string
+	lines := map[string]string{}
 	for _, l := range strings.Split(stdout, "\n") {
-		if strings.HasPrefix(l, "refresh.p99 ") {
-			p99 = l
+		if f := strings.Fields(l); len(f) > 0 {
+			lines[f[0]] = l
 		}
 	}
-	if !strings.Contains(p99, "+5") || !strings.HasSuffix(p99, "REGRESSION") {
-		t.Errorf("refresh.p99 line %q, want ≈ +50%% and REGRESSION", p99)
+	if l := lines["refresh.p50"]; !strings.Contains(l, "+5") || !strings.HasSuffix(l, "REGRESSION") {
+		t.Errorf("refresh.p50 line %q, want ≈ +50%% and REGRESSION", l)
 	}
-	if !strings.Contains(stderr, "regressed") || !strings.Contains(stderr, slow) || !strings.Contains(stderr, "refresh.p99") {
+	// Fewer than MinTailSamples refreshes lie beyond the fixture's p99: it
+	// is shown with its change, not gated, and a note says why.
+	if l := lines["refresh.p99"]; !strings.Contains(l, "+5") || !strings.HasSuffix(l, "info") ||
+		!strings.Contains(stdout, "refresh.p99") || !strings.Contains(stdout, "beyond the percentile: shown, not gated") {
+		t.Errorf("refresh.p99 line %q, want ≈ +50%%, info and a note:\n%s", l, stdout)
+	}
+	if !strings.Contains(stderr, "regressed") || !strings.Contains(stderr, slow) || !strings.Contains(stderr, "refresh.p50") {
 		t.Errorf("stderr %q should name the file and the metrics", stderr)
 	}
 
