@@ -33,13 +33,17 @@ func SDKPreset(name string) (SDK, bool) {
 		s.RefreshAhead = Duration(17 * time.Second)
 		s.StaleWindow = Duration(15 * time.Second)
 		// Retry: factor 1.55, first delay 3 s, cap 50 s, no jitter, 8
-		// retries online (3 offline: not modelled), no retry on 4xx but 429.
+		// attempts online and 3 offline (the article: "a network_error after
+		// internal retries"), no retry on 4xx but 429. These figures, like
+		// the exp − 17 s cadence, are not in the article: they are the
+		// project brief's reading of the SDK's sources (docs/fidelity.md).
 		s.Retry = Retry{
-			Base:       Duration(3 * time.Second),
-			Cap:        Duration(50 * time.Second),
-			Multiplier: 1.55,
-			Jitter:     JitterNone,
-			MaxRetries: 8,
+			Base:              Duration(3 * time.Second),
+			Cap:               Duration(50 * time.Second),
+			Multiplier:        1.55,
+			Jitter:            JitterNone,
+			MaxRetries:        8,
+			MaxRetriesOffline: 3,
 		}
 		// Clerk refreshes when the network comes back.
 		s.RefreshOnReconnect = true

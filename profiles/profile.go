@@ -178,7 +178,31 @@ type SDK struct {
 	// answered 401: one of Interceptors(), single_flight by default.
 	Interceptor string `json:"interceptor" yaml:"interceptor"`
 	Retry       Retry  `json:"retry" yaml:"retry"`
+	// TokenCache is where the SDK keeps its tokens (the article's
+	// tokenCache): TokenCacheSecure (the default) persists the client token,
+	// and with OfflineCache the last session token too, across a cold
+	// start; TokenCacheMemory keeps them in memory only, so a cold start
+	// loses the session and the user signs in again; TokenCacheNone keeps
+	// nothing: every cold start is a sign-in and the offline cache has
+	// nothing to serve.
+	TokenCache string `json:"token_cache" yaml:"token_cache"`
+	// TreatPendingAsSignedOut makes a pending session (a session task such
+	// as setup-mfa) look signed out to the app, as the SDK does by
+	// default: the route guard sends the user to sign in again, which
+	// replaces the pending session. False: the app shows the task and
+	// waits for it, holding the session.
+	TreatPendingAsSignedOut bool `json:"treat_pending_as_signed_out" yaml:"treat_pending_as_signed_out"`
 }
+
+// Token cache modes of SDK.TokenCache.
+const (
+	TokenCacheSecure = "secure"
+	TokenCacheMemory = "memory"
+	TokenCacheNone   = "none"
+)
+
+// TokenCaches lists the token cache modes, the default first.
+func TokenCaches() []string { return []string{TokenCacheSecure, TokenCacheMemory, TokenCacheNone} }
 
 // Interceptor strategies of SDK.Interceptor (issue 5): what the app does
 // with an API call answered 401, after the isRefreshing / failedQueue
@@ -240,8 +264,16 @@ type Retry struct {
 	// Jitter is the strategy: none, full, equal, decorrelated or additive.
 	Jitter string `json:"jitter" yaml:"jitter"`
 	// Spread is the U(0, spread) term of the additive strategy.
-	Spread     Duration `json:"spread" yaml:"spread"`
-	MaxRetries int      `json:"max_retries" yaml:"max_retries"`
+	Spread Duration `json:"spread" yaml:"spread"`
+	// MaxRetries is how many times a request is attempted, the first
+	// attempt included, as the article's retryWithBackoff(fn, maxRetries)
+	// loop counts them: 3 makes three attempts (two retries); 0 and 1 make
+	// one attempt, no retry.
+	MaxRetries int `json:"max_retries" yaml:"max_retries"`
+	// MaxRetriesOffline replaces MaxRetries while the device is offline,
+	// so that getToken fails fast with a network error (the SDK's
+	// "network_error after internal retries"); 0 means MaxRetries.
+	MaxRetriesOffline int `json:"max_retries_offline,omitempty" yaml:"max_retries_offline"`
 	// NetworkOnly retries network errors and timeouts only, not 429 or 5xx.
 	NetworkOnly bool `json:"network_only" yaml:"network_only"`
 }
@@ -260,6 +292,36 @@ type App struct {
 	// ThinkTime is how long a user takes to sign in again after a forced sign-out.
 	ThinkTime Duration  `json:"think_time" yaml:"think_time"`
 	Lifecycle Lifecycle `json:"lifecycle" yaml:"lifecycle"`
+	// SignIn is what signing in again costs the user: the sign-in UI's
+	// time, and the chances that the user cancels or the flow fails. The
+	// ramp's first sign-in is the fleet's starting state and skips it.
+	SignIn SignIn `json:"sign_in,omitzero" yaml:"sign_in"`
+}
+
+// Sign-in methods of SignIn.Method.
+const (
+	SignInPassword    = "password"     // a password form
+	SignInBrowserSSO  = "browser_sso"  // OAuth in a browser (useSSO): the flow that users dismiss
+	SignInNativeOAuth = "native_oauth" // the platform's credential picker (Credential Manager, ASAuthorization)
+)
+
+// SignInMethods lists the sign-in methods.
+func SignInMethods() []string { return []string{SignInPassword, SignInBrowserSSO, SignInNativeOAuth} }
+
+// SignIn is how a user signs in again after losing a session.
+type SignIn struct {
+	// Method names the flow (password, browser_sso or native_oauth); the
+	// figures below are what it costs.
+	Method string `json:"method,omitempty" yaml:"method"`
+	// Latency is the time the user spends in the flow before the sign-in
+	// request goes out (simulated time); zero is at once.
+	Latency Dist `json:"latency,omitzero" yaml:"latency"`
+	// CancelRate is the chance the user dismisses the flow and leaves:
+	// the client stays signed out for the rest of the run.
+	CancelRate float64 `json:"cancel_rate,omitempty" yaml:"cancel_rate"`
+	// FailureRate is the chance the flow fails (an error screen): the user
+	// tries again after think time.
+	FailureRate float64 `json:"failure_rate,omitempty" yaml:"failure_rate"`
 }
 
 // MaxBurst bounds App.Burst.
@@ -324,6 +386,12 @@ const (
 	EventSpurious401         = "spurious_401"
 	EventClockSkew           = "clock_skew"
 	EventClientTokenRotation = "client_token_rotation"
+	// EventSessionTask moves a share of the sessions into pending with a
+	// session task; its users complete the task after Duration.
+	EventSessionTask = "session_task"
+	// EventSessionEnd ends a share of the sessions through the backend's
+	// end endpoint, as session.end() does.
+	EventSessionEnd = "session_end"
 	// EventToxic adds a Toxiproxy toxic to a proxy between stampede and the
 	// target for Duration (0: until the end), then removes it.
 	EventToxic = "toxic"
@@ -373,6 +441,21 @@ type Event struct {
 	Proxy string `json:"proxy,omitempty" yaml:"proxy"`
 	// Toxic is what a toxic event adds to Proxy.
 	Toxic Toxic `json:"toxic,omitzero" yaml:"toxic"`
+	// Task is the session task of a session_task event: choose-organization,
+	// reset-password or setup-mfa.
+	Task string `json:"task,omitempty" yaml:"task"`
+}
+
+// Session tasks of a session_task event, the article's three.
+const (
+	TaskChooseOrganization = "choose-organization"
+	TaskResetPassword      = "reset-password"
+	TaskSetupMFA           = "setup-mfa"
+)
+
+// SessionTasks lists the session tasks.
+func SessionTasks() []string {
+	return []string{TaskChooseOrganization, TaskResetPassword, TaskSetupMFA}
 }
 
 // At is an event time: an absolute simulated offset, or a share of the run.
@@ -465,6 +548,9 @@ func Default() Profile {
 			RequestTimeout:     Duration(10 * time.Second),
 			RefreshOnReconnect: true,
 			Interceptor:        InterceptorSingleFlight,
+			TokenCache:         TokenCacheSecure,
+
+			TreatPendingAsSignedOut: true,
 			Retry: Retry{
 				Base:       Duration(time.Second),
 				Cap:        Duration(10 * time.Second),

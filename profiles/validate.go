@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/stampede-load/stampede/profiles/threshold"
 )
@@ -102,6 +103,9 @@ func (p Profile) Validate() error {
 	}
 	v.positive("backend.token_lifetime", p.Backend.TokenLifetime)
 	v.positive("backend.max_lifetime", p.Backend.MaxLifetime)
+	if ml := p.Backend.MaxLifetime; ml > 0 && (ml < MinSessionLifetime || ml > MaxSessionLifetime) {
+		v.bad("backend.max_lifetime", "must be from 5m to 10 years (87600h), the range the SDK's dashboard allows, got %s", ml)
+	}
 	v.nonNegative("backend.inactivity_timeout", p.Backend.InactivityTimeout)
 	v.oneOf("backend.signing", p.Backend.Signing, signings)
 	p.validateTarget(v)
@@ -154,7 +158,36 @@ func (p Profile) validateSDK(v *validator) {
 	v.oneOf("sdk.retry.jitter", r.Jitter, jitters)
 	v.nonNegative("sdk.retry.spread", r.Spread)
 	if r.MaxRetries < 0 {
-		v.bad("sdk.retry.max_retries", "must not be negative (0 is no retry), got %d", r.MaxRetries)
+		v.bad("sdk.retry.max_retries", "must not be negative (attempts, the first included: 0 and 1 are no retry), got %d", r.MaxRetries)
+	}
+	if r.MaxRetriesOffline < 0 {
+		v.bad("sdk.retry.max_retries_offline", "must not be negative (attempts while offline; 0 is sdk.retry.max_retries), got %d", r.MaxRetriesOffline)
+	}
+	if s.TokenCache != "" {
+		v.oneOf("sdk.token_cache", s.TokenCache, TokenCaches())
+	}
+}
+
+// Session lifetimes the backend accepts: the article's range for the
+// maximum session lifetime, 5 minutes to 10 years.
+const (
+	MinSessionLifetime = Duration(5 * time.Minute)
+	MaxSessionLifetime = Duration(10 * 365 * 24 * time.Hour)
+)
+
+// validateSignIn checks app.sign_in.
+func (p Profile) validateSignIn(v *validator) {
+	s := p.App.SignIn
+	if s.Method != "" {
+		v.oneOf("app.sign_in.method", s.Method, SignInMethods())
+	}
+	if s.Latency != (Dist{}) {
+		validDist(v, "app.sign_in.latency", s.Latency)
+	}
+	v.share("app.sign_in.cancel_rate", s.CancelRate, true, "sign-ins the user dismisses")
+	v.share("app.sign_in.failure_rate", s.FailureRate, true, "sign-in flows that fail")
+	if s.CancelRate+s.FailureRate > 1 {
+		v.badRel("app.sign_in.failure_rate", []string{"app.sign_in.cancel_rate"}, "with cancel_rate (%g) must not exceed 1, got %g", s.CancelRate, s.FailureRate)
 	}
 }
 
@@ -180,6 +213,7 @@ func (p Profile) validateApp(v *validator) {
 		v.bad("app.burst", "must be from 1 to %d (API calls fired at once per screen load; 1 is one call at a time), got %d", MaxBurst, a.Burst)
 	}
 	v.nonNegative("app.think_time", a.ThinkTime)
+	p.validateSignIn(v)
 	l := a.Lifecycle
 	switch l.Model {
 	case LifecycleForeground:
