@@ -20,7 +20,9 @@ type ClientConfig struct {
 	RetryBase    time.Duration
 	RetryCap     time.Duration
 	RetryJitter  time.Duration // the spread of the additive strategy
-	MaxRetries   int
+	// MaxRetries is how many times a failed sign-in or refresh is retried:
+	// the profile's max_retries counts attempts, so it is one less.
+	MaxRetries int
 	// RetryMultiplier is the backoff growth per attempt; 0 means 2.
 	RetryMultiplier float64
 	// RetryStrategy is the jitter strategy (profiles.Jitter*); "" is additive.
@@ -35,6 +37,9 @@ type ClientConfig struct {
 	Interceptor string
 	// Burst is how many API calls a screen load fires at once; 0 means 1.
 	Burst int
+	// The session's statuses, the token cache and the sign-in flow
+	// (session.go).
+	Session SessionConfig
 }
 
 // NewClientConfig derives the client model's configuration from a profile.
@@ -47,7 +52,7 @@ func NewClientConfig(p profiles.Profile) ClientConfig {
 		RetryBase:    p.Scale(p.SDK.Retry.Base),
 		RetryCap:     p.Scale(p.SDK.Retry.Cap),
 		RetryJitter:  p.Scale(p.SDK.Retry.Spread),
-		MaxRetries:   p.SDK.Retry.MaxRetries,
+		MaxRetries:   retriesOf(p.SDK.Retry.MaxRetries),
 
 		RetryMultiplier:    p.SDK.Retry.Multiplier,
 		RetryStrategy:      p.SDK.Retry.Jitter,
@@ -56,6 +61,7 @@ func NewClientConfig(p profiles.Profile) ClientConfig {
 		RefreshOnReconnect: p.SDK.RefreshOnReconnect,
 		Interceptor:        p.SDK.Interceptor,
 		Burst:              p.App.Burst,
+		Session:            newSessionConfig(p),
 	}
 	if p.App.APICallsPerMinute > 0 {
 		c.APIInterval = p.Scale(profiles.Duration(float64(time.Minute) / p.App.APICallsPerMinute))
@@ -110,6 +116,9 @@ type Client struct {
 	signInAttempt int
 	lostSession   bool // it was signed out by the server, so its next sign-in is a re-sign-in
 	status        string
+	pending       bool // the session waits for a session task (session.go)
+	inFlow        bool // the user is in the sign-in flow, its latency running
+	left          bool // the user dismissed the sign-in flow and left
 
 	sessionID   string
 	clientToken string
@@ -221,6 +230,7 @@ func (c *Client) toBackground() {
 		return
 	}
 	c.background = true
+	c.inFlow = false
 	c.retryPending = false
 	c.refreshAttempt = 0
 	for k := TimerKind(0); k < NumTimers; k++ {
@@ -236,11 +246,14 @@ func (c *Client) toForeground(now time.Time, cold bool) {
 	}
 	c.background = false
 	if cold {
-		// The process was killed: the session token lived in memory only,
-		// and so did the interceptor's flag and queue (its calls are lost).
-		c.token, c.tokenTimes = "", TokenTimes{}
+		// The process was killed: the session token lived in memory unless
+		// the token cache kept it (coldStart), and the interceptor's flag
+		// and queue did (its calls are lost).
 		c.drop(c.iqueue, CallDroppedKilled)
 		c.iqueue, c.irefreshing, c.stuck = nil, false, false
+		if c.coldStart(now) {
+			return
+		}
 	}
 	switch c.phase {
 	case PhaseSignedIn:
@@ -256,7 +269,9 @@ func (c *Client) toForeground(now time.Time, cold bool) {
 			c.sendSignIn(now)
 		}
 	case PhaseSignedOut:
-		c.setTimer(TimerSignIn, now.Add(c.cfg.ThinkTime))
+		if !c.left {
+			c.setTimer(TimerSignIn, now.Add(c.cfg.ThinkTime))
+		}
 	}
 }
 
@@ -281,6 +296,9 @@ func (c *Client) onOnline(now time.Time) {
 func (c *Client) onTimer(now time.Time, ev Event) {
 	switch ev.Timer {
 	case TimerSignIn:
+		if c.phase == PhaseSignedOut && c.userSignIn(now, ev.At) {
+			return
+		}
 		if c.phase == PhaseSigningIn || c.phase == PhaseSignedOut {
 			c.phase = PhaseSigningIn
 			c.sendSignIn(ev.At)
@@ -295,7 +313,7 @@ func (c *Client) onTimer(now time.Time, ev Event) {
 			c.sendRefresh(ev.At)
 		}
 	case TimerAPI:
-		if c.phase != PhaseSignedIn {
+		if c.phase != PhaseSignedIn || c.pending {
 			return
 		}
 		for range max(c.cfg.Burst, 1) {
@@ -339,7 +357,7 @@ func (c *Client) onSignIn(now time.Time, ev Event) {
 			c.setTimer(TimerAPI, now.Add(c.apiGap()))
 		}
 	case o.Class == ClassCancelled:
-	case c.retryable(o.Class) && c.signInAttempt < c.cfg.MaxRetries:
+	case c.retryable(o.Class) && c.signInAttempt < c.maxRetries():
 		c.setTimer(TimerSignIn, now.Add(c.backoff(c.signInAttempt, o.RetryAfter)))
 		c.signInAttempt++
 	default:
@@ -367,15 +385,18 @@ func (c *Client) onRefresh(now time.Time, ev Event) {
 		}
 		c.setToken(now, ev.Token, times)
 		c.setTimer(TimerRefresh, c.nextPoll(now))
+		c.taskDone(now)
 		if c.recovering {
 			c.recovering = false
 			c.record(Action{Metric: MetricForegroundRecovery, OK: true, Latency: now.Sub(c.foreAt)})
 		}
 		c.serveWaiting(now)
 	case o.Class == ClassCancelled:
+	case o.Code == CodePendingSession:
+		c.onPending(now, o)
 	case SessionLost(o):
 		c.signOut(now, o)
-	case c.retryable(o.Class) && c.refreshAttempt < c.cfg.MaxRetries && !c.background:
+	case c.retryable(o.Class) && c.refreshAttempt < c.maxRetries() && !c.background:
 		c.retryPending = true
 		c.setTimer(TimerRetry, now.Add(c.backoff(c.refreshAttempt, o.RetryAfter)))
 		c.refreshAttempt++
@@ -434,7 +455,7 @@ func SessionLost(o Outcome) bool {
 // getToken serves an API call a token: at once when the cached one will do,
 // otherwise once the single refresh in flight brings one.
 func (c *Client) getToken(now time.Time, call apiCall) {
-	if c.offline && c.cfg.OfflineCache && c.token != "" {
+	if c.offline && c.offlineCache() && c.token != "" {
 		// The resource cache: offline, the cached token is served as it is.
 		c.record(Action{Metric: MetricGetToken, OK: true})
 		c.sendAPI(call, now)
@@ -482,17 +503,25 @@ func (c *Client) failWaiting(now time.Time, class ErrorClass) {
 	}
 }
 
-func (c *Client) signOut(now time.Time, o Outcome) {
+func (c *Client) signOut(now time.Time, o Outcome) { c.loseSession(now, o, true) }
+
+// loseSession drops the client's session; forced: the server (or a lost
+// token cache) ended it and the user must sign in again, counted as a
+// forced sign-out and the next sign-in as a re-sign-in.
+func (c *Client) loseSession(now time.Time, o Outcome, forced bool) {
 	code := o.Code
 	status := "signed_out"
 	switch s := strings.TrimPrefix(code, "session_"); s {
-	case "expired", "abandoned", "revoked", "ended", "removed", "replaced":
+	case "expired", "abandoned", "revoked", "ended", "removed", "replaced", StatusPending:
 		status = s
 	}
 	c.phase = PhaseSignedOut
 	c.status = status
-	c.lostSession = true
-	c.record(Action{Metric: MetricForcedSignOut, Code: code})
+	c.pending, c.inFlow = false, false
+	if forced {
+		c.lostSession = true
+		c.record(Action{Metric: MetricForcedSignOut, Code: code})
+	}
 	if c.recovering {
 		c.recovering = false
 		c.record(Action{Metric: MetricForegroundRecovery, OK: false, Class: o.Class, Latency: now.Sub(c.foreAt)})

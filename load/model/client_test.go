@@ -1505,13 +1505,14 @@ func TestNewClientConfig(t *testing.T) {
 		RetryBase:    100 * time.Millisecond,
 		RetryCap:     time.Second,
 		RetryJitter:  100 * time.Millisecond,
-		MaxRetries:   3,
+		MaxRetries:   2, // max_retries 3 is three attempts, as the article counts them
 
 		RetryMultiplier:    2,
 		RetryStrategy:      profiles.JitterAdditive,
 		RefreshOnReconnect: true,
 		Interceptor:        profiles.InterceptorSingleFlight,
 		Burst:              1,
+		Session:            SessionConfig{TokenCache: profiles.TokenCacheSecure, TreatPendingAsSignedOut: true},
 	}
 	if got != want {
 		t.Errorf("NewClientConfig(default):\n got %+v\nwant %+v", got, want)

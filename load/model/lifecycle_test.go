@@ -623,10 +623,10 @@ func TestLifecycleOfflineCache(t *testing.T) {
 		{name: "cache, back online: the normal path", tweak: cache,
 			state: lcThen(offline, 65*time.Second, lcEvOnline()), at: 70 * time.Second, ev: fire(TimerAPI),
 			want: "rec:issued refresh/0 set:api", phase: PhaseSignedIn, status: "active", pending: 1},
-		{name: "cache after a cold start: nothing cached, the call waits", tweak: cache,
+		{name: "cache after a cold start: the secure token cache kept the last token, served offline", tweak: cache,
 			state: lcThen(lcThen(offline, 15*time.Second, lcEvBackground()), 20*time.Second, lcEvForeground(true)),
 			at:    21 * time.Second, ev: fire(TimerAPI),
-			want: "rec:issued set:api", phase: PhaseSignedIn, status: "active", pending: 1, offline: true},
+			want: "rec:issued rec:get_token:ok api/0 set:api", phase: PhaseSignedIn, status: "active", pending: 1, offline: true},
 	}
 	lcRun(t, cases)
 }

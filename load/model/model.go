@@ -174,6 +174,11 @@ const (
 	// MetricStaleRetry: a retry was sent with a token older than the
 	// client's newest; its fields as MetricRetryLoop's.
 	MetricStaleRetry
+	// MetricSignInCancelled: a user dismissed the sign-in flow and left.
+	MetricSignInCancelled
+	// MetricSignInFlowFailed: the sign-in flow failed before its request
+	// (an error screen); the user tries again after think time.
+	MetricSignInFlowFailed
 )
 
 // Action is one output of Client.Step. Which fields matter depends on Kind.
