@@ -252,6 +252,14 @@ func addSessions(dst *Sessions, s Sessions) {
 	}
 	dst.ForcedSignouts += s.ForcedSignouts
 	dst.ReSignIns += s.ReSignIns
+	for k, v := range s.ForcedSignoutsByCause {
+		if dst.ForcedSignoutsByCause == nil {
+			dst.ForcedSignoutsByCause = map[string]int64{}
+		}
+		dst.ForcedSignoutsByCause[k] += v
+	}
+	dst.SignInsCancelled += s.SignInsCancelled
+	dst.SignInFlowFailures += s.SignInFlowFailures
 }
 
 // mergeEngine keeps the largest lag figures, goroutines, RSS and source

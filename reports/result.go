@@ -197,6 +197,16 @@ type Sessions struct {
 	ByStatus       map[string]int64 `json:"by_status"`
 	ForcedSignouts int64            `json:"forced_signouts"`
 	ReSignIns      int64            `json:"re_sign_ins"`
+	// ForcedSignoutsByCause splits ForcedSignouts by what ended the
+	// session: the server's code ("session_expired", "session_abandoned",
+	// "session_pending", ...), "cold_start" when a token cache in memory
+	// lost it, "signed_out" when the answer named nothing.
+	ForcedSignoutsByCause map[string]int64 `json:"forced_signouts_by_cause,omitempty"`
+	// SignInsCancelled counts users who dismissed the sign-in flow and
+	// left; SignInFlowFailures the flows that failed and were tried again
+	// after think time (app.sign_in).
+	SignInsCancelled   int64 `json:"sign_ins_cancelled,omitempty"`
+	SignInFlowFailures int64 `json:"sign_in_flow_failures,omitempty"`
 }
 
 // Requests accounts for every API request the simulated apps made:

@@ -92,6 +92,10 @@ func WriteText(w io.Writer, r *Result) error {
 
 	s := r.Sessions
 	fmt.Fprintf(&b, "sessions   %s · %d forced sign-outs · %d re-sign-ins\n", byStatus(s.ByStatus), s.ForcedSignouts, s.ReSignIns)
+	if len(s.ForcedSignoutsByCause) > 0 || s.SignInsCancelled > 0 || s.SignInFlowFailures > 0 {
+		fmt.Fprintf(&b, "           forced sign-outs by cause: %s · %d sign-ins cancelled (users left) · %d sign-in flows failed\n",
+			byStatus(s.ForcedSignoutsByCause), s.SignInsCancelled, s.SignInFlowFailures)
+	}
 	q := r.Requests
 	fmt.Fprintf(&b, "requests   %d issued · %d settled (%d ok, %d user-visible errors, %d cancelled at the end) · %d lost · %d retry loops · %d stale-token retries\n",
 		q.Issued, q.Settled, q.OK, q.UserVisibleErrors, q.Cancelled, q.Lost, q.RetryLoops, q.StaleTokenRetries)

@@ -15,6 +15,8 @@
 //	POST   /admin/keys/rotate          {"keep_previous":bool}? → {"kid":"..."}      RotateKeys, KeyID
 //	POST   /admin/sessions/{sid}/revoke                      → session object       Revoke
 //	POST   /admin/sessions/{sid}/remove                      → session object       Remove
+//	POST   /admin/sessions/{sid}/pending  {"task":"setup-mfa"} → session object   SetPending
+//	POST   /admin/sessions/{sid}/complete_task               → session object       CompleteTask
 //	POST   /admin/revoke               {"fraction":0..1}     → {"revoked":n}        RevokeFraction
 //	GET    /admin/stats                                      → Stats                Stats
 //	GET    /admin/faults                                     → Faults               Faults
@@ -274,6 +276,10 @@ func match(path string) route {
 				return route{ep: epAdmin, allow: allowPost, handler: (*Backend).handleRevoke, sid: sid}
 			case "remove":
 				return route{ep: epAdmin, allow: allowPost, handler: (*Backend).handleRemove, sid: sid}
+			case "pending":
+				return route{ep: epAdmin, allow: allowPost, handler: (*Backend).handlePending, sid: sid}
+			case "complete_task":
+				return route{ep: epAdmin, allow: allowPost, handler: (*Backend).handleCompleteTask, sid: sid}
 			}
 		}
 	}

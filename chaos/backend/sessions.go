@@ -25,7 +25,8 @@ const (
 )
 
 // sessionStatuses lists every status in a fixed order.
-var sessionStatuses = [...]string{SessionActive, SessionEnded, SessionExpired, SessionAbandoned, SessionRevoked, SessionRemoved}
+var sessionStatuses = [...]string{SessionActive, SessionEnded, SessionExpired, SessionAbandoned, SessionRevoked, SessionRemoved,
+	SessionPending, SessionReplaced}
 
 // sessionShards is the number of independently locked parts of the store.
 const sessionShards = 64
@@ -49,10 +50,14 @@ func (e *reuseError) Error() string {
 type inactiveError struct {
 	sid    string
 	status string
+	task   string // the session task of a pending session
 }
 
-// Error returns "session <sid> is <status>".
+// Error returns "session <sid> is <status>", and its task when pending.
 func (e *inactiveError) Error() string {
+	if e.task != "" {
+		return fmt.Sprintf("session %s is %s: task %s", e.sid, e.status, e.task)
+	}
 	return fmt.Sprintf("session %s is %s", e.sid, e.status)
 }
 
@@ -68,6 +73,7 @@ type session struct {
 	created     time.Time
 	lastActive  time.Time
 	status      string // stored status; active sessions may have lapsed, see statusAt
+	task        string // the session task while pending (pending.go)
 }
 
 // sessionView is a consistent copy of a session at one instant.
@@ -123,6 +129,7 @@ type sessionStore struct {
 
 	usersMu  sync.Mutex
 	users    map[string]string // identifier → user id
+	current  map[string]string // user id → the user's latest session (pending.go)
 	lastUser atomic.Int64
 }
 
@@ -172,6 +179,9 @@ func (s *sessionStore) create(identifier string, now time.Time) (view sessionVie
 		status:     SessionActive,
 	}
 	se.clientToken = s.signer.token(se.id, 0)
+	if identifier != "" {
+		s.replace(se.userID, se.id, now)
+	}
 	sh := s.shard(se.id)
 	sh.mu.Lock()
 	sh.m[se.id] = se
@@ -183,7 +193,7 @@ func (s *sessionStore) create(identifier string, now time.Time) (view sessionVie
 // statusLocked evaluates se's status at now, storing lapsed statuses so that
 // they are final. Expiry is checked before inactivity.
 func (s *sessionStore) statusLocked(se *session, now time.Time) string {
-	if se.status != SessionActive {
+	if se.status != SessionActive && se.status != SessionPending {
 		return se.status
 	}
 	switch {
@@ -270,7 +280,7 @@ func (s *sessionStore) access(sid, clientToken string, action clientAction, rot 
 		return accessResult{}, err
 	}
 	if status := s.statusLocked(se, now); status != SessionActive {
-		return accessResult{}, &inactiveError{sid: sid, status: status}
+		return accessResult{}, &inactiveError{sid: sid, status: status, task: se.task}
 	}
 	var res accessResult
 	switch kind {
@@ -315,7 +325,7 @@ func (s *sessionStore) setStatus(sid, status string, now time.Time) (sessionView
 	if !ok {
 		return sessionView{}, fmt.Errorf("session %s: %w", sid, ErrSessionNotFound)
 	}
-	if status == SessionRemoved || s.statusLocked(se, now) == SessionActive {
+	if st := s.statusLocked(se, now); status == SessionRemoved || st == SessionActive || st == SessionPending {
 		se.status = status
 	}
 	return s.viewLocked(se, now), nil

@@ -59,6 +59,7 @@ type shard struct {
 	requests reports.Requests
 	forced   int64
 	resigns  int64
+	signIns  signInCounts
 	statuses map[string]int64
 	samples  reports.Samples // the earliest few of each kind
 }
@@ -264,7 +265,12 @@ func (r *Recorder) metric(sh, client int, now time.Time, a *model.Action) {
 		s.samples.StaleTokenRetries = reports.AddSample(s.samples.StaleTokenRetries, r.requestSample(client, now, a))
 	case model.MetricForcedSignOut:
 		s.forced++
+		s.signIns.forced(a.Code)
 		s.tl(r.bucket(now), tlForcedSignouts)
+	case model.MetricSignInCancelled:
+		s.signIns.cancelled++
+	case model.MetricSignInFlowFailed:
+		s.signIns.flowFailed++
 	case model.MetricReSignIn:
 		s.resigns++
 	}
@@ -415,6 +421,7 @@ func (r *Recorder) Fill(res *reports.Result, end time.Time) error {
 	statuses := map[string]int64{}
 	var req reports.Requests
 	var forced, resigns int64
+	var signIns signInCounts
 	res.Samples = reports.Samples{}
 	nb := r.bucket(end.Add(-time.Nanosecond)) + 1
 	tl := make([][numTimelineCounters]int64, nb)
@@ -441,6 +448,7 @@ func (r *Recorder) Fill(res *reports.Result, end time.Time) error {
 		res.Samples.Merge(s.samples)
 		forced += s.forced
 		resigns += s.resigns
+		signIns.add(s.signIns)
 		for b := 0; b < len(s.timeline) && b < nb; b++ {
 			for c := range tl[b] {
 				tl[b][c] += s.timeline[b][c]
@@ -472,6 +480,7 @@ func (r *Recorder) Fill(res *reports.Result, end time.Time) error {
 	req.Lost = req.Issued - req.Settled
 	res.Requests = req
 	res.Sessions = reports.Sessions{ByStatus: statuses, ForcedSignouts: forced, ReSignIns: resigns}
+	signIns.fill(&res.Sessions)
 	ls := reports.Summarize(lag)
 	res.Engine.LagMs = reports.LagSummary{P50: ls.P50, P99: ls.P99, Max: ls.Max}
 
