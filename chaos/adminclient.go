@@ -41,6 +41,18 @@ func (a *AdminClient) Revoke(ctx context.Context, sessionID string) error {
 	return a.do(ctx, http.MethodPost, "/admin/sessions/"+url.PathEscape(sessionID)+"/revoke", struct{}{}, nil)
 }
 
+// SetPending moves one session into pending with a session task:
+// POST /admin/sessions/{sid}/pending.
+func (a *AdminClient) SetPending(ctx context.Context, sessionID, task string) error {
+	return a.do(ctx, http.MethodPost, "/admin/sessions/"+url.PathEscape(sessionID)+"/pending", map[string]string{"task": task}, nil)
+}
+
+// CompleteTask makes a pending session active again: POST
+// /admin/sessions/{sid}/complete_task.
+func (a *AdminClient) CompleteTask(ctx context.Context, sessionID string) error {
+	return a.do(ctx, http.MethodPost, "/admin/sessions/"+url.PathEscape(sessionID)+"/complete_task", struct{}{}, nil)
+}
+
 // SetFaults replaces the backend's faults: PUT /admin/faults.
 func (a *AdminClient) SetFaults(ctx context.Context, f adminapi.Faults) error {
 	return a.do(ctx, http.MethodPut, "/admin/faults", f, nil)

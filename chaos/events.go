@@ -55,6 +55,8 @@ var eventKinds = []*EventKind{
 	clockSkew,
 	clientTokenRotation,
 	toxic,
+	sessionTask,
+	sessionEnd,
 }
 
 func init() {

@@ -30,6 +30,16 @@ var eventExamples = map[string]struct {
 		bad:     profiles.Event{Fraction: 1.5},
 		badPath: "fraction",
 	},
+	profiles.EventSessionTask: {
+		good:    profiles.Event{Fraction: 0.2, Task: profiles.TaskSetupMFA, Duration: profiles.Duration(time.Minute)},
+		bad:     profiles.Event{Fraction: 0.2, Task: "make-tea", Duration: profiles.Duration(time.Minute)},
+		badPath: "task",
+	},
+	profiles.EventSessionEnd: {
+		good:    profiles.Event{Fraction: 0.2},
+		bad:     profiles.Event{Fraction: 0},
+		badPath: "fraction",
+	},
 	profiles.EventBrownout: {
 		good:    profiles.Event{Duration: minutes(1), Rate429: 0.5, RetryAfter: minutes(1)},
 		bad:     profiles.Event{Duration: minutes(1)},

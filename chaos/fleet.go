@@ -20,6 +20,14 @@ type Admin interface {
 	SetRotation(ctx context.Context, r adminapi.Rotation) error
 }
 
+// TaskAdmin is an Admin that also moves sessions into pending with a
+// session task and completes the task (the embedded backend's admin API;
+// AdminClient is one). session_task events need it.
+type TaskAdmin interface {
+	SetPending(ctx context.Context, sessionID, task string) error
+	CompleteTask(ctx context.Context, sessionID string) error
+}
+
 // Applied is what happened when an event acted on the backend.
 type Applied struct {
 	Window int

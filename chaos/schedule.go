@@ -42,6 +42,9 @@ const (
 	ChangeOnline                        // the network comes back
 	ChangeSkew                          // the device clock is off by Skew from now on
 	ChangeRevoke                        // the client's session is revoked server-side
+	ChangePending                       // the client's session becomes pending with Task (session_task)
+	ChangeTaskDone                      // the user completed the session task
+	ChangeEnd                           // the client's session is ended through the end endpoint (session_end)
 )
 
 // ClientChange is one change to one client at a wall-clock offset.
@@ -51,6 +54,8 @@ type ClientChange struct {
 	Mode   string        // ChangeOffline: profiles.OutageFailFast or OutageBlackhole
 	Skew   time.Duration // ChangeSkew
 	Window int
+	// Task is the session task of a ChangePending.
+	Task string
 }
 
 // ClientChanges lists, in time order, what the events do to client idx

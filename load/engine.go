@@ -364,6 +364,8 @@ func (w *worker) carryOut(outs []driver.Output) {
 			}
 		case driver.OutRevoke:
 			w.e.revoke(w.ctx, o.Window, o.SessionID)
+		case driver.OutPending, driver.OutCompleteTask, driver.OutEnd:
+			w.e.sessionChange(w.ctx, *o)
 		case driver.OutDrop:
 			if w.e.cfg.Conns != nil {
 				w.e.cfg.Conns.Drop(o.Client)

@@ -43,11 +43,17 @@ func TestBuiltinsRunAndShowTheirEffect(t *testing.T) {
 			retryAfter := map[int]time.Time{}
 			early := 0
 			obsEvent := func(c int, now time.Time, ev model.Event) {
-				if ev.Kind == model.EvRefreshDone && ev.Outcome.RetryAfter > 0 {
-					mu.Lock()
-					retryAfter[c] = now.Add(ev.Outcome.RetryAfter)
-					mu.Unlock()
+				if ev.Kind != model.EvRefreshDone {
+					return
 				}
+				// A retry answers to the last refresh answer's Retry-After only.
+				mu.Lock()
+				if ev.Outcome.RetryAfter > 0 {
+					retryAfter[c] = now.Add(ev.Outcome.RetryAfter)
+				} else {
+					delete(retryAfter, c)
+				}
+				mu.Unlock()
 			}
 			obs := func(c int, now time.Time, a model.Action) {
 				if a.Kind != model.ActRefresh || a.Attempt == 0 {

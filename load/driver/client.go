@@ -186,6 +186,8 @@ func (c *client) applyChange(now time.Time, ch chaos.ClientChange) {
 			c.d.record(hit)
 			c.output(Output{Kind: OutRevoke, Window: ch.Window, SessionID: sid})
 		}
+	case chaos.ChangePending, chaos.ChangeTaskDone, chaos.ChangeEnd:
+		c.sessionChange(ch, hit)
 	case chaos.ChangeSkew:
 		if ch.Skew != 0 {
 			c.d.record(hit)

@@ -54,6 +54,14 @@ const (
 	OutRevoke
 	// OutDrop: close Client's idle connections; its next request dials.
 	OutDrop
+	// OutPending: have the target move SessionID into pending with Task,
+	// for fleet event Window (session_task).
+	OutPending
+	// OutCompleteTask: the user completed the session task of SessionID.
+	OutCompleteTask
+	// OutEnd: end SessionID through the end endpoint with ClientToken,
+	// for fleet event Window (session_end).
+	OutEnd
 )
 
 // Output is one thing the engine must do. Which fields matter depends on
@@ -66,6 +74,9 @@ type Output struct {
 	Request
 	Window    int
 	SessionID string
+	// Task is OutPending's session task; ClientToken OutEnd's.
+	Task        string
+	ClientToken string
 }
 
 // Request is a request a client sent: the model's action, and what the

@@ -181,6 +181,9 @@ func (c *Client) userSignIn(now, at time.Time) bool {
 	return false
 }
 
+// ClientToken is the client token of the client's session, "" when it holds none.
+func (c *Client) ClientToken() string { return c.clientToken }
+
 // Left reports whether the user dismissed a sign-in and left the app.
 func (c *Client) Left() bool { return c.left }
 

@@ -94,6 +94,18 @@ func (f *FAPI) Refresh(ctx context.Context, sessionID, clientToken string) (Cred
 	return Credentials{SessionID: sessionID, ClientToken: ans.ClientToken, Token: ans.JWT, Times: times}, o
 }
 
+// Ender is an Authenticator that can end a session as the SDK's
+// session.end() does: the session_end fleet event needs it.
+type Ender interface {
+	End(ctx context.Context, sessionID, clientToken string) model.Outcome
+}
+
+// End ends a session through its end endpoint: POST
+// /v1/client/sessions/{sid}/end with the client token.
+func (f *FAPI) End(ctx context.Context, sessionID, clientToken string) model.Outcome {
+	return f.do(ctx, http.MethodPost, "/v1/client/sessions/"+url.PathEscape(sessionID)+"/end", clientToken, nil, nil)
+}
+
 // Call calls the protected API with the session token as bearer.
 func (f *FAPI) Call(ctx context.Context, token string) model.Outcome {
 	path := f.APIPath
