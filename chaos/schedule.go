@@ -38,13 +38,13 @@ type ChangeKind uint8
 
 // Client changes.
 const (
-	ChangeOffline ChangeKind = iota + 1 // the device loses its network (Mode says how)
-	ChangeOnline                        // the network comes back
-	ChangeSkew                          // the device clock is off by Skew from now on
-	ChangeRevoke                        // the client's session is revoked server-side
-	ChangePending                       // the client's session becomes pending with Task (session_task)
-	ChangeTaskDone                      // the user completed the session task
-	ChangeEnd                           // the client's session is ended through the end endpoint (session_end)
+	ChangeOffline  ChangeKind = iota + 1 // the device loses its network (Mode says how)
+	ChangeOnline                         // the network comes back
+	ChangeSkew                           // the device clock is off by Skew from now on
+	ChangeRevoke                         // the client's session is revoked server-side
+	ChangePending                        // the client's session becomes pending with Task (session_task)
+	ChangeTaskDone                       // the user completed the session task
+	ChangeEnd                            // the client's session is ended through the end endpoint (session_end)
 )
 
 // ClientChange is one change to one client at a wall-clock offset.
