@@ -23,6 +23,10 @@ func Sample(d profiles.Dist, scale float64, rng *rand.Rand) time.Duration {
 		v *= rng.ExpFloat64()
 	case profiles.DistLognormal:
 		v *= math.Exp(d.Sigma * rng.NormFloat64())
+	case profiles.DistChoice:
+		if len(d.Values) > 0 {
+			v = float64(d.Values[rng.IntN(len(d.Values))])
+		}
 	}
 	return time.Duration(v / scale)
 }

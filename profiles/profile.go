@@ -351,14 +351,22 @@ const (
 	DistFixed       = "fixed"       // always Value
 	DistExponential = "exponential" // mean Value
 	DistLognormal   = "lognormal"   // median Value, shape Sigma
+	// DistChoice is one of Values, each as likely: the article's test plan
+	// of background gaps of 1 minute, 5+ minutes and hours.
+	DistChoice = "choice"
 )
 
 // Dist is a seeded random duration.
 type Dist struct {
 	Dist  string   `json:"dist" yaml:"dist"`
-	Value Duration `json:"value" yaml:"value"`
+	Value Duration `json:"value,omitempty" yaml:"value"`
 	Sigma float64  `json:"sigma,omitempty" yaml:"sigma"`
+	// Values are the durations of a choice distribution.
+	Values []Duration `json:"values,omitempty" yaml:"values"`
 }
+
+// IsZero reports whether d is unset.
+func (d Dist) IsZero() bool { return d.Dist == "" && d.Value == 0 && d.Sigma == 0 && len(d.Values) == 0 }
 
 // Network is every client's link to the target.
 type Network struct {

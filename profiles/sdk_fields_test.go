@@ -54,3 +54,32 @@ func TestClerkPresetFailsFastOffline(t *testing.T) {
 		t.Errorf("defaults: token_cache %q, treat_pending_as_signed_out %v; want secure and true (the SDK's)", d.TokenCache, d.TreatPendingAsSignedOut)
 	}
 }
+
+func TestChoiceDistribution(t *testing.T) {
+	p, err := Parse("gaps.yaml", []byte(`name: gaps
+app:
+  lifecycle:
+    model: background_foreground
+    foreground: {dist: fixed, value: 2m}
+    background: {dist: choice, values: [1m, 6m, 3h]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Duration{Duration(time.Minute), Duration(6 * time.Minute), Duration(3 * time.Hour)}
+	if got := p.App.Lifecycle.Background; got.Dist != DistChoice || len(got.Values) != 3 || got.Values[2] != want[2] {
+		t.Errorf("background = %+v, want a choice of %v", got, want)
+	}
+	_, err = Parse("gaps.yaml", []byte(`name: gaps
+app:
+  lifecycle:
+    model: background_foreground
+    foreground: {dist: fixed, value: 2m, values: [1m]}
+    background: {dist: choice}
+`))
+	for _, w := range []string{"gaps.yaml:5: app.lifecycle.foreground.values: applies only to dist choice", "gaps.yaml:6: app.lifecycle.background.values: is required with dist choice"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("got %v, want %q", err, w)
+		}
+	}
+}

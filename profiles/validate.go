@@ -181,7 +181,7 @@ func (p Profile) validateSignIn(v *validator) {
 	if s.Method != "" {
 		v.oneOf("app.sign_in.method", s.Method, SignInMethods())
 	}
-	if s.Latency != (Dist{}) {
+	if !s.Latency.IsZero() {
 		validDist(v, "app.sign_in.latency", s.Latency)
 	}
 	v.share("app.sign_in.cancel_rate", s.CancelRate, true, "sign-ins the user dismisses")
@@ -193,7 +193,22 @@ func (p Profile) validateSignIn(v *validator) {
 
 // validDist checks a distribution of the lifecycle.
 func validDist(v *validator, path string, d Dist) {
-	v.oneOf(path+".dist", d.Dist, []string{DistFixed, DistExponential, DistLognormal})
+	v.oneOf(path+".dist", d.Dist, []string{DistFixed, DistExponential, DistLognormal, DistChoice})
+	if d.Dist == DistChoice {
+		if len(d.Values) == 0 {
+			v.bad(path+".values", "is required with dist choice: the durations to choose from, such as [1m, 6m, 3h]")
+		}
+		for i, x := range d.Values {
+			v.positive(fmt.Sprintf("%s.values[%d]", path, i), x)
+		}
+		if d.Value != 0 || d.Sigma != 0 {
+			v.bad(path+".value", "does not apply to dist choice (its values do)")
+		}
+		return
+	}
+	if len(d.Values) > 0 {
+		v.bad(path+".values", "applies only to dist choice, got %d values with dist %q", len(d.Values), d.Dist)
+	}
 	v.positive(path+".value", d.Value)
 	switch {
 	case d.Dist == DistLognormal && !(d.Sigma > 0):
@@ -220,7 +235,7 @@ func (p Profile) validateApp(v *validator) {
 		for _, f := range []struct {
 			name string
 			set  bool
-		}{{"foreground", l.Foreground != Dist{}}, {"background", l.Background != Dist{}}, {"cold_start", l.ColdStart != 0}} {
+		}{{"foreground", !l.Foreground.IsZero()}, {"background", !l.Background.IsZero()}, {"cold_start", l.ColdStart != 0}} {
 			if f.set {
 				v.badRel("app.lifecycle."+f.name, []string{"app.lifecycle.model"},
 					"applies only to model %s (the app is always in the foreground with model %s)", LifecycleBackgroundForeground, LifecycleForeground)

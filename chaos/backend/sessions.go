@@ -191,15 +191,20 @@ func (s *sessionStore) create(identifier string, now time.Time) (view sessionVie
 }
 
 // statusLocked evaluates se's status at now, storing lapsed statuses so that
-// they are final. Expiry is checked before inactivity.
+// they are final. When both have lapsed by now, whichever came first wins:
+// a session abandoned before its maximum lifetime is abandoned however
+// late it is read (a phone back after hours), as the SDK's abandonAt says.
 func (s *sessionStore) statusLocked(se *session, now time.Time) string {
 	if se.status != SessionActive && se.status != SessionPending {
 		return se.status
 	}
+	expireAt, abandonAt := se.created.Add(s.maxLifetime), se.lastActive.Add(s.inactivity)
 	switch {
-	case !now.Before(se.created.Add(s.maxLifetime)):
+	case s.inactivity > 0 && !now.Before(abandonAt) && abandonAt.Before(expireAt):
+		se.status = SessionAbandoned // abandoned first: read late, it stays abandoned
+	case !now.Before(expireAt):
 		se.status = SessionExpired
-	case s.inactivity > 0 && !now.Before(se.lastActive.Add(s.inactivity)):
+	case s.inactivity > 0 && !now.Before(abandonAt):
 		se.status = SessionAbandoned
 	}
 	return se.status

@@ -15,7 +15,13 @@ func TestEverySessionStatusIsReportedByTheTokenEndpoint(t *testing.T) {
 		cause  func(t *testing.T, b *Backend, clock *fakeClock, si signInResponse)
 	}{
 		{SessionExpired, CodeSessionExpired, func(t *testing.T, b *Backend, clock *fakeClock, si signInResponse) {
-			clock.Advance(time.Hour) // exactly MaxLifetime
+			for range 6 { // active all along: a token every 9 minutes
+				clock.Advance(9 * time.Minute)
+				if rec := mintToken(t, b, si); rec.Code != http.StatusOK {
+					t.Fatalf("mint: status %d", rec.Code)
+				}
+			}
+			clock.Advance(6 * time.Minute) // exactly MaxLifetime
 		}},
 		{SessionAbandoned, CodeSessionAbandoned, func(t *testing.T, b *Backend, clock *fakeClock, si signInResponse) {
 			clock.Advance(10 * time.Minute) // exactly InactivityTimeout
@@ -58,9 +64,23 @@ func TestEverySessionStatusIsReportedByTheTokenEndpoint(t *testing.T) {
 	}
 }
 
-func TestExpiryTakesPrecedenceOverInactivity(t *testing.T) {
+// Read hours later, a session whose inactivity timeout and maximum
+// lifetime have both passed has the status that lapsed first: a phone
+// back from a long background gap finds its session abandoned if it was
+// inactive too long before it would have expired.
+func TestTheStatusThatLapsedFirstWins(t *testing.T) {
 	b, clock := newTestBackend(t, Config{MaxLifetime: time.Hour, InactivityTimeout: time.Minute})
 	si := signIn(t, b)
+	clock.Advance(2 * time.Hour)
+	expectError(t, mintToken(t, b, si), http.StatusUnauthorized, CodeSessionAbandoned)
+
+	si = signIn(t, b)
+	for range 119 { // active until 59.5 minutes: abandon at 60.5 minutes, after expiry
+		clock.Advance(30 * time.Second)
+		if rec := mintToken(t, b, si); rec.Code != http.StatusOK {
+			t.Fatalf("mint: status %d", rec.Code)
+		}
+	}
 	clock.Advance(2 * time.Hour)
 	expectError(t, mintToken(t, b, si), http.StatusUnauthorized, CodeSessionExpired)
 }

@@ -1514,7 +1514,7 @@ func TestNewClientConfig(t *testing.T) {
 		Burst:              1,
 		Session:            SessionConfig{TokenCache: profiles.TokenCacheSecure, TreatPendingAsSignedOut: true},
 	}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("NewClientConfig(default):\n got %+v\nwant %+v", got, want)
 	}
 

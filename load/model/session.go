@@ -55,8 +55,12 @@ func newSessionConfig(p profiles.Profile) SessionConfig {
 	if n := p.SDK.Retry.MaxRetriesOffline; n > 0 {
 		s.OfflineRetries, s.OfflineLimit = retriesOf(n), true
 	}
-	if l := p.App.SignIn.Latency; l != (profiles.Dist{}) {
+	if l := p.App.SignIn.Latency; !l.IsZero() {
 		l.Value = profiles.Duration(p.Scale(l.Value))
+		l.Values = nil
+		for _, x := range p.App.SignIn.Latency.Values {
+			l.Values = append(l.Values, profiles.Duration(p.Scale(x)))
+		}
 		s.SignInLatency = l
 	}
 	return s
@@ -158,7 +162,7 @@ func (c *Client) userSignIn(now, at time.Time) bool {
 	if c.left {
 		return true
 	}
-	if !c.inFlow && s.SignInLatency.Value > 0 {
+	if !c.inFlow && !s.SignInLatency.IsZero() {
 		c.inFlow = true
 		c.setTimer(TimerSignIn, at.Add(c.sample(s.SignInLatency)))
 		return true
@@ -193,6 +197,10 @@ func (c *Client) sample(d profiles.Dist) time.Duration {
 	switch d.Dist {
 	case profiles.DistExponential:
 		v *= -math.Log(1 - c.uniform())
+	case profiles.DistChoice:
+		if n := len(d.Values); n > 0 {
+			v = float64(d.Values[min(int(c.uniform()*float64(n)), n-1)])
+		}
 	case profiles.DistLognormal:
 		// Box-Muller: a standard normal from two uniforms.
 		u1, u2 := c.uniform(), c.uniform()
