@@ -366,7 +366,9 @@ type Dist struct {
 }
 
 // IsZero reports whether d is unset.
-func (d Dist) IsZero() bool { return d.Dist == "" && d.Value == 0 && d.Sigma == 0 && len(d.Values) == 0 }
+func (d Dist) IsZero() bool {
+	return d.Dist == "" && d.Value == 0 && d.Sigma == 0 && len(d.Values) == 0
+}
 
 // Network is every client's link to the target.
 type Network struct {
