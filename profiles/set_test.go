@@ -167,7 +167,7 @@ func TestSetErrors(t *testing.T) {
 		{"sdk.retry.base", "5", []string{`sdk.retry.base: want a Go duration such as "90s", "5m" or "1h30m", got 5 (a number needs a unit: "5s")`}},
 		{"network.loss", "a lot", []string{`network.loss: want a number, got "a lot"`}},
 		{"events[0].at", "150%", []string{`events[0].at: invalid event time "150%": a share must be more than 0% and at most 100%`}},
-		{"app.lifecycle.foreground", "{dist: fixed, valu: 2m}", []string{`app.lifecycle.foreground.valu: unknown field (did you mean "value"?); fields of app.lifecycle.foreground: dist, value, sigma`}},
+		{"app.lifecycle.foreground", "{dist: fixed, valu: 2m}", []string{`app.lifecycle.foreground.valu: unknown field (did you mean "value"?); fields of app.lifecycle.foreground: dist, value, sigma, values`}},
 		{"app.lifecycle.foreground", "[2m]", []string{`app.lifecycle.foreground: want a duration such as "2m" (fixed) or {dist: fixed|exponential|lognormal, value: 2m, sigma: 1}, got a list`}},
 		{"sdk", "{retry: {base: 1, cap: soon}}", []string{
 			`sdk.retry.base: want a Go duration such as "90s", "5m" or "1h30m", got 1 (a number needs a unit: "1s")`,
