@@ -248,6 +248,7 @@ func (e *Engine) Run(ctx context.Context, res *reports.Result) error {
 	res.StartedAt, res.EndedAt = e.start.UTC(), endedAt.UTC()
 	res.Partial = partial
 	res.Profile = p
+	res.TimeScale = reports.TimeScaleOf(p)
 	res.Engine.Clients = mine
 	res.Shard = reports.Shard{Index: e.cfg.Shard, Count: e.cfg.Shards}
 	res.Engine.MaxRSSBytes = maxRSS()

@@ -54,6 +54,9 @@ type Result struct {
 	Thresholds []ThresholdResult `json:"thresholds"`
 	Invariants []InvariantResult `json:"invariants"`
 	Verdict    string            `json:"verdict"`
+	// TimeScale says how far the time scale stretched the request timeout
+	// and round trips next to the token lifetime (timescale.go).
+	TimeScale *TimeScale `json:"time_scale,omitempty"`
 }
 
 // Verdicts.

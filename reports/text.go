@@ -92,6 +92,9 @@ func WriteText(w io.Writer, r *Result) error {
 
 	s := r.Sessions
 	fmt.Fprintf(&b, "sessions   %s · %d forced sign-outs · %d re-sign-ins\n", byStatus(s.ByStatus), s.ForcedSignouts, s.ReSignIns)
+	if f := r.TimeScale.Flag(); f != "" {
+		fmt.Fprintf(&b, "           %s\n", f)
+	}
 	if len(s.ForcedSignoutsByCause) > 0 || s.SignInsCancelled > 0 || s.SignInFlowFailures > 0 {
 		fmt.Fprintf(&b, "           forced sign-outs by cause: %s · %d sign-ins cancelled (users left) · %d sign-in flows failed\n",
 			byStatus(s.ForcedSignoutsByCause), s.SignInsCancelled, s.SignInFlowFailures)

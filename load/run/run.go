@@ -124,6 +124,9 @@ func Execute(ctx context.Context, o Options) (*reports.Result, error) {
 	if warn == nil {
 		warn = io.Discard
 	}
+	if w := p.CheckTimeScale().Warning(); w != "" {
+		fmt.Fprintf(warn, "stampede: warning: %s\n", w)
+	}
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create the results directory: %w", err)
 	}
