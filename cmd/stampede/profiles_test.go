@@ -72,7 +72,7 @@ func TestProfilesValidate(t *testing.T) {
 		t.Errorf("stdout %q", stdout)
 	}
 	want := bad + ":1: clients: want a whole number, got \"none\"\n" +
-		bad + ":4: sdk.retry.basee: unknown field (did you mean \"base\"?); fields of sdk.retry: base, cap, multiplier, jitter, spread, max_retries, network_only\n" +
+		bad + ":4: sdk.retry.basee: unknown field (did you mean \"base\"?); fields of sdk.retry: base, cap, multiplier, jitter, spread, max_retries, max_retries_offline, network_only\n" +
 		bad + ":8: events[0].fraction: must be more than 0 and at most 1 (a share of the active sessions revoked), got 2\n" +
 		"stampede: invalid profiles: 1 of 2\n"
 	if stderr != want {
