@@ -258,6 +258,12 @@ func addSessions(dst *Sessions, s Sessions) {
 		}
 		dst.ForcedSignoutsByCause[k] += v
 	}
+	for k, v := range s.ServerByStatus {
+		if dst.ServerByStatus == nil {
+			dst.ServerByStatus = map[string]int64{}
+		}
+		dst.ServerByStatus[k] += v
+	}
 	dst.SignInsCancelled += s.SignInsCancelled
 	dst.SignInFlowFailures += s.SignInFlowFailures
 }

@@ -210,6 +210,10 @@ type Sessions struct {
 	// after think time (app.sign_in).
 	SignInsCancelled   int64 `json:"sign_ins_cancelled,omitempty"`
 	SignInFlowFailures int64 `json:"sign_in_flow_failures,omitempty"`
+	// ServerByStatus counts the embedded backend's sessions by status at
+	// the end of the run (the SDK's eight statuses, replaced and pending
+	// included); absent against another target.
+	ServerByStatus map[string]int64 `json:"server_by_status,omitempty"`
 }
 
 // Requests accounts for every API request the simulated apps made:

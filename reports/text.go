@@ -92,6 +92,9 @@ func WriteText(w io.Writer, r *Result) error {
 
 	s := r.Sessions
 	fmt.Fprintf(&b, "sessions   %s · %d forced sign-outs · %d re-sign-ins\n", byStatus(s.ByStatus), s.ForcedSignouts, s.ReSignIns)
+	if len(s.ServerByStatus) > 0 {
+		fmt.Fprintf(&b, "           the backend's sessions: %s\n", byStatus(s.ServerByStatus))
+	}
 	if f := r.TimeScale.Flag(); f != "" {
 		fmt.Fprintf(&b, "           %s\n", f)
 	}

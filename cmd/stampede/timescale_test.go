@@ -37,6 +37,9 @@ func TestRunWarnsWhenTheTimeScaleDistortsTheHerd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if n := res.Sessions.ServerByStatus["active"]; n == 0 {
+			t.Errorf("%v: sessions.server_by_status %v: the embedded backend's statuses are missing", tc.scale, res.Sessions.ServerByStatus)
+		}
 		if ts := res.TimeScale; ts == nil || ts.Distorted != tc.distorted || ts.FaithfulTimeScale != 3 {
 			t.Errorf("%v: result.json time_scale %+v, want distorted %v, faithful 3", tc.scale, ts, tc.distorted)
 		}

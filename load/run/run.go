@@ -142,8 +142,15 @@ func Execute(ctx context.Context, o Options) (*reports.Result, error) {
 	// The engine's senders keep a connection each to a plain-HTTP target
 	// (shared connections); every other request goes through tr.
 	hc := &http.Client{Transport: &transport.SenderTransport{Fallback: tr, Dial: tr.DialShared, Proxy: http.ProxyFromEnvironment}, CheckRedirect: transport.NoRedirects}
+	var embedded *backend.Backend
+	onBackend := func(be *backend.Backend) {
+		embedded = be
+		if o.OnBackend != nil {
+			o.OnBackend(be)
+		}
+	}
 	tg, err := target.Open(ctx, p, target.Options{Client: hc, Source: o.TargetSource, AdminToken: o.AdminToken,
-		PreflightTimeout: o.PreflightTimeout, Getenv: o.Getenv, Warn: warn, OnBackend: o.OnBackend})
+		PreflightTimeout: o.PreflightTimeout, Getenv: o.Getenv, Warn: warn, OnBackend: onBackend})
 	if err != nil {
 		return nil, err
 	}
@@ -190,6 +197,9 @@ func Execute(ctx context.Context, o Options) (*reports.Result, error) {
 	stopGC()
 	<-gcDone
 	res.Engine.FDLimit = fdLimit
+	if embedded != nil {
+		res.Sessions.ServerByStatus = embedded.Stats().Sessions
+	}
 	toxics.finish(res)
 	if err := cp.stop(); err != nil {
 		fmt.Fprintf(warn, "stampede: warning: %v\n", err)
