@@ -329,6 +329,20 @@ func htmlViewOf(r *Result, d *htmlData) *htmlView {
 		{Name: "forced sign-outs", Value: strconv.FormatInt(s.ForcedSignouts, 10)},
 		{Name: "re-sign-ins", Value: strconv.FormatInt(s.ReSignIns, 10)},
 	}
+	if len(s.ForcedSignoutsByCause) > 0 {
+		v.Sessions = append(v.Sessions, htmlRow{Name: "forced sign-outs by cause", Value: htmlByStatus(s.ForcedSignoutsByCause)})
+	}
+	if s.SignInsCancelled > 0 || s.SignInFlowFailures > 0 {
+		v.Sessions = append(v.Sessions,
+			htmlRow{Name: "sign-ins cancelled (users left)", Value: strconv.FormatInt(s.SignInsCancelled, 10)},
+			htmlRow{Name: "sign-in flows failed", Value: strconv.FormatInt(s.SignInFlowFailures, 10)})
+	}
+	if len(s.ServerByStatus) > 0 {
+		v.Sessions = append(v.Sessions, htmlRow{Name: "the backend's sessions", Value: htmlByStatus(s.ServerByStatus)})
+	}
+	if f := r.TimeScale.Flag(); f != "" {
+		v.Sessions = append(v.Sessions, htmlRow{Name: "time scale", Value: f})
+	}
 	q := r.Requests
 	v.Requests = []htmlRow{
 		{Name: "issued", Value: strconv.FormatInt(q.Issued, 10)},

@@ -129,6 +129,12 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 
 	s := r.Sessions
 	fmt.Fprintf(&b, "**Sessions:** %s · %d forced sign-outs · %d re-sign-ins  \n", mdCell(byStatus(s.ByStatus)), s.ForcedSignouts, s.ReSignIns)
+	if len(s.ForcedSignoutsByCause) > 0 {
+		fmt.Fprintf(&b, "**Forced sign-outs by cause:** %s  \n", mdCell(byStatus(s.ForcedSignoutsByCause)))
+	}
+	if f := r.TimeScale.Flag(); f != "" {
+		fmt.Fprintf(&b, "**Time scale:** %s  \n", mdCell(f))
+	}
 	q := r.Requests
 	fmt.Fprintf(&b, "**Requests:** %d issued · %d settled (%d ok, %d user-visible errors, %d cancelled at the end) · %d lost  \n",
 		q.Issued, q.Settled, q.OK, q.UserVisibleErrors, q.Cancelled, q.Lost)
