@@ -589,6 +589,10 @@ type Target struct {
 	// tokens minted beforehand (stampede creds), one JSON line a client.
 	Users           Users  `json:"users,omitzero" yaml:"users"`
 	CredentialsFile string `json:"credentials_file,omitempty" yaml:"credentials_file"`
+	// UpdateCredentials writes each client's newest refresh token back to
+	// CredentialsFile at every checkpoint and at the end of the run, so
+	// that the file survives a provider that rotates refresh tokens.
+	UpdateCredentials bool `json:"update_credentials,omitempty" yaml:"update_credentials"`
 	// APIURL is the protected endpoint the apps call with the bearer token:
 	// a path joined to URL, or an absolute URL.
 	APIURL string `json:"api_url,omitempty" yaml:"api_url"`

@@ -287,6 +287,7 @@ func (p Profile) validateTarget(v *validator) {
 		{"client_secret", t.ClientSecret != "", oauth2Only}, {"client_secret_env", t.ClientSecretEnv != "", oauth2Only},
 		{"auth_method", t.AuthMethod != "", oauth2Only}, {"scope", t.Scope != "", oauth2Only},
 		{"users", t.Users != Users{}, oauth2OrHTTP}, {"credentials_file", t.CredentialsFile != "", oauth2Only},
+		{"update_credentials", t.UpdateCredentials, oauth2Only},
 		{"api_url", t.APIURL != "", oauth2OrHTTP}, {"refresh_interval", t.RefreshInterval != 0, oauth2Only},
 		{"expiry", t.Expiry != "", oauth2Only}, {"reuse_pattern", t.ReusePattern != "", oauth2Only},
 		{"sign_in", !t.SignIn.isZero(), httpOnly}, {"refresh", !t.Refresh.isZero(), httpOnly},
@@ -411,6 +412,9 @@ func (p Profile) validateOAuth2(v *validator) {
 	}
 	if hasUsers {
 		validateUsers(v, t.Users, true)
+	}
+	if t.UpdateCredentials && t.CredentialsFile == "" {
+		v.badRel("target.update_credentials", []string{"target.credentials_file"}, "writes the newest refresh tokens back to target.credentials_file: give one (stampede creds makes it)")
 	}
 	v.nonNegative("target.refresh_interval", t.RefreshInterval)
 	if t.Expiry != "" {

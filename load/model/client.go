@@ -256,7 +256,9 @@ func (c *Client) toForeground(now time.Time, cold bool) {
 			c.sendSignIn(now)
 		}
 	case PhaseSignedOut:
-		c.setTimer(TimerSignIn, now.Add(c.cfg.ThinkTime))
+		if !c.Exhausted() {
+			c.setTimer(TimerSignIn, now.Add(c.cfg.ThinkTime))
+		}
 	}
 }
 
@@ -281,7 +283,7 @@ func (c *Client) onOnline(now time.Time) {
 func (c *Client) onTimer(now time.Time, ev Event) {
 	switch ev.Timer {
 	case TimerSignIn:
-		if c.phase == PhaseSigningIn || c.phase == PhaseSignedOut {
+		if (c.phase == PhaseSigningIn || c.phase == PhaseSignedOut) && !c.Exhausted() {
 			c.phase = PhaseSigningIn
 			c.sendSignIn(ev.At)
 		}
@@ -339,6 +341,11 @@ func (c *Client) onSignIn(now time.Time, ev Event) {
 			c.setTimer(TimerAPI, now.Add(c.apiGap()))
 		}
 	case o.Class == ClassCancelled:
+	case o.Code == CodeCredentialsExhausted:
+		// Nothing left to sign in with: the client stops trying.
+		c.phase = PhaseSignedOut
+		c.status = StatusCredentialsExhausted
+		c.signInAttempt = 0
 	case c.retryable(o.Class) && c.signInAttempt < c.cfg.MaxRetries:
 		c.setTimer(TimerSignIn, now.Add(c.backoff(c.signInAttempt, o.RetryAfter)))
 		c.signInAttempt++
