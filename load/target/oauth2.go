@@ -330,22 +330,13 @@ type tokenResponse struct {
 // token posts a grant to the token endpoint and reads the answer, whatever
 // it is: every failure is an Outcome, never a panic or a hang past ctx.
 func (o *OAuth2) token(ctx context.Context, form url.Values) (Credentials, model.Outcome) {
-	if o.cfg.AuthMethod == AuthPost || o.cfg.ClientSecret == "" {
-		form.Set("client_id", o.cfg.ClientID)
-		if o.cfg.ClientSecret != "" {
-			form.Set("client_secret", o.cfg.ClientSecret)
-		}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.cfg.TokenURL, strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.cfg.TokenURL, strings.NewReader(o.authenticate(form).Encode()))
 	if err != nil {
 		return Credentials{}, model.Outcome{Class: model.ClassOther, Code: "bad_request"}
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	if o.cfg.AuthMethod == AuthBasic && o.cfg.ClientSecret != "" {
-		// RFC 6749 §2.3.1: both form-urlencoded, then Basic.
-		req.SetBasicAuth(url.QueryEscape(o.cfg.ClientID), url.QueryEscape(o.cfg.ClientSecret))
-	}
+	o.authenticateHeader(req)
 	resp, body, out, done := exchange(ctx, o.cfg.Client, req)
 	if done {
 		return Credentials{}, out
@@ -377,6 +368,28 @@ func (o *OAuth2) token(ctx context.Context, form url.Values) (Credentials, model
 	}
 	cr.ExpiresAt = exp
 	return cr, out
+}
+
+// authenticate adds the client's credentials to a form for the
+// provider's endpoints: client_id (and client_secret with AuthPost) for a
+// public client or AuthPost.
+func (o *OAuth2) authenticate(form url.Values) url.Values {
+	if o.cfg.AuthMethod == AuthPost || o.cfg.ClientSecret == "" {
+		form.Set("client_id", o.cfg.ClientID)
+		if o.cfg.ClientSecret != "" {
+			form.Set("client_secret", o.cfg.ClientSecret)
+		}
+	}
+	return form
+}
+
+// authenticateHeader adds HTTP Basic client authentication (AuthBasic with
+// a secret) to req.
+func (o *OAuth2) authenticateHeader(req *http.Request) {
+	if o.cfg.AuthMethod == AuthBasic && o.cfg.ClientSecret != "" {
+		// RFC 6749 §2.3.1: both form-urlencoded, then Basic.
+		req.SetBasicAuth(url.QueryEscape(o.cfg.ClientID), url.QueryEscape(o.cfg.ClientSecret))
+	}
 }
 
 // exchange sends req and reads its answer (bounded). done reports that out
