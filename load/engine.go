@@ -170,11 +170,15 @@ func (e *Engine) Run(ctx context.Context, res *reports.Result) error {
 		indices[mine%len(workers)] = append(indices[mine%len(workers)], i)
 		mine++
 	}
+	var canSignIn func(int) bool
+	if cs, ok := e.cfg.Auth.(interface{ CanSignIn(int) bool }); ok {
+		canSignIn = cs.CanSignIn // credentials that run out (target.OAuth2)
+	}
 	for i := range workers {
 		d := driver.New(driver.Config{
 			Profile: p, Model: &e.ccfg, Windows: e.windows, Start: e.start,
 			Sink: rec, Shard: i, SuspendAfter: transport.SuspendAfter,
-			Observe: e.cfg.Observe, ObserveEvent: e.cfg.ObserveEvent,
+			Observe: e.cfg.Observe, ObserveEvent: e.cfg.ObserveEvent, CanSignIn: canSignIn,
 		}, indices[i])
 		workers[i] = &worker{e: e, index: i, ctx: reqCtx, d: d, inbox: make(chan driver.Answer, 1024),
 			senders: pool, restored: map[int]chan struct{}{}}

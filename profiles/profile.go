@@ -685,6 +685,18 @@ type Target struct {
 	// tokens minted beforehand (stampede creds), one JSON line a client.
 	Users           Users  `json:"users,omitzero" yaml:"users"`
 	CredentialsFile string `json:"credentials_file,omitempty" yaml:"credentials_file"`
+	// AuthorizationEndpoint and DeviceAuthorizationEndpoint (paths joined
+	// to URL, or absolute URLs) and RedirectURI (the client's registered
+	// one, absolute) are what stampede creds needs to mint refresh tokens
+	// by the authorization-code grant with PKCE (--grant code) or the
+	// device authorization grant (--grant device); runs do not use them.
+	AuthorizationEndpoint       string `json:"authorization_endpoint,omitempty" yaml:"authorization_endpoint"`
+	DeviceAuthorizationEndpoint string `json:"device_authorization_endpoint,omitempty" yaml:"device_authorization_endpoint"`
+	RedirectURI                 string `json:"redirect_uri,omitempty" yaml:"redirect_uri"`
+	// UpdateCredentials writes each client's newest refresh token back to
+	// CredentialsFile at every checkpoint and at the end of the run, so
+	// that the file survives a provider that rotates refresh tokens.
+	UpdateCredentials bool `json:"update_credentials,omitempty" yaml:"update_credentials"`
 	// APIURL is the protected endpoint the apps call with the bearer token:
 	// a path joined to URL, or an absolute URL.
 	APIURL string `json:"api_url,omitempty" yaml:"api_url"`

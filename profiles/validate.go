@@ -336,6 +336,10 @@ func (p Profile) validateTarget(v *validator) {
 		{"client_secret", t.ClientSecret != "", oauth2Only}, {"client_secret_env", t.ClientSecretEnv != "", oauth2Only},
 		{"auth_method", t.AuthMethod != "", oauth2Only}, {"scope", t.Scope != "", oauth2Only},
 		{"users", t.Users != Users{}, oauth2OrHTTP}, {"credentials_file", t.CredentialsFile != "", oauth2Only},
+		{"update_credentials", t.UpdateCredentials, oauth2Only},
+		{"authorization_endpoint", t.AuthorizationEndpoint != "", oauth2Only},
+		{"device_authorization_endpoint", t.DeviceAuthorizationEndpoint != "", oauth2Only},
+		{"redirect_uri", t.RedirectURI != "", oauth2Only},
 		{"api_url", t.APIURL != "", oauth2OrHTTP}, {"refresh_interval", t.RefreshInterval != 0, oauth2Only},
 		{"expiry", t.Expiry != "", oauth2Only}, {"reuse_pattern", t.ReusePattern != "", oauth2Only},
 		{"sign_in", !t.SignIn.isZero(), httpOnly}, {"refresh", !t.Refresh.isZero(), httpOnly},
@@ -460,6 +464,27 @@ func (p Profile) validateOAuth2(v *validator) {
 	}
 	if hasUsers {
 		validateUsers(v, t.Users, true)
+	}
+	for _, ep := range []struct{ path, value string }{
+		{"target.authorization_endpoint", t.AuthorizationEndpoint}, {"target.device_authorization_endpoint", t.DeviceAuthorizationEndpoint},
+	} {
+		switch {
+		case ep.value == "":
+		case isAbsolute(ep.value):
+			if err := checkURL(ep.value); err != "" {
+				v.bad(ep.path, "%s", err)
+			}
+		case t.URL == "":
+			v.badRel(ep.path, []string{"target.url"}, "is a path (%q): give target.url (or --target) to join it to, or an absolute URL", ep.value)
+		}
+	}
+	if t.RedirectURI != "" {
+		if u, err := url.Parse(t.RedirectURI); err != nil || u.Scheme == "" {
+			v.bad("target.redirect_uri", "want the client's registered redirect URI, absolute, such as \"http://127.0.0.1/callback\" (nothing needs to listen there), got %q", t.RedirectURI)
+		}
+	}
+	if t.UpdateCredentials && t.CredentialsFile == "" {
+		v.badRel("target.update_credentials", []string{"target.credentials_file"}, "writes the newest refresh tokens back to target.credentials_file: give one (stampede creds makes it)")
 	}
 	v.nonNegative("target.refresh_interval", t.RefreshInterval)
 	if t.Expiry != "" {

@@ -123,6 +123,9 @@ func WriteText(w io.Writer, r *Result) error {
 	if w := GeneratorWarning(r); w != "" {
 		b.WriteString("warning    " + w + "\n")
 	}
+	if w := CredentialsWarning(r); w != "" {
+		b.WriteString("warning    " + w + "\n")
+	}
 	if len(r.Thresholds) > 0 || len(r.Invariants) > 0 {
 		fmt.Fprintf(&b, "\nthresholds (%s):\n", r.Verdict)
 		for _, t := range r.Thresholds {

@@ -32,7 +32,11 @@ type credsOptions struct {
 	concurrency int
 	tls         tlsFlags
 
+	grant string
+
 	flags func(name string) bool
+	// deviceSleep stands in for the device grant's polling waits (tests).
+	deviceSleep func(ctx context.Context, d time.Duration) error
 	// getenv reads the environment (secrets); os.LookupEnv by default.
 	getenv func(string) (string, bool)
 	// retryBase is the first retry's wait; default 500 ms.
@@ -43,10 +47,16 @@ func newCredsCmd(s streams) *cobra.Command {
 	o := &credsOptions{streams: s, getenv: os.LookupEnv, retryBase: 500 * time.Millisecond}
 	cmd := &cobra.Command{
 		Use:   "creds",
-		Short: "Mint a credentials file: refresh tokens of an oauth2 target's users, by the password grant",
-		Long: "Sign the users of the profile's oauth2 target in with the password grant, one after\n" +
-			"another (--concurrency at a time), and write their refresh tokens as JSON lines\n" +
-			"{\"refresh_token\": \"...\", \"subject\": \"...\"}, line i for client i, for target.credentials_file.\n" +
+		Short: "Mint a credentials file: refresh tokens of an oauth2 target's users (password, authorization-code or device grant)",
+		Long: "Sign the users of the profile's oauth2 target in, --concurrency at a time, and write\n" +
+			"their refresh tokens as JSON lines {\"refresh_token\": \"...\", \"subject\": \"...\"},\n" +
+			"line i for client i, for target.credentials_file. --grant says how:\n" +
+			"  password  the password grant, as target.users\n" +
+			"  code      the authorization-code grant with PKCE, through the provider's HTML login form\n" +
+			"            filled in as target.users (target.authorization_endpoint, target.redirect_uri;\n" +
+			"            nothing needs to listen at the redirect URI)\n" +
+			"  device    the device authorization grant (target.device_authorization_endpoint): each\n" +
+			"            code's verification URL is printed once, for someone to approve\n" +
 			"The file holds secrets: it is written with mode 0600, and nothing else prints a token.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -60,7 +70,8 @@ func newCredsCmd(s streams) *cobra.Command {
 	f.StringArrayVar(&o.sets, "set", nil, "override a profile field by its YAML path, such as target.users.offset=100 (repeatable)")
 	f.IntVar(&o.count, "count", 0, "how many users to sign in: clients 0 to count-1 (default: the profile's clients)")
 	f.StringVarP(&o.out, "output", "o", "", "credentials file to write (default: standard output)")
-	f.IntVar(&o.concurrency, "concurrency", 8, "password grants in flight at once")
+	f.IntVar(&o.concurrency, "concurrency", 8, "sign-ins in flight at once")
+	f.StringVar(&o.grant, "grant", grantPassword, "how users sign in: password, code (authorization code with PKCE through the login form) or device (device authorization)")
 	o.tls.register(f)
 	return cmd
 }
@@ -74,6 +85,11 @@ func (o *credsOptions) resolve() (profiles.Profile, error) {
 	}
 	if given("count") && o.count < 1 {
 		errs = append(errs, fmt.Errorf("--count: must be at least 1, got %d", o.count))
+	}
+	switch o.grant {
+	case grantPassword, grantCode, grantDevice:
+	default:
+		errs = append(errs, fmt.Errorf("--grant: want %s, %s or %s, got %q", grantPassword, grantCode, grantDevice, o.grant))
 	}
 	if o.concurrency < 1 {
 		errs = append(errs, fmt.Errorf("--concurrency: must be at least 1, got %d", o.concurrency))
@@ -100,9 +116,10 @@ func (o *credsOptions) resolve() (profiles.Profile, error) {
 		switch {
 		case p.TargetKind() != profiles.TargetOAuth2:
 			errs = append(errs, fmt.Errorf("--profile %s: target.kind is %s: stampede creds needs an oauth2 target", o.profile, p.TargetKind()))
-		case p.Target.Users == profiles.Users{}:
-			errs = append(errs, fmt.Errorf("--profile %s: target.users: stampede creds signs users in with the password grant: give a pattern or a file, with a password", o.profile))
+		case p.Target.Users == profiles.Users{} && o.grant != grantDevice:
+			errs = append(errs, fmt.Errorf("--profile %s: target.users: stampede creds --grant %s signs users in with their passwords: give a pattern or a file, with a password", o.profile, o.grant))
 		}
+		errs = append(errs, grantNeeds(o.profile, o.grant, p.Target)...)
 	}
 	if len(errs) > 0 {
 		return p, usageError(errors.Join(errs...))
@@ -123,7 +140,10 @@ func (o *credsOptions) run(ctx context.Context) error {
 	if err := o.tls.apply(hc, o.err); err != nil {
 		return err
 	}
-	p.Target.CredentialsFile = "" // minting signs in with the password grant only
+	p.Target.CredentialsFile = "" // minting signs users in afresh
+	if o.grant == grantDevice && p.Target.Users == (profiles.Users{}) {
+		p.Target.Users.Pattern = "device" // NewOAuth2 wants first credentials; the device grant needs none
+	}
 	cfg, err := target.OAuth2FromProfile(p, hc, o.getenv, o.err)
 	if err != nil {
 		return err
@@ -132,6 +152,7 @@ func (o *credsOptions) run(ctx context.Context) error {
 	if err != nil {
 		return usageError(err)
 	}
+	grant, timeout := o.grantFunc(oa, p)
 	var w io.Writer = o.streams.out
 	var f *os.File
 	if o.out != "" {
@@ -143,7 +164,7 @@ func (o *credsOptions) run(ctx context.Context) error {
 	}
 	start := time.Now()
 	results := target.Mint(ctx, oa, target.MintOptions{Count: o.count, Concurrency: o.concurrency,
-		Timeout: p.SDK.RequestTimeout.D(), RetryBase: o.retryBase})
+		Timeout: timeout, RetryBase: o.retryBase, Grant: grant})
 	bw := bufio.NewWriter(w)
 	failures := map[string]int{}
 	ok := 0

@@ -73,8 +73,12 @@ func (o *runOptions) resolve() (profiles.Profile, error) {
 		if o.target != "" {
 			p.Target.URL = o.target
 		}
+		if o.updateCredentials {
+			p.Target.UpdateCredentials = true
+		}
 	})
-	fieldFlag := map[string]string{"clients": "clients", "duration": "duration", "ramp": "ramp", "time_scale": "time-scale", "target.url": "target"}
+	fieldFlag := map[string]string{"clients": "clients", "duration": "duration", "ramp": "ramp", "time_scale": "time-scale", "target.url": "target",
+		"target.update_credentials": "update-credentials"}
 	for _, e := range unjoin(err) {
 		var fe *profiles.FieldError
 		if !errors.As(e, &fe) {

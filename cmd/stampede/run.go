@@ -67,6 +67,8 @@ type runOptions struct {
 	onMetrics func(url string, ended bool)
 	// tls: --ca-cert, --client-cert, --client-key, --insecure-skip-verify (target.go).
 	tls tlsFlags
+	// updateCredentials: --update-credentials (target.update_credentials).
+	updateCredentials bool
 	// adminToken is sent to the --target's admin API (fleet events); default
 	// $STAMPEDE_ADMIN_TOKEN. Never printed.
 	adminToken string
@@ -104,6 +106,7 @@ func newRunCmd(s streams) *cobra.Command {
 	f.StringVar(&o.target, "target", "", "base URL of the target: a running stampede serve (default: embedded backend), or the target.url of the profile's target (oauth2, http)")
 	f.StringVar(&o.adminToken, "admin-token", "", "admin token of the --target (a stampede serve --admin-token), sent as \"Authorization: Bearer TOKEN\" with the fleet events' calls to its /admin API (default $"+adminTokenEnv+"; never printed)")
 	o.tls.register(f)
+	f.BoolVar(&o.updateCredentials, "update-credentials", false, "write each client's newest refresh token back to target.credentials_file at every checkpoint and at the end (atomically, mode 0600), so the file survives a provider that rotates refresh tokens; as target.update_credentials: true")
 	f.StringVar(&o.outDir, "out", "", "results directory (default ./stampede-results/<run-id>)")
 	f.BoolVar(&o.noProgress, "no-progress", false, "plain progress lines instead of bars (automatic when stderr is not a terminal)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print the summary only")
@@ -135,6 +138,9 @@ func (o *runOptions) run(ctx context.Context) error {
 	out := o.outDir
 	if out == "" {
 		out = run.DefaultOutDir(runID, o.shardIndex, o.shardCount)
+	}
+	if err := checkUpdateCredentials(p, out, o.shardCount); err != nil {
+		return err
 	}
 	if err := prepareOut(out); err != nil {
 		return err

@@ -208,8 +208,6 @@ func TestRunOAuth2Problems(t *testing.T) {
 	srv := httptest.NewServer(fp)
 	defer srv.Close()
 	t.Setenv("TEST_STAMPEDE_PW", "pw")
-	creds := filepath.Join(t.TempDir(), "creds.jsonl")
-	_ = os.WriteFile(creds, []byte(`{"refresh_token":"a"}`+"\n"), 0o600)
 	for _, tc := range []struct {
 		name string
 		yaml string
@@ -219,8 +217,6 @@ func TestRunOAuth2Problems(t *testing.T) {
 	}{
 		{"secret env unset", oauth2ProfileYAML(2, ""), nil, exitUsage,
 			[]string{"target.client_secret_env: the environment variable TEST_STAMPEDE_SECRET is not set"}},
-		{"too few credentials", strings.Replace(oauth2ProfileYAML(2, "  credentials_file: "+creds), "  users: {pattern: \"user%d@example.com\", password_env: TEST_STAMPEDE_PW}\n", "", 1),
-			nil, exitUsage, []string{"holds 1 refresh tokens, fewer than the 2 clients"}},
 		{"no URL for the endpoint", oauth2ProfileYAML(2, ""), []string{"--target", ""}, exitUsage,
 			[]string{"target.token_endpoint: is a path (\"/token\"): give target.url (or --target)"}},
 		{"builtin with --target", "target: {kind: builtin}\n", nil, exitUsage, []string{"--target: does not apply to kind builtin"}},

@@ -203,7 +203,22 @@ func (c *client) settle(now time.Time, a Answer) {
 	}
 	c.d.record(record.Fact{Kind: record.FactAnswered, Op: a.Op, Class: a.Event.Outcome.Class,
 		Wire: a.Wire, Done: a.Done, Latency: a.Done.Sub(a.Intended), Service: a.Done.Sub(a.Sent)})
-	c.step(now, a.Event)
+	ev := a.Event
+	if a.Op == record.OpSignIn && c.spentBy(ev.Outcome) {
+		// The answer spent the client's last credentials: it is counted as
+		// the target gave it, and the client learns it has none left.
+		ev.Outcome.Code = model.CodeCredentialsExhausted
+	}
+	c.step(now, ev)
+}
+
+// spentBy reports whether a failed sign-in answer o left the client
+// without credentials to sign in with.
+func (c *client) spentBy(o model.Outcome) bool {
+	if o.Class == model.ClassOK || o.Class == model.ClassCancelled || o.Class.Retryable() {
+		return false
+	}
+	return c.d.cfg.CanSignIn != nil && !c.d.cfg.CanSignIn(c.idx)
 }
 
 // step feeds ev to the client in device time (engine time plus the device
@@ -220,6 +235,7 @@ func (c *client) step(now time.Time, ev model.Event) {
 	acts := c.m.StepInto(d.buf, now.Add(c.skew), ev)
 	d.buf = acts
 	c.phaseChanged(before, c.m.Phase())
+	var exhausted uint64 // a sign-in without credentials: answered below, never sent
 	for i := range acts {
 		a := &acts[i]
 		if d.cfg.Observe != nil {
@@ -236,10 +252,18 @@ func (c *client) step(now time.Time, ev model.Event) {
 		case model.ActRecord:
 			d.record(record.Fact{Kind: record.FactMetric, Client: c.idx, At: now, Action: a})
 		case model.ActSignIn, model.ActRefresh, model.ActAPI:
+			if a.Kind == model.ActSignIn && d.cfg.CanSignIn != nil && !d.cfg.CanSignIn(c.idx) {
+				exhausted = a.Req
+				continue
+			}
 			c.send(now, *a)
 		}
 	}
 	c.countValid(now)
+	if exhausted != 0 {
+		c.step(now, model.Event{Kind: model.EvSignInDone, Req: exhausted,
+			Outcome: model.Outcome{Class: model.ClassOther, Code: model.CodeCredentialsExhausted}})
+	}
 }
 
 // countValid keeps the fleet's valid-token gauge and this client's expiry

@@ -38,6 +38,11 @@ type Config struct {
 	Observe func(client int, now time.Time, a model.Action)
 	// ObserveEvent, if set, sees every event fed to every client.
 	ObserveEvent func(client int, now time.Time, ev model.Event)
+	// CanSignIn, if set, says whether a client still has credentials to
+	// sign in with. A client without is answered at once with
+	// model.CodeCredentialsExhausted instead of sending a request that
+	// would never leave the process; nil means every client has.
+	CanSignIn func(client int) bool
 }
 
 // OutputKind says what the engine must do for an Output.

@@ -269,7 +269,7 @@ func (c *Client) toForeground(now time.Time, cold bool) {
 			c.sendSignIn(now)
 		}
 	case PhaseSignedOut:
-		if !c.left {
+		if !c.left && !c.Exhausted() {
 			c.setTimer(TimerSignIn, now.Add(c.cfg.ThinkTime))
 		}
 	}
@@ -296,10 +296,10 @@ func (c *Client) onOnline(now time.Time) {
 func (c *Client) onTimer(now time.Time, ev Event) {
 	switch ev.Timer {
 	case TimerSignIn:
-		if c.phase == PhaseSignedOut && c.userSignIn(now, ev.At) {
+		if c.phase == PhaseSignedOut && !c.Exhausted() && c.userSignIn(now, ev.At) {
 			return
 		}
-		if c.phase == PhaseSigningIn || c.phase == PhaseSignedOut {
+		if (c.phase == PhaseSigningIn || c.phase == PhaseSignedOut) && !c.Exhausted() {
 			c.phase = PhaseSigningIn
 			c.sendSignIn(ev.At)
 		}
@@ -357,6 +357,11 @@ func (c *Client) onSignIn(now time.Time, ev Event) {
 			c.setTimer(TimerAPI, now.Add(c.apiGap()))
 		}
 	case o.Class == ClassCancelled:
+	case o.Code == CodeCredentialsExhausted:
+		// Nothing left to sign in with: the client stops trying.
+		c.phase = PhaseSignedOut
+		c.status = StatusCredentialsExhausted
+		c.signInAttempt = 0
 	case c.retryable(o.Class) && c.signInAttempt < c.maxRetries():
 		c.setTimer(TimerSignIn, now.Add(c.backoff(c.signInAttempt, o.RetryAfter)))
 		c.signInAttempt++

@@ -33,12 +33,13 @@ type checkpointer struct {
 }
 
 // startCheckpoints writes a checkpoint of eng into dir every interval
-// until stop: a result marked partial, from
+// until stop, and calls save (if not nil: the credentials file's update)
+// with each: a result marked partial, from
 // Engine.Snapshot, with res's run ID, tool version, target and shard,
 // written atomically (reports.WriteFile), so that the file on disk is
 // always a whole result that stampede report reads. Secrets are redacted:
 // the profile's (Profile.Redacted) and any JWT in an event's error.
-func startCheckpoints(eng *load.Engine, res *reports.Result, dir string, every time.Duration) *checkpointer {
+func startCheckpoints(eng *load.Engine, res *reports.Result, dir string, every time.Duration, save func() error) *checkpointer {
 	c := &checkpointer{path: filepath.Join(dir, CheckpointName), done: make(chan struct{})}
 	head := reports.Result{Schema: reports.Schema, RunID: res.RunID, ToolVersion: res.ToolVersion,
 		Target: res.Target, Shard: res.Shard}
@@ -50,6 +51,11 @@ func startCheckpoints(eng *load.Engine, res *reports.Result, dir string, every t
 			case <-c.done:
 				return
 			case <-tick.C:
+			}
+			if save != nil {
+				if err := save(); err != nil {
+					c.fail(fmt.Errorf("checkpoint: %w", err))
+				}
 			}
 			snap := head
 			if err := eng.Snapshot(&snap); err != nil {

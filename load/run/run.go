@@ -188,7 +188,7 @@ func Execute(ctx context.Context, o Options) (*reports.Result, error) {
 	runCtx, abortRun := context.WithCancel(ctx)
 	defer abortRun()
 	watch := watchThresholds(eng, p, o.WatchEvery, abortRun)
-	cp := startCheckpoints(eng, res, o.OutDir, o.CheckpointEvery)
+	cp := startCheckpoints(eng, res, o.OutDir, o.CheckpointEvery, tg.SaveCredentials)
 	toxics := startToxics(runCtx, p, cmp.Or(o.StartAt, time.Now()), o.Shard, warn)
 	gcCtx, stopGC := context.WithCancel(ctx)
 	gcDone := make(chan struct{})
@@ -203,6 +203,12 @@ func Execute(ctx context.Context, o Options) (*reports.Result, error) {
 	toxics.finish(res)
 	if err := cp.stop(); err != nil {
 		fmt.Fprintf(warn, "stampede: warning: %v\n", err)
+	}
+	if tg.SaveCredentials != nil {
+		// After the engine: every rotation it saw is in, interrupted or not.
+		if err := tg.SaveCredentials(); err != nil {
+			fmt.Fprintf(warn, "stampede: warning: target.update_credentials: %v: the file still holds older refresh tokens\n", err)
+		}
 	}
 	abortedBy, abortResult := watch.stop()
 	if o.Stopped != nil {

@@ -21,22 +21,30 @@ type Minted struct {
 type MintOptions struct {
 	// Count users are signed in: clients 0 to Count-1.
 	Count int
-	// Concurrency password grants are in flight at once; at least 1.
+	// Concurrency sign-ins are in flight at once; at least 1.
 	Concurrency int
-	// Timeout bounds each password grant.
+	// Timeout bounds each sign-in (a device grant's wait for the user included).
 	Timeout time.Duration
 	// RetryBase is the first retry's wait, doubled at each retry; default
 	// 500 ms. A Retry-After longer than it wins.
 	RetryBase time.Duration
+	// Grant signs user u (client i) in; nil is the password grant. See
+	// OAuth2.CodeGrant and OAuth2.DeviceGrant for the others.
+	Grant func(ctx context.Context, i int, u OAuth2User) (Credentials, model.Outcome)
 }
 
-// Mint signs users 0..Count-1 of oa in with the password grant,
+// Mint signs users 0..Count-1 of oa in with o.Grant (the password grant),
 // Concurrency at a time, retrying passing failures (network, timeouts,
 // 429, 5xx) up to 3 times. Results are in user order; users not tried
 // before ctx ended are of class cancelled.
 func Mint(ctx context.Context, oa *OAuth2, o MintOptions) []Minted {
 	if o.RetryBase <= 0 {
 		o.RetryBase = 500 * time.Millisecond
+	}
+	if o.Grant == nil {
+		o.Grant = func(ctx context.Context, _ int, u OAuth2User) (Credentials, model.Outcome) {
+			return oa.PasswordGrant(ctx, u)
+		}
 	}
 	results := make([]Minted, o.Count)
 	var next atomic.Int64
@@ -65,7 +73,7 @@ func mintOne(ctx context.Context, oa *OAuth2, i int, o MintOptions) Minted {
 	var m Minted
 	for attempt := 0; ; attempt++ {
 		rctx, cancel := context.WithTimeout(ctx, o.Timeout)
-		cr, out := oa.PasswordGrant(rctx, u)
+		cr, out := o.Grant(rctx, i, u)
 		cancel()
 		m = Minted{Credential: StoredCredential{RefreshToken: cr.ClientToken, Subject: cr.SessionID}, Outcome: out}
 		if out.Class == model.ClassOK || !out.Class.Retryable() || attempt == 3 || ctx.Err() != nil {

@@ -68,6 +68,8 @@ const (
 	// CodeCredentialsSpent: a client whose refresh token from the
 	// credentials file was used up (its session ended) and that has no
 	// password to sign in again with.
+	//
+	// Deprecated: such a sign-in answers model.CodeCredentialsExhausted.
 	CodeCredentialsSpent = "credentials_spent"
 	// CodeNoUser: no user or stored credential for this client.
 	CodeNoUser = "no_user"
@@ -138,6 +140,9 @@ type OAuth2Config struct {
 	Client *http.Client
 	// Now is the clock for expires_in; nil is time.Now.
 	Now func() time.Time
+	// KeepNewest keeps each client's newest refresh token for
+	// NewestCredentials (target update_credentials).
+	KeepNewest bool
 }
 
 // OAuth2 is an OAuth 2.0 authorization server's token endpoint as a
@@ -147,8 +152,9 @@ type OAuth2Config struct {
 // and Resource. Credentials.SessionID is the user (or the stored
 // credential's subject), Credentials.ClientToken the refresh token.
 type OAuth2 struct {
-	cfg   OAuth2Config
-	spent []atomic.Bool // stored credentials already used, by client
+	cfg    OAuth2Config
+	spent  []atomic.Bool // stored credentials already used, by client
+	newest *newest       // nil unless cfg.KeepNewest
 }
 
 // NewOAuth2 checks cfg and returns the target.
@@ -186,7 +192,11 @@ func NewOAuth2(cfg OAuth2Config) (*OAuth2, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &OAuth2{cfg: cfg, spent: make([]atomic.Bool, len(cfg.Credentials))}, nil
+	o := &OAuth2{cfg: cfg, spent: make([]atomic.Bool, len(cfg.Credentials))}
+	if cfg.KeepNewest {
+		o.newest = newNewest()
+	}
+	return o, nil
 }
 
 // ClientIndex reads the client number from the engine's sign-in identifier
@@ -243,16 +253,34 @@ func (o *OAuth2) SignIn(ctx context.Context, identifier string) (Credentials, mo
 		if cr.SessionID == "" {
 			cr.SessionID = "credential-" + strconv.Itoa(i)
 		}
+		if out.Class == model.ClassOK && o.newest != nil {
+			o.newest.signedIn(i, cr.ClientToken, sc.Subject)
+		}
 		return cr, out
 	}
 	u, ok := o.User(i)
 	if !ok {
-		if i < len(o.cfg.Credentials) {
-			return Credentials{}, model.Outcome{Class: model.ClassOther, Code: CodeCredentialsSpent}
-		}
-		return Credentials{}, model.Outcome{Class: model.ClassOther, Code: CodeNoUser}
+		// Spent, or beyond the file: no request leaves.
+		return Credentials{}, model.Outcome{Class: model.ClassOther, Code: model.CodeCredentialsExhausted}
 	}
-	return o.PasswordGrant(ctx, u)
+	cr, out := o.PasswordGrant(ctx, u)
+	if out.Class == model.ClassOK && o.newest != nil {
+		o.newest.signedIn(i, cr.ClientToken, cr.SessionID)
+	}
+	return cr, out
+}
+
+// CanSignIn reports whether client i has credentials left to sign in
+// with: an unspent line of the credentials file, or a password-grant user.
+// The engine asks before a sign-in, so that a client without is a client
+// state (model.CodeCredentialsExhausted), never a request counted that did
+// not leave the process.
+func (o *OAuth2) CanSignIn(i int) bool {
+	if i < len(o.cfg.Credentials) && !o.spent[i].Load() {
+		return true
+	}
+	_, ok := o.User(i)
+	return ok
 }
 
 // PasswordGrant signs u in with the resource owner password credentials
@@ -283,6 +311,9 @@ func (o *OAuth2) Refresh(ctx context.Context, sessionID, refreshToken string) (C
 		return Credentials{}, out
 	}
 	cr.SessionID = sessionID
+	if o.newest != nil {
+		o.newest.rotated(refreshToken, cr.ClientToken)
+	}
 	return cr, out
 }
 
@@ -299,22 +330,13 @@ type tokenResponse struct {
 // token posts a grant to the token endpoint and reads the answer, whatever
 // it is: every failure is an Outcome, never a panic or a hang past ctx.
 func (o *OAuth2) token(ctx context.Context, form url.Values) (Credentials, model.Outcome) {
-	if o.cfg.AuthMethod == AuthPost || o.cfg.ClientSecret == "" {
-		form.Set("client_id", o.cfg.ClientID)
-		if o.cfg.ClientSecret != "" {
-			form.Set("client_secret", o.cfg.ClientSecret)
-		}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.cfg.TokenURL, strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.cfg.TokenURL, strings.NewReader(o.authenticate(form).Encode()))
 	if err != nil {
 		return Credentials{}, model.Outcome{Class: model.ClassOther, Code: "bad_request"}
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	if o.cfg.AuthMethod == AuthBasic && o.cfg.ClientSecret != "" {
-		// RFC 6749 §2.3.1: both form-urlencoded, then Basic.
-		req.SetBasicAuth(url.QueryEscape(o.cfg.ClientID), url.QueryEscape(o.cfg.ClientSecret))
-	}
+	o.authenticateHeader(req)
 	resp, body, out, done := exchange(ctx, o.cfg.Client, req)
 	if done {
 		return Credentials{}, out
@@ -346,6 +368,28 @@ func (o *OAuth2) token(ctx context.Context, form url.Values) (Credentials, model
 	}
 	cr.ExpiresAt = exp
 	return cr, out
+}
+
+// authenticate adds the client's credentials to a form for the
+// provider's endpoints: client_id (and client_secret with AuthPost) for a
+// public client or AuthPost.
+func (o *OAuth2) authenticate(form url.Values) url.Values {
+	if o.cfg.AuthMethod == AuthPost || o.cfg.ClientSecret == "" {
+		form.Set("client_id", o.cfg.ClientID)
+		if o.cfg.ClientSecret != "" {
+			form.Set("client_secret", o.cfg.ClientSecret)
+		}
+	}
+	return form
+}
+
+// authenticateHeader adds HTTP Basic client authentication (AuthBasic with
+// a secret) to req.
+func (o *OAuth2) authenticateHeader(req *http.Request) {
+	if o.cfg.AuthMethod == AuthBasic && o.cfg.ClientSecret != "" {
+		// RFC 6749 §2.3.1: both form-urlencoded, then Basic.
+		req.SetBasicAuth(url.QueryEscape(o.cfg.ClientID), url.QueryEscape(o.cfg.ClientSecret))
+	}
 }
 
 // exchange sends req and reads its answer (bounded). done reports that out

@@ -459,10 +459,10 @@ func TestOAuth2StoredCredentials(t *testing.T) {
 
 	only := oaTarget(t, srv, func(c *OAuth2Config) { c.Credentials, c.UserPattern = creds, "" })
 	_, _ = only.SignIn(context.Background(), "user-0")
-	if _, out := only.SignIn(context.Background(), "user-0"); out.Code != CodeCredentialsSpent {
+	if _, out := only.SignIn(context.Background(), "user-0"); out.Code != model.CodeCredentialsExhausted || only.CanSignIn(0) {
 		t.Errorf("spent without users: %+v", out)
 	}
-	if _, out := only.SignIn(context.Background(), "user-5"); out.Code != CodeNoUser {
+	if _, out := only.SignIn(context.Background(), "user-5"); out.Code != model.CodeCredentialsExhausted || only.CanSignIn(5) || !only.CanSignIn(1) {
 		t.Errorf("beyond the file: %+v", out)
 	}
 }

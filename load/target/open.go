@@ -67,7 +67,11 @@ type Opened struct {
 	// Metrics are the target's own metrics, when it runs in process; nil
 	// otherwise.
 	Metrics prometheus.Collector
-	close   func()
+	// SaveCredentials, when the profile asks for it (target
+	// update_credentials), writes each client's newest refresh token back
+	// to the credentials file; nil otherwise.
+	SaveCredentials func() error
+	close           func()
 }
 
 // Close stops the embedded backend, if Open started one.
@@ -127,18 +131,23 @@ func Open(ctx context.Context, p profiles.Profile, o Options) (*Opened, error) {
 		if err != nil {
 			return nil, err
 		}
-		if n := len(cfg.Credentials); n > 0 && n < p.Clients && len(cfg.Users) == 0 && cfg.UserPattern == "" {
-			return nil, configErrorf("target.credentials_file: %s holds %d refresh tokens, fewer than the %d clients: mint more with stampede creds --count %d, or run fewer clients",
-				t.CredentialsFile, n, p.Clients, p.Clients)
+		if n := len(cfg.Credentials); n > 0 && n < p.Clients && len(cfg.Users) == 0 && cfg.UserPattern == "" && o.Warn != nil {
+			fmt.Fprintf(o.Warn, "stampede: warning: target.credentials_file %s holds %d refresh tokens for %d clients: clients %d and up have none (session status credentials_exhausted); mint more with stampede creds --count %d\n",
+				t.CredentialsFile, n, p.Clients, n, p.Clients)
 		}
 		if err := preflightURL(ctx, hc, cfg.TokenURL, o.PreflightTimeout); err != nil {
 			return nil, fmt.Errorf("token endpoint %s is unreachable: %w", RedactURL(cfg.TokenURL), err)
 		}
+		cfg.KeepNewest = t.UpdateCredentials
 		oa, err := NewOAuth2(cfg)
 		if err != nil {
 			return nil, configError(err)
 		}
-		return &Opened{Auth: oa, Resource: oa, Report: reports.Target{Kind: profiles.TargetOAuth2, URL: RedactURL(cfg.TokenURL)}}, nil
+		opened := &Opened{Auth: oa, Resource: oa, Report: reports.Target{Kind: profiles.TargetOAuth2, URL: RedactURL(cfg.TokenURL)}}
+		if t.UpdateCredentials {
+			opened.SaveCredentials = func() error { return WriteCredentialsFile(t.CredentialsFile, oa.NewestCredentials()) }
+		}
+		return opened, nil
 	case profiles.TargetHTTP:
 		cfg, err := HTTPFromProfile(p, hc, o.Getenv)
 		if err != nil {

@@ -7,8 +7,10 @@
 #      cache directory (once; later runs reuse the binaries);
 #   2. starts both on free ports chosen now, stopped on exit by a trap;
 #   3. runs go test -tags e2e ./cmd/stampede/e2e/: 200 clients for 60 s against Dex,
-#      racing refreshes, and the same run through toxiproxy with a latency
-#      and a reset_peer toxic on the timeline.
+#      racing refreshes, 200 refresh tokens minted by the authorization-code
+#      flow through Dex's login form and run on twice with
+#      --update-credentials, and the same run through toxiproxy with a
+#      latency and a reset_peer toxic on the timeline.
 #
 # Environment: STAMPEDE_E2E_CACHE (binaries; default ~/.cache/stampede-e2e),
 # STAMPEDE_E2E_OUT (result files; default ./stampede-results/e2e-<time>),
