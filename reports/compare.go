@@ -25,8 +25,9 @@ const (
 	VerdictInfo = "info"
 	// VerdictOff: turned off by the budget.
 	VerdictOff = "off"
-	// VerdictNoData: the new run has no data for the metric. A gated metric
-	// without data fails: no data is not a pass.
+	// VerdictNoData: the new run, or a baseline run, has no data for the
+	// metric (NoDataIn says which). A gated metric without data fails: no
+	// data is not a pass.
 	VerdictNoData = "no data"
 )
 
@@ -134,8 +135,11 @@ type MetricChange struct {
 	// Gated: the metric can fail the comparison.
 	Gated   bool   `json:"gated"`
 	Verdict string `json:"verdict"`
-	// Failed: gated, and a regression or without data in the new run.
+	// Failed: gated, and a regression or without data.
 	Failed bool `json:"failed"`
+	// NoDataIn says, for the verdict "no data", which runs had none: "new",
+	// "base" (every baseline run), "2 of 3 baselines", or "base and new".
+	NoDataIn string `json:"no_data_in,omitempty"`
 }
 
 // PercentileCurves is one operation's latency by percentile in both runs,
@@ -308,22 +312,37 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 		case len(bo) == 0 && !nHas:
 			for _, m := range opMetrics {
 				if name := op + "." + m.suffix; opt.Budget.namesExactly(name) {
-					add(MetricChange{Name: name, Kind: m.kind, Unit: unitOf(m.kind), Verdict: VerdictNoData}, name)
+					add(MetricChange{Name: name, Kind: m.kind, Unit: unitOf(m.kind), Verdict: VerdictNoData, NoDataIn: "base and new"}, name)
 				}
 			}
 			continue
-		case len(bo) == 0:
-			c.Notes = append(c.Notes, fmt.Sprintf("%s: no data in the base result", op))
-			continue
-		case !nHas:
-			c.Notes = append(c.Notes, fmt.Sprintf("%s: no data in the new result", op))
+		case len(bo) < len(bases) || !nHas:
+			// A run without samples of an operation the other runs made
+			// shows nothing about it: its gated metrics fail, whichever
+			// side lacks them (no data is not a pass).
+			var in []string
+			switch {
+			case len(bo) == 0:
+				in = append(in, "base")
+			case len(bo) < len(bases):
+				in = append(in, fmt.Sprintf("%d of %d baselines", len(bases)-len(bo), len(bases)))
+			}
+			if !nHas {
+				in = append(in, "new")
+			}
+			where := strings.Join(in, " and ")
+			c.Notes = append(c.Notes, fmt.Sprintf("%s: no data in %s", op, where))
 			for _, m := range opMetrics {
-				add(MetricChange{Name: op + "." + m.suffix, Kind: m.kind, Unit: unitOf(m.kind), Verdict: VerdictNoData}, op+"."+m.suffix)
+				mc := MetricChange{Name: op + "." + m.suffix, Kind: m.kind, Unit: unitOf(m.kind), Verdict: VerdictNoData, NoDataIn: where}
+				if nHas {
+					mc.New = opValue(no, m.kind, m.q)
+				}
+				if len(bo) > 0 {
+					mc.Base = opValue(bo[0], m.kind, m.q)
+				}
+				add(mc, mc.Name)
 			}
 			continue
-		}
-		if len(bo) < len(bases) {
-			c.Notes = append(c.Notes, fmt.Sprintf("%s: no data in %d of %d baseline runs", op, len(bases)-len(bo), len(bases)))
 		}
 		lat := compareLatencies(bo, no)
 		if lat.curves != nil {
@@ -392,6 +411,17 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 			vals[i] = runMetricValue(b, rm.name)
 		}
 		mc := MetricChange{Name: rm.name, Kind: rm.kind, Unit: unitOf(rm.kind), Base: median(vals), New: runMetricValue(cur, rm.name)}
+		if strings.HasPrefix(rm.name, "herd.") {
+			// The herd's figures are the refreshes': a run without any
+			// has none.
+			if where := refreshlessRuns(bases, cur); where != "" {
+				if where != "base and new" || opt.Budget.namesExactly(rm.name) {
+					mc.Verdict, mc.NoDataIn = VerdictNoData, where
+					add(mc, rm.name)
+				}
+				continue
+			}
+		}
 		if len(bases) > 1 {
 			for _, v := range vals {
 				mc.Spread = max(mc.Spread, math.Abs(v-mc.Base))
@@ -414,6 +444,29 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 		add(mc, rm.name)
 	}
 	return c
+}
+
+// refreshlessRuns names the runs without a refresh — "base", "2 of 3
+// baselines", "new", "base and new" — or "" when every run made some.
+func refreshlessRuns(bases []*Result, cur *Result) string {
+	has := func(r *Result) bool { o := r.Ops[OpRefresh]; return o != nil && o.Count > 0 }
+	missing := 0
+	for _, b := range bases {
+		if !has(b) {
+			missing++
+		}
+	}
+	var in []string
+	switch {
+	case missing == len(bases):
+		in = append(in, "base")
+	case missing > 0:
+		in = append(in, fmt.Sprintf("%d of %d baselines", missing, len(bases)))
+	}
+	if !has(cur) {
+		in = append(in, "new")
+	}
+	return strings.Join(in, " and ")
 }
 
 // judge sets m's difference, threshold and verdict.
@@ -572,6 +625,15 @@ func percentileCurves(base, cur *hdrhistogram.Histogram) *PercentileCurves {
 	}
 	pc.Base, pc.New = read(base), read(cur)
 	return pc
+}
+
+// opValue is an operation's figure of kind at percentile q (latencies, in
+// ms) or its error rate (%), for a row without a comparison.
+func opValue(o *Op, kind string, q float64) float64 {
+	if kind == MetricRate {
+		return 100 * float64(o.ErrorCount()) / float64(o.Count)
+	}
+	return summaryAt(compareLatency(o), q)
 }
 
 // compareLatency is an operation's latency summary, computed from its

@@ -72,6 +72,10 @@ type ThresholdResult struct {
 	// AbortOnFail and Aborted: the threshold could stop the run early, and did.
 	AbortOnFail bool `json:"abort_on_fail,omitempty"`
 	Aborted     bool `json:"aborted,omitempty"`
+	// NoData: the metric's operation had no samples, so there was no value
+	// to hold (Value is 0); the threshold failed unless AllowNoData.
+	NoData      bool `json:"no_data,omitempty"`
+	AllowNoData bool `json:"allow_no_data,omitempty"`
 }
 
 // Herd is what the fleet did to the refresh endpoint (docs/results.md#herd-metrics). Rates are
