@@ -85,10 +85,26 @@ func (iv Interval) Excludes0() bool { return iv.Low > 0 || iv.High < 0 }
 // the difference of the q-quantiles (new − base), from resamples paired
 // draws seeded by seed.
 func quantileDiffInterval(base, cur ecdf, q float64, resamples int, level float64, seed uint64) Interval {
+	return scaledQuantileDiffInterval(base, cur, q, resamples, level, seed, 1, 1)
+}
+
+// scaledQuantileDiffInterval is quantileDiffInterval with each run's
+// resampled quantiles spread about its own quantile sBase and sCur times
+// as far: √ of the design effect of latencies clustered in time
+// (designEffect), which the resampling of independent draws cannot see.
+func scaledQuantileDiffInterval(base, cur ecdf, q float64, resamples int, level float64, seed uint64, sBase, sCur float64) Interval {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	qb, qc := base.quantile(q), cur.quantile(q)
 	d := make([]float64, resamples)
 	for i := range d {
-		d[i] = cur.resampleQuantile(r, q) - base.resampleQuantile(r, q)
+		c, b := cur.resampleQuantile(r, q), base.resampleQuantile(r, q)
+		if sCur != 1 {
+			c = qc + sCur*(c-qc)
+		}
+		if sBase != 1 {
+			b = qb + sBase*(b-qb)
+		}
+		d[i] = c - b
 	}
 	slices.Sort(d)
 	tail := (1 - level) / 2

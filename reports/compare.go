@@ -114,6 +114,13 @@ type MetricChange struct {
 	// Spread is the baseline runs' own spread: the largest distance of one
 	// baseline's value from Base (0 with one baseline).
 	Spread float64 `json:"spread"`
+	// DeffBase and DeffNew (latency percentiles) are the base's and the new
+	// run's design effect at the percentile: how many times the variance
+	// of a percentile of latencies clustered in time exceeds that of
+	// independent ones (docs/compare.md#latencies-clustered-in-time). Each
+	// run's bootstrap spread is scaled by its square root.
+	DeffBase float64 `json:"deff_base,omitempty"`
+	DeffNew  float64 `json:"deff_new,omitempty"`
 	// LagDiff (latencies) is how much the load generator's own scheduling
 	// lag at this percentile differed between the runs, in ms: the interval
 	// is widened by it too.
@@ -276,6 +283,7 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 	}
 	lagWidened := 0.0
 	var few []string // percentiles not gated for want of samples beyond them
+	var clustered []string
 	add := func(m MetricChange, ruleName string) {
 		rule := opt.Budget.rule(ruleName)
 		m.Limit = limit
@@ -372,7 +380,20 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 					few = append(few, name)
 				}
 				if m.kind == MetricLatency && lat.hasHistograms() {
-					iv := quantileDiffInterval(lat.baseE, lat.curE, m.q, opt.Resamples, opt.Level, metricSeed(name))
+					var bw []*OpWindows
+					for _, o := range bo {
+						bw = append(bw, o.Windows)
+					}
+					sb, sn := 1.0, 1.0
+					if de, ok := designEffect(bw, m.q); ok {
+						mc.DeffBase, sb = de.Deff, math.Sqrt(de.Deff)
+						clustered = append(clustered, clusterNote(name, "base", de))
+					}
+					if de, ok := designEffect([]*OpWindows{no.Windows}, m.q); ok {
+						mc.DeffNew, sn = de.Deff, math.Sqrt(de.Deff)
+						clustered = append(clustered, clusterNote(name, "new", de))
+					}
+					iv := scaledQuantileDiffInterval(lat.baseE, lat.curE, m.q, opt.Resamples, opt.Level, metricSeed(name), sb, sn)
 					mc.Interval = &iv
 					lagWidened = max(lagWidened, mc.LagDiff)
 				}
@@ -399,6 +420,9 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 
 	if len(few) > 0 {
 		c.Notes = append(c.Notes, fmt.Sprintf("%s: fewer than %d requests of a run beyond the percentile: shown, not gated (a budget's gate: true gates them)", strings.Join(few, ", "), MinTailSamples))
+	}
+	if clustered = slices.DeleteFunc(clustered, func(s string) bool { return s == "" }); len(clustered) > 0 {
+		c.Notes = append(c.Notes, "latencies clustered in time (design effect ≥ 2: the interval's spread from that run is √deff times wider): "+strings.Join(clustered, "; "))
 	}
 	if lagWidened >= DefaultLatencyFloorMs {
 		bl := bases[0].Engine.LagMs
@@ -467,6 +491,15 @@ func refreshlessRuns(bases []*Result, cur *Result) string {
 		in = append(in, "new")
 	}
 	return strings.Join(in, " and ")
+}
+
+// clusterNote describes a design effect of at least 2 of run ("base" or
+// "new") at metric name; "" for a smaller one.
+func clusterNote(name, run string, de DesignEffect) string {
+	if de.Deff < 2 {
+		return ""
+	}
+	return fmt.Sprintf("%s %s %.1f (%d windows of %d ms)", name, run, de.Deff, de.Clusters, de.WidthMs)
 }
 
 // judge sets m's difference, threshold and verdict.

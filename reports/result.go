@@ -171,6 +171,9 @@ type Op struct {
 	ServiceHDR string `json:"service_hdr,omitempty"`
 	// OutOfRange counts latencies outside the histogram's bounds (1 µs .. 1 h).
 	OutOfRange int64 `json:"out_of_range,omitempty"`
+	// Windows are the latencies per time window, coarsely, for compare to
+	// see how clustered in time they are (docs/results.md).
+	Windows *OpWindows `json:"windows,omitempty"`
 }
 
 // ErrorCount is the sum of Errors.
