@@ -387,11 +387,12 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 					sb, sn := 1.0, 1.0
 					if de, ok := designEffect(bw, m.q); ok {
 						mc.DeffBase, sb = de.Deff, math.Sqrt(de.Deff)
-						clustered = append(clustered, clusterNote(name, "base", de))
 					}
 					if de, ok := designEffect([]*OpWindows{no.Windows}, m.q); ok {
 						mc.DeffNew, sn = de.Deff, math.Sqrt(de.Deff)
-						clustered = append(clustered, clusterNote(name, "new", de))
+					}
+					if s := clusterNote(mc); s != "" && !mc.fewSamples {
+						clustered = append(clustered, s)
 					}
 					iv := scaledQuantileDiffInterval(lat.baseE, lat.curE, m.q, opt.Resamples, opt.Level, metricSeed(name), sb, sn)
 					mc.Interval = &iv
@@ -421,8 +422,8 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 	if len(few) > 0 {
 		c.Notes = append(c.Notes, fmt.Sprintf("%s: fewer than %d requests of a run beyond the percentile: shown, not gated (a budget's gate: true gates them)", strings.Join(few, ", "), MinTailSamples))
 	}
-	if clustered = slices.DeleteFunc(clustered, func(s string) bool { return s == "" }); len(clustered) > 0 {
-		c.Notes = append(c.Notes, "latencies clustered in time (design effect ≥ 2: the interval's spread from that run is √deff times wider): "+strings.Join(clustered, "; "))
+	if len(clustered) > 0 {
+		c.Notes = append(c.Notes, fmt.Sprintf("latencies clustered in time (design effect ≥ %g, the run's share of the interval widened by its square root): %s", noteDeff, strings.Join(clustered, ", ")))
 	}
 	if lagWidened >= DefaultLatencyFloorMs {
 		bl := bases[0].Engine.LagMs
@@ -493,13 +494,23 @@ func refreshlessRuns(bases []*Result, cur *Result) string {
 	return strings.Join(in, " and ")
 }
 
-// clusterNote describes a design effect of at least 2 of run ("base" or
-// "new") at metric name; "" for a smaller one.
-func clusterNote(name, run string, de DesignEffect) string {
-	if de.Deff < 2 {
+// noteDeff is the design effect from which compare notes a percentile's.
+const noteDeff = 2.0
+
+// clusterNote names m with its design effects of at least noteDeff, as
+// "sign_in.p95 (base 3.2, new 5.1)"; "" when neither is.
+func clusterNote(m MetricChange) string {
+	var parts []string
+	if m.DeffBase >= noteDeff {
+		parts = append(parts, fmt.Sprintf("base %.3g", m.DeffBase))
+	}
+	if m.DeffNew >= noteDeff {
+		parts = append(parts, fmt.Sprintf("new %.3g", m.DeffNew))
+	}
+	if len(parts) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%s %s %.1f (%d windows of %d ms)", name, run, de.Deff, de.Clusters, de.WidthMs)
+	return m.Name + " (" + strings.Join(parts, ", ") + ")"
 }
 
 // judge sets m's difference, threshold and verdict.

@@ -128,7 +128,7 @@ func TestCompareClusteredShiftIsNoiseSustainedIsRegression(t *testing.T) {
 	if m.DeffNew < 2.5 || m.DeffBase > 2 {
 		t.Errorf("design effects base %.2f, new %.2f; want the new run's large", m.DeffBase, m.DeffNew)
 	}
-	if !strings.Contains(comparisonText(t, c), "sign_in.p95 new") {
+	if !strings.Contains(comparisonText(t, c), "sign_in.p95 (new ") {
 		t.Errorf("no note of the clustered latencies:\n%s", comparisonText(t, c))
 	}
 	// Without the windows, as compare saw it before: a regression.
