@@ -121,6 +121,12 @@ type MetricChange struct {
 	// run's bootstrap spread is scaled by its square root.
 	DeffBase float64 `json:"deff_base,omitempty"`
 	DeffNew  float64 `json:"deff_new,omitempty"`
+	// CommonShift (latency percentiles) is, in ms, the share of Base by
+	// which every other operation measured over the same stretch of the
+	// runs moved the same way, at their p50 (the least of them): a shift of
+	// the whole machine. The interval is widened by it on both sides
+	// (docs/compare.md#a-shift-every-operation-shared).
+	CommonShift float64 `json:"common_shift,omitempty"`
 	// LagDiff (latencies) is how much the load generator's own scheduling
 	// lag at this percentile differed between the runs, in ms: the interval
 	// is widened by it too.
@@ -284,6 +290,8 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 	lagWidened := 0.0
 	var few []string // percentiles not gated for want of samples beyond them
 	var clustered []string
+	shifts, controls := commonShifts(bases, cur)
+	widened := map[string]bool{}
 	add := func(m MetricChange, ruleName string) {
 		rule := opt.Budget.rule(ruleName)
 		m.Limit = limit
@@ -366,6 +374,10 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 				mc.Floor = DefaultLatencyFloorMs
 				mc.measureFloor, mc.measureFloorFrom = histPrecision*mc.Base, "histogram precision"
 				mc.LagDiff = lagDiff(m.q)
+				if s, ok := shifts[op]; ok && m.kind == MetricLatency {
+					mc.CommonShift = math.Abs(s) * mc.Base
+					widened[op] = widened[op] || mc.CommonShift > 0
+				}
 				if len(bo) > 1 {
 					for _, o := range bo {
 						mc.Spread = max(mc.Spread, math.Abs(summaryAt(compareLatency(o), m.q)-mc.Base))
@@ -421,6 +433,9 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 
 	if len(few) > 0 {
 		c.Notes = append(c.Notes, fmt.Sprintf("%s: fewer than %d requests of a run beyond the percentile: shown, not gated (a budget's gate: true gates them)", strings.Join(few, ", "), MinTailSamples))
+	}
+	if s := commonShiftNote(shifts, controls, widened); s != "" {
+		c.Notes = append(c.Notes, s)
 	}
 	if len(clustered) > 0 {
 		c.Notes = append(c.Notes, fmt.Sprintf("latencies clustered in time (design effect ≥ %g, the run's share of the interval widened by its square root): %s", noteDeff, strings.Join(clustered, ", ")))
@@ -538,6 +553,10 @@ func judge(m *MetricChange, off bool) {
 	if m.Interval != nil && m.LagDiff > 0 {
 		m.Interval.Low -= m.LagDiff
 		m.Interval.High += m.LagDiff
+	}
+	if m.Interval != nil && m.CommonShift > 0 {
+		m.Interval.Low -= m.CommonShift
+		m.Interval.High += m.CommonShift
 	}
 	if off {
 		return
