@@ -123,8 +123,9 @@ type MetricChange struct {
 	DeffNew  float64 `json:"deff_new,omitempty"`
 	// CommonShift (latency percentiles) is, in ms, the share of Base by
 	// which every other operation measured over the same stretch of the
-	// runs moved the same way, at their p50 (the least of them): a shift of
-	// the whole machine. The interval is widened by it on both sides
+	// runs moved the same way as this one, in their p50 service time (the
+	// least of them): a shift of the whole machine, at most Diff. The
+	// interval is widened by it on both sides
 	// (docs/compare.md#a-shift-every-operation-shared).
 	CommonShift float64 `json:"common_shift,omitempty"`
 	// LagDiff (latencies) is how much the load generator's own scheduling
@@ -374,9 +375,11 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 				mc.Floor = DefaultLatencyFloorMs
 				mc.measureFloor, mc.measureFloorFrom = histPrecision*mc.Base, "histogram precision"
 				mc.LagDiff = lagDiff(m.q)
-				if s, ok := shifts[op]; ok && m.kind == MetricLatency {
-					mc.CommonShift = math.Abs(s) * mc.Base
-					widened[op] = widened[op] || mc.CommonShift > 0
+				if s, ok := shifts[op]; ok && m.kind == MetricLatency && s*(mc.New-mc.Base) > 0 {
+					// The machine accounts for at most the whole change,
+					// and only for one its way.
+					mc.CommonShift = min(math.Abs(s)*mc.Base, math.Abs(mc.New-mc.Base))
+					widened[op] = true
 				}
 				if len(bo) > 1 {
 					for _, o := range bo {
@@ -396,17 +399,17 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 					for _, o := range bo {
 						bw = append(bw, o.Windows)
 					}
-					sb, sn := 1.0, 1.0
+					db, dn := 1.0, 1.0
 					if de, ok := designEffect(bw, m.q); ok {
-						mc.DeffBase, sb = de.Deff, math.Sqrt(de.Deff)
+						mc.DeffBase, db = de.Deff, de.Deff
 					}
 					if de, ok := designEffect([]*OpWindows{no.Windows}, m.q); ok {
-						mc.DeffNew, sn = de.Deff, math.Sqrt(de.Deff)
+						mc.DeffNew, dn = de.Deff, de.Deff
 					}
 					if s := clusterNote(mc); s != "" && !mc.fewSamples {
 						clustered = append(clustered, s)
 					}
-					iv := scaledQuantileDiffInterval(lat.baseE, lat.curE, m.q, opt.Resamples, opt.Level, metricSeed(name), sb, sn)
+					iv := scaledQuantileDiffInterval(lat.baseE, lat.curE, m.q, opt.Resamples, opt.Level, metricSeed(name), db, dn)
 					mc.Interval = &iv
 					lagWidened = max(lagWidened, mc.LagDiff)
 				}

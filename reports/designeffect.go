@@ -77,61 +77,70 @@ func designEffect(runs []*OpWindows, q float64) (de DesignEffect, ok bool) {
 	}
 	de = DesignEffect{Deff: 1}
 	width := runs[0].WindowMs
+	type key struct{ run, cluster int }
 	for span := 1; ; span *= 2 {
-		type key struct{ run, cluster int }
-		ys, ms := map[key]int64{}, map[key]int64{}
+		ms := map[key]int64{}
 		for _, x := range all {
 			c := key{x.run, floorDiv(x.index, span)}
-			for j, b := range x.w.Buckets {
-				ms[c] += x.w.Counts[j]
-				if b <= at {
-					ys[c] += x.w.Counts[j]
-				}
-			}
+			ms[c] += x.w.Count()
 		}
 		clusters := len(ms)
 		if clusters < 2 || (span > 1 && clusters < MinClusters) {
 			break
 		}
-		var sy float64
-		for _, y := range ys {
-			sy += float64(y)
-		}
-		p := sy / float64(n)
-		iid := p * (1 - p) / float64(n)
-		if iid <= 0 {
-			break // every latency on one side: the share does not vary
-		}
-		// Each run's clusters in time order; the variance of the total from
-		// the successive differences of their residuals eᵢ = yᵢ − p·mᵢ:
-		// K/(2(K−1)) · Σ(eᵢ − eᵢ₋₁)² per run, summed over the runs.
 		keys := make([]key, 0, clusters)
 		for c := range ms {
 			keys = append(keys, c)
 		}
-		slices.SortFunc(keys, func(a, b key) int {
+		slices.SortFunc(keys, func(a, b key) int { // time order, run by run
 			return cmp.Or(cmp.Compare(a.run, b.run), cmp.Compare(a.cluster, b.cluster))
 		})
-		var v float64
-		for i := 0; i < len(keys); {
-			j := i
-			var ss float64
-			prev := math.NaN()
-			for ; j < len(keys) && keys[j].run == keys[i].run; j++ {
-				e := float64(ys[keys[j]]) - p*float64(ms[keys[j]])
-				if !math.IsNaN(prev) {
-					ss += (e - prev) * (e - prev)
+		// The quantile lies within its coarse bucket: the share below the
+		// bucket and the share up to its top both stand for the share at
+		// the quantile, and the larger effect counts.
+		for _, edge := range []int{at - 1, at} {
+			ys := map[key]int64{}
+			for _, x := range all {
+				c := key{x.run, floorDiv(x.index, span)}
+				for j, b := range x.w.Buckets {
+					if b <= edge {
+						ys[c] += x.w.Counts[j]
+					}
 				}
-				prev = e
 			}
-			if k := j - i; k > 1 {
-				v += float64(k) / float64(2*(k-1)) * ss
+			var sy float64
+			for _, y := range ys {
+				sy += float64(y)
 			}
-			i = j
-		}
-		v /= float64(n) * float64(n)
-		if d := v / iid; d > de.Deff || de.Clusters == 0 {
-			de = DesignEffect{Deff: math.Max(d, 1), Clusters: clusters, WidthMs: width * span}
+			p := sy / float64(n)
+			iid := p * (1 - p) / float64(n)
+			if iid <= 0 {
+				continue // every latency on one side: the share does not vary
+			}
+			// The variance of the total from the successive differences of
+			// the residuals eᵢ = yᵢ − p·mᵢ: K/(2(K−1)) · Σ(eᵢ − eᵢ₋₁)² per
+			// run, summed over the runs.
+			var v float64
+			for i := 0; i < len(keys); {
+				j := i
+				var ss float64
+				prev := math.NaN()
+				for ; j < len(keys) && keys[j].run == keys[i].run; j++ {
+					e := float64(ys[keys[j]]) - p*float64(ms[keys[j]])
+					if !math.IsNaN(prev) {
+						ss += (e - prev) * (e - prev)
+					}
+					prev = e
+				}
+				if k := j - i; k > 1 {
+					v += float64(k) / float64(2*(k-1)) * ss
+				}
+				i = j
+			}
+			v /= float64(n) * float64(n)
+			if d := v / iid; d > de.Deff || de.Clusters == 0 {
+				de = DesignEffect{Deff: math.Max(d, 1), Clusters: clusters, WidthMs: width * span}
+			}
 		}
 	}
 	return de, de.Clusters > 0
