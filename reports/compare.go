@@ -118,7 +118,7 @@ type MetricChange struct {
 	// run's design effect at the percentile: how many times the variance
 	// of a percentile of latencies clustered in time exceeds that of
 	// independent ones (docs/compare.md#latencies-clustered-in-time). Each
-	// run's bootstrap spread is scaled by its square root.
+	// run is resampled at its effective size, n / deff.
 	DeffBase float64 `json:"deff_base,omitempty"`
 	DeffNew  float64 `json:"deff_new,omitempty"`
 	// CommonShift (latency percentiles) is, in ms, the share of Base by
@@ -441,7 +441,7 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 		c.Notes = append(c.Notes, s)
 	}
 	if len(clustered) > 0 {
-		c.Notes = append(c.Notes, fmt.Sprintf("latencies clustered in time (design effect ≥ %g, the run's share of the interval widened by its square root): %s", noteDeff, strings.Join(clustered, ", ")))
+		c.Notes = append(c.Notes, fmt.Sprintf("latencies clustered in time (design effect ≥ %g: that run resampled at its effective size, n / effect): %s", noteDeff, strings.Join(clustered, ", ")))
 	}
 	if lagWidened >= DefaultLatencyFloorMs {
 		bl := bases[0].Engine.LagMs
