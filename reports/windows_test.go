@@ -51,3 +51,24 @@ func TestOpWindowsRoundTripAndMerge(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeWindowsPlacesEachShardByItsStart: shards' windows add up, each
+// placed by its start; an input without windows leaves the operation
+// without.
+func TestMergeWindowsPlacesEachShardByItsStart(t *testing.T) {
+	t0 := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	win := func(i int, n int64) *OpWindows {
+		return &OpWindows{WindowMs: 200, Windows: []OpWindow{{Index: i, Buckets: []int{80}, Counts: []int64{n}}}}
+	}
+	a := &Result{StartedAt: t0, Ops: map[string]*Op{OpRefresh: {Count: 2, Windows: win(3, 2)}, OpAPI: {Count: 1, Windows: win(0, 1)}}}
+	b := &Result{StartedAt: t0.Add(400 * time.Millisecond), Ops: map[string]*Op{OpRefresh: {Count: 5, Windows: win(1, 5)}, OpAPI: {Count: 1}}}
+	out := &Result{StartedAt: t0, Ops: map[string]*Op{OpRefresh: {}, OpAPI: {}}}
+	mergeWindows(out, []*Result{a, b})
+	want := &OpWindows{WindowMs: 200, Windows: []OpWindow{{3, []int{80}, []int64{7}}}}
+	if got := out.Ops[OpRefresh].Windows; !reflect.DeepEqual(got, want) {
+		t.Errorf("refresh windows %+v, want %+v", got, want)
+	}
+	if got := out.Ops[OpAPI].Windows; got != nil {
+		t.Errorf("api windows %+v, want none (an input has none)", got)
+	}
+}
