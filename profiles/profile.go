@@ -150,6 +150,9 @@ type Threshold struct {
 	Expr string `json:"expr" yaml:"expr"`
 	// AbortOnFail stops the run as soon as the threshold fails on the live figures.
 	AbortOnFail bool `json:"abort_on_fail,omitempty" yaml:"abort_on_fail"`
+	// AllowNoData lets the threshold pass when its operation has no samples
+	// (docs/profiles.md#thresholds); without it, no data fails.
+	AllowNoData bool `json:"allow_no_data,omitempty" yaml:"allow_no_data"`
 }
 
 // SDK is how each simulated client's auth SDK keeps its session token.

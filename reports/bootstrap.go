@@ -66,8 +66,16 @@ func (e ecdf) quantile(q float64) float64 { return e.atRank(rank(q, e.n)) }
 // draw and one binary search over the buckets give exactly the bootstrap
 // distribution of the quantile.
 func (e ecdf) resampleQuantile(r *rand.Rand, q float64) float64 {
-	k := rank(q, e.n)
-	u := betaDraw(r, float64(k), float64(e.n-k+1))
+	return e.resampleQuantileOf(r, q, e.n)
+}
+
+// resampleQuantileOf draws the q-quantile of m draws with replacement
+// from the recorded values (m ≤ n: a resample of the effective size of
+// latencies clustered in time, see designEffect): the k-th smallest of m
+// uniforms is Beta(k, m−k+1).
+func (e ecdf) resampleQuantileOf(r *rand.Rand, q float64, m int64) float64 {
+	k := rank(q, m)
+	u := betaDraw(r, float64(k), float64(m-k+1))
 	return e.atRank(max(int64(math.Ceil(u*float64(e.n))), 1))
 }
 
@@ -85,10 +93,23 @@ func (iv Interval) Excludes0() bool { return iv.Low > 0 || iv.High < 0 }
 // the difference of the q-quantiles (new − base), from resamples paired
 // draws seeded by seed.
 func quantileDiffInterval(base, cur ecdf, q float64, resamples int, level float64, seed uint64) Interval {
+	return scaledQuantileDiffInterval(base, cur, q, resamples, level, seed, 1, 1)
+}
+
+// scaledQuantileDiffInterval is quantileDiffInterval with each run
+// resampled at its effective size, n divided by its design effect deffBase
+// and deffCur (Kish): latencies clustered in time carry less information
+// than as many independent ones (designEffect), which resampling them as
+// independent draws cannot see.
+func scaledQuantileDiffInterval(base, cur ecdf, q float64, resamples int, level float64, seed uint64, deffBase, deffCur float64) Interval {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	effective := func(e ecdf, deff float64) int64 {
+		return max(int64(math.Round(float64(e.n)/max(deff, 1))), 1)
+	}
+	mb, mc := effective(base, deffBase), effective(cur, deffCur)
 	d := make([]float64, resamples)
 	for i := range d {
-		d[i] = cur.resampleQuantile(r, q) - base.resampleQuantile(r, q)
+		d[i] = cur.resampleQuantileOf(r, q, mc) - base.resampleQuantileOf(r, q, mb)
 	}
 	slices.Sort(d)
 	tail := (1 - level) / 2

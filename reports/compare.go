@@ -25,8 +25,9 @@ const (
 	VerdictInfo = "info"
 	// VerdictOff: turned off by the budget.
 	VerdictOff = "off"
-	// VerdictNoData: the new run has no data for the metric. A gated metric
-	// without data fails: no data is not a pass.
+	// VerdictNoData: the new run, or a baseline run, has no data for the
+	// metric (NoDataIn says which). A gated metric without data fails: no
+	// data is not a pass.
 	VerdictNoData = "no data"
 )
 
@@ -113,6 +114,20 @@ type MetricChange struct {
 	// Spread is the baseline runs' own spread: the largest distance of one
 	// baseline's value from Base (0 with one baseline).
 	Spread float64 `json:"spread"`
+	// DeffBase and DeffNew (latency percentiles) are the base's and the new
+	// run's design effect at the percentile: how many times the variance
+	// of a percentile of latencies clustered in time exceeds that of
+	// independent ones (docs/compare.md#latencies-clustered-in-time). Each
+	// run is resampled at its effective size, n / deff.
+	DeffBase float64 `json:"deff_base,omitempty"`
+	DeffNew  float64 `json:"deff_new,omitempty"`
+	// CommonShift (latency percentiles) is, in ms, the share of Base by
+	// which every other operation measured over the same stretch of the
+	// runs moved the same way as this one, in their p50 service time (the
+	// least of them): a shift of the whole machine, at most Diff. The
+	// interval is widened by it on both sides
+	// (docs/compare.md#a-shift-every-operation-shared).
+	CommonShift float64 `json:"common_shift,omitempty"`
 	// LagDiff (latencies) is how much the load generator's own scheduling
 	// lag at this percentile differed between the runs, in ms: the interval
 	// is widened by it too.
@@ -134,8 +149,11 @@ type MetricChange struct {
 	// Gated: the metric can fail the comparison.
 	Gated   bool   `json:"gated"`
 	Verdict string `json:"verdict"`
-	// Failed: gated, and a regression or without data in the new run.
+	// Failed: gated, and a regression or without data.
 	Failed bool `json:"failed"`
+	// NoDataIn says, for the verdict "no data", which runs had none: "new",
+	// "base" (every baseline run), "2 of 3 baselines", or "base and new".
+	NoDataIn string `json:"no_data_in,omitempty"`
 }
 
 // PercentileCurves is one operation's latency by percentile in both runs,
@@ -272,6 +290,9 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 	}
 	lagWidened := 0.0
 	var few []string // percentiles not gated for want of samples beyond them
+	var clustered []string
+	shifts, controls := commonShifts(bases, cur)
+	widened := map[string]bool{}
 	add := func(m MetricChange, ruleName string) {
 		rule := opt.Budget.rule(ruleName)
 		m.Limit = limit
@@ -308,22 +329,37 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 		case len(bo) == 0 && !nHas:
 			for _, m := range opMetrics {
 				if name := op + "." + m.suffix; opt.Budget.namesExactly(name) {
-					add(MetricChange{Name: name, Kind: m.kind, Unit: unitOf(m.kind), Verdict: VerdictNoData}, name)
+					add(MetricChange{Name: name, Kind: m.kind, Unit: unitOf(m.kind), Verdict: VerdictNoData, NoDataIn: "base and new"}, name)
 				}
 			}
 			continue
-		case len(bo) == 0:
-			c.Notes = append(c.Notes, fmt.Sprintf("%s: no data in the base result", op))
-			continue
-		case !nHas:
-			c.Notes = append(c.Notes, fmt.Sprintf("%s: no data in the new result", op))
+		case len(bo) < len(bases) || !nHas:
+			// A run without samples of an operation the other runs made
+			// shows nothing about it: its gated metrics fail, whichever
+			// side lacks them (no data is not a pass).
+			var in []string
+			switch {
+			case len(bo) == 0:
+				in = append(in, "base")
+			case len(bo) < len(bases):
+				in = append(in, fmt.Sprintf("%d of %d baselines", len(bases)-len(bo), len(bases)))
+			}
+			if !nHas {
+				in = append(in, "new")
+			}
+			where := strings.Join(in, " and ")
+			c.Notes = append(c.Notes, fmt.Sprintf("%s: no data in %s", op, where))
 			for _, m := range opMetrics {
-				add(MetricChange{Name: op + "." + m.suffix, Kind: m.kind, Unit: unitOf(m.kind), Verdict: VerdictNoData}, op+"."+m.suffix)
+				mc := MetricChange{Name: op + "." + m.suffix, Kind: m.kind, Unit: unitOf(m.kind), Verdict: VerdictNoData, NoDataIn: where}
+				if nHas {
+					mc.New = opValue(no, m.kind, m.q)
+				}
+				if len(bo) > 0 {
+					mc.Base = opValue(bo[0], m.kind, m.q)
+				}
+				add(mc, mc.Name)
 			}
 			continue
-		}
-		if len(bo) < len(bases) {
-			c.Notes = append(c.Notes, fmt.Sprintf("%s: no data in %d of %d baseline runs", op, len(bases)-len(bo), len(bases)))
 		}
 		lat := compareLatencies(bo, no)
 		if lat.curves != nil {
@@ -339,6 +375,12 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 				mc.Floor = DefaultLatencyFloorMs
 				mc.measureFloor, mc.measureFloorFrom = histPrecision*mc.Base, "histogram precision"
 				mc.LagDiff = lagDiff(m.q)
+				if s, ok := shifts[op]; ok && m.kind == MetricLatency && s*(mc.New-mc.Base) > 0 {
+					// The machine accounts for at most the whole change,
+					// and only for one its way.
+					mc.CommonShift = min(math.Abs(s)*mc.Base, math.Abs(mc.New-mc.Base))
+					widened[op] = true
+				}
 				if len(bo) > 1 {
 					for _, o := range bo {
 						mc.Spread = max(mc.Spread, math.Abs(summaryAt(compareLatency(o), m.q)-mc.Base))
@@ -353,7 +395,21 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 					few = append(few, name)
 				}
 				if m.kind == MetricLatency && lat.hasHistograms() {
-					iv := quantileDiffInterval(lat.baseE, lat.curE, m.q, opt.Resamples, opt.Level, metricSeed(name))
+					var bw []*OpWindows
+					for _, o := range bo {
+						bw = append(bw, o.Windows)
+					}
+					db, dn := 1.0, 1.0
+					if de, ok := designEffect(bw, m.q); ok {
+						mc.DeffBase, db = de.Deff, de.Deff
+					}
+					if de, ok := designEffect([]*OpWindows{no.Windows}, m.q); ok {
+						mc.DeffNew, dn = de.Deff, de.Deff
+					}
+					if s := clusterNote(mc); s != "" && !mc.fewSamples {
+						clustered = append(clustered, s)
+					}
+					iv := scaledQuantileDiffInterval(lat.baseE, lat.curE, m.q, opt.Resamples, opt.Level, metricSeed(name), db, dn)
 					mc.Interval = &iv
 					lagWidened = max(lagWidened, mc.LagDiff)
 				}
@@ -381,6 +437,12 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 	if len(few) > 0 {
 		c.Notes = append(c.Notes, fmt.Sprintf("%s: fewer than %d requests of a run beyond the percentile: shown, not gated (a budget's gate: true gates them)", strings.Join(few, ", "), MinTailSamples))
 	}
+	if s := commonShiftNote(shifts, controls, widened); s != "" {
+		c.Notes = append(c.Notes, s)
+	}
+	if len(clustered) > 0 {
+		c.Notes = append(c.Notes, fmt.Sprintf("latencies clustered in time (design effect ≥ %g: that run resampled at its effective size, n / effect): %s", noteDeff, strings.Join(clustered, ", ")))
+	}
 	if lagWidened >= DefaultLatencyFloorMs {
 		bl := bases[0].Engine.LagMs
 		nl := cur.Engine.LagMs
@@ -392,6 +454,17 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 			vals[i] = runMetricValue(b, rm.name)
 		}
 		mc := MetricChange{Name: rm.name, Kind: rm.kind, Unit: unitOf(rm.kind), Base: median(vals), New: runMetricValue(cur, rm.name)}
+		if strings.HasPrefix(rm.name, "herd.") {
+			// The herd's figures are the refreshes': a run without any
+			// has none.
+			if where := refreshlessRuns(bases, cur); where != "" {
+				if where != "base and new" || opt.Budget.namesExactly(rm.name) {
+					mc.Verdict, mc.NoDataIn = VerdictNoData, where
+					add(mc, rm.name)
+				}
+				continue
+			}
+		}
 		if len(bases) > 1 {
 			for _, v := range vals {
 				mc.Spread = max(mc.Spread, math.Abs(v-mc.Base))
@@ -414,6 +487,48 @@ func CompareBaselines(bases []*Result, cur *Result, opt CompareOptions) Comparis
 		add(mc, rm.name)
 	}
 	return c
+}
+
+// refreshlessRuns names the runs without a refresh — "base", "2 of 3
+// baselines", "new", "base and new" — or "" when every run made some.
+func refreshlessRuns(bases []*Result, cur *Result) string {
+	has := func(r *Result) bool { o := r.Ops[OpRefresh]; return o != nil && o.Count > 0 }
+	missing := 0
+	for _, b := range bases {
+		if !has(b) {
+			missing++
+		}
+	}
+	var in []string
+	switch {
+	case missing == len(bases):
+		in = append(in, "base")
+	case missing > 0:
+		in = append(in, fmt.Sprintf("%d of %d baselines", missing, len(bases)))
+	}
+	if !has(cur) {
+		in = append(in, "new")
+	}
+	return strings.Join(in, " and ")
+}
+
+// noteDeff is the design effect from which compare notes a percentile's.
+const noteDeff = 2.0
+
+// clusterNote names m with its design effects of at least noteDeff, as
+// "sign_in.p95 (base 3.2, new 5.1)"; "" when neither is.
+func clusterNote(m MetricChange) string {
+	var parts []string
+	if m.DeffBase >= noteDeff {
+		parts = append(parts, fmt.Sprintf("base %.3g", m.DeffBase))
+	}
+	if m.DeffNew >= noteDeff {
+		parts = append(parts, fmt.Sprintf("new %.3g", m.DeffNew))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return m.Name + " (" + strings.Join(parts, ", ") + ")"
 }
 
 // judge sets m's difference, threshold and verdict.
@@ -441,6 +556,10 @@ func judge(m *MetricChange, off bool) {
 	if m.Interval != nil && m.LagDiff > 0 {
 		m.Interval.Low -= m.LagDiff
 		m.Interval.High += m.LagDiff
+	}
+	if m.Interval != nil && m.CommonShift > 0 {
+		m.Interval.Low -= m.CommonShift
+		m.Interval.High += m.CommonShift
 	}
 	if off {
 		return
@@ -572,6 +691,15 @@ func percentileCurves(base, cur *hdrhistogram.Histogram) *PercentileCurves {
 	}
 	pc.Base, pc.New = read(base), read(cur)
 	return pc
+}
+
+// opValue is an operation's figure of kind at percentile q (latencies, in
+// ms) or its error rate (%), for a row without a comparison.
+func opValue(o *Op, kind string, q float64) float64 {
+	if kind == MetricRate {
+		return 100 * float64(o.ErrorCount()) / float64(o.Count)
+	}
+	return summaryAt(compareLatency(o), q)
 }
 
 // compareLatency is an operation's latency summary, computed from its

@@ -160,6 +160,20 @@ func comparisonClosing(c Comparison) string {
 	return fmt.Sprintf("%d regression(s): %s", len(f), strings.Join(names, ", "))
 }
 
+// noDataWhere names the runs without data of m: "the new run", "the base
+// run", "2 of 3 baselines", "the base and new runs".
+func noDataWhere(m MetricChange) string {
+	switch m.NoDataIn {
+	case "", "new":
+		return "the new run"
+	case "base":
+		return "the base run"
+	case "base and new":
+		return "the base and new runs"
+	}
+	return m.NoDataIn
+}
+
 // comparisonColumns are the table's columns in every rendering.
 func comparisonColumns(c Comparison) []string {
 	return []string{"metric", "base", "new", "change", fmtLimit(c.Level) + " interval", "threshold", "verdict"}
@@ -169,9 +183,17 @@ func comparisonColumns(c Comparison) []string {
 func comparisonRow(m MetricChange) []string {
 	base, cur := fmtMetric(m.Base, m.Unit), fmtMetric(m.New, m.Unit)
 	if m.Verdict == VerdictNoData {
-		base, cur = "—", "no data"
-		if m.Base != 0 {
-			base = fmtMetric(m.Base, m.Unit)
+		if strings.Contains(m.NoDataIn, "new") || m.NoDataIn == "" {
+			cur = "no data"
+			if m.Base == 0 {
+				base = "—"
+			}
+		}
+		if strings.Contains(m.NoDataIn, "base") {
+			base = "no data"
+			if m.NoDataIn != "base" && m.NoDataIn != "base and new" {
+				base = "no data in " + strings.TrimSuffix(m.NoDataIn, " and new")
+			}
 		}
 	}
 	return []string{m.Name, base, cur, fmtDiff(m), fmtInterval(m), fmtThreshold(m), verdictWord(m)}
@@ -293,7 +315,7 @@ func WriteComparisonJUnit(w io.Writer, c Comparison) error {
 		if m.Failed {
 			msg := fmt.Sprintf("%s %s: %s → %s, %s", m.Name, m.Verdict, row[1], row[2], row[3])
 			if m.Verdict == VerdictNoData {
-				msg = m.Name + ": no data in the new run"
+				msg = m.Name + ": no data in " + noDataWhere(m)
 			}
 			tc.Failure = &junitFailure{Message: msg, Type: m.Verdict, Text: text.String()}
 		} else {

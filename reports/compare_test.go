@@ -418,3 +418,45 @@ func TestComparisonJSONHasNoInfinity(t *testing.T) {
 		t.Errorf("json:\n%s", b.String())
 	}
 }
+
+// TestCompareNoDataInABaselineFails: an operation the new run made and a
+// baseline did not is no pass either: its gated metrics fail with "no
+// data", naming the base, unless the budget turns them off.
+func TestCompareNoDataInABaselineFails(t *testing.T) {
+	cur := resultWith(t, "new", latencyHist(500, 5*time.Millisecond, 0, 1))
+	base := &Result{RunID: "base", Ops: map[string]*Op{}}
+	c := Compare(base, cur, CompareOptions{MaxRegression: 0.1})
+	for _, name := range []string{"refresh.p50", "refresh.p95", "refresh.p99", "refresh.error_rate"} {
+		if m, ok := c.Metric(name); !ok || m.Verdict != VerdictNoData || !m.Failed || m.NoDataIn != "base" {
+			t.Errorf("%s: %+v", name, m)
+		}
+	}
+	out := comparisonText(t, c)
+	if line := lineWith(out, "refresh.p50"); !strings.Contains(line, "no data") || !strings.Contains(line, " ms") || !strings.HasSuffix(line, "NO DATA") {
+		t.Errorf("refresh.p50 row %q", line)
+	}
+	if !strings.Contains(out, "note: refresh: no data in base") {
+		t.Errorf("no note:\n%s", out)
+	}
+	var junit bytes.Buffer
+	if err := RenderComparison(&junit, c, "junit"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(junit.String(), "refresh.p99: no data in the base run") {
+		t.Errorf("junit:\n%s", junit.String())
+	}
+	// One of three baselines without data fails too.
+	full := resultWith(t, "full", latencyHist(500, 5*time.Millisecond, 0, 2))
+	c = CompareBaselines([]*Result{full, base, full}, cur, CompareOptions{MaxRegression: 0.1})
+	if m, _ := c.Metric("refresh.p50"); !m.Failed || m.NoDataIn != "1 of 3 baselines" {
+		t.Errorf("1 of 3 baselines without data: %+v", m)
+	}
+	// The budget may turn them off.
+	b, err := ParseBudget("b.yaml", []byte("metrics:\n  refresh.*: off\n  herd.*: off\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := Compare(base, cur, CompareOptions{MaxRegression: 0.1, Budget: b}); c.Regressed() {
+		t.Errorf("refresh.* off: %+v", c.Failures())
+	}
+}

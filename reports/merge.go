@@ -144,6 +144,7 @@ func Merge(results ...*Result) (*Result, error) {
 	if err := mergeOps(out, results); err != nil {
 		return nil, err
 	}
+	mergeWindows(out, results)
 	tl, err := mergeTimelines(out.StartedAt, results)
 	if err != nil {
 		return nil, err

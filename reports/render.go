@@ -8,6 +8,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/stampede-load/stampede/profiles/threshold"
 )
 
 // ErrUnknownFormat is returned (wrapped) by Render for a format it does not know.
@@ -118,7 +120,21 @@ func renderWithUnit(v, unit string) string {
 }
 
 // thresholdValueText formats a threshold's measured value in the unit of its limit.
+// A threshold without data reads "no data: refresh had no samples"
+// ("…, allowed" when the threshold allows it).
 func thresholdValueText(t ThresholdResult) string {
+	if t.NoData {
+		s := "no data"
+		if th, err := threshold.Parse(t.Expr); err == nil {
+			if op, ok := threshold.SampledOp(th.Metric); ok {
+				s += ": " + op + " had no samples"
+			}
+		}
+		if t.AllowNoData {
+			s += ", allowed"
+		}
+		return s
+	}
 	_, _, _, unit, _ := renderExprParts(t.Expr)
 	return renderWithUnit(fmtFigure(t.Value), unit)
 }
@@ -126,6 +142,9 @@ func thresholdValueText(t ThresholdResult) string {
 // thresholdFailureText explains a threshold's outcome in one line:
 // "refresh.p99 = 312.4 ms, limit < 250 ms".
 func thresholdFailureText(t ThresholdResult) string {
+	if t.NoData {
+		return strings.TrimSpace(t.Expr) + ": " + thresholdValueText(t)
+	}
 	metric, op, limit, unit, ok := renderExprParts(t.Expr)
 	if !ok {
 		return fmt.Sprintf("%s: value %s", t.Expr, fmtFigure(t.Value))

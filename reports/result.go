@@ -75,6 +75,10 @@ type ThresholdResult struct {
 	// AbortOnFail and Aborted: the threshold could stop the run early, and did.
 	AbortOnFail bool `json:"abort_on_fail,omitempty"`
 	Aborted     bool `json:"aborted,omitempty"`
+	// NoData: the metric's operation had no samples, so there was no value
+	// to hold (Value is 0); the threshold failed unless AllowNoData.
+	NoData      bool `json:"no_data,omitempty"`
+	AllowNoData bool `json:"allow_no_data,omitempty"`
 }
 
 // Herd is what the fleet did to the refresh endpoint (docs/results.md#herd-metrics). Rates are
@@ -170,6 +174,9 @@ type Op struct {
 	ServiceHDR string `json:"service_hdr,omitempty"`
 	// OutOfRange counts latencies outside the histogram's bounds (1 µs .. 1 h).
 	OutOfRange int64 `json:"out_of_range,omitempty"`
+	// Windows are the latencies per time window, coarsely, for compare to
+	// see how clustered in time they are (docs/results.md).
+	Windows *OpWindows `json:"windows,omitempty"`
 }
 
 // ErrorCount is the sum of Errors.

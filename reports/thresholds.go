@@ -128,10 +128,37 @@ func ThresholdValue(r *Result, t threshold.Threshold) float64 {
 	return t.InUnit(get(r))
 }
 
+// NoData reports whether t's metric has no value in r because its
+// operation has no samples: a latency of an operation with no answered
+// request (service latencies: or none measured), an error rate of an
+// operation that never ran (threshold.SampledOp). Counts always have one.
+func NoData(r *Result, t threshold.Threshold) bool {
+	op, sampled := threshold.SampledOp(t.Metric)
+	if !sampled {
+		return false
+	}
+	o := r.Ops[op]
+	if o == nil || o.Count <= 0 {
+		return true
+	}
+	if t.Kind != threshold.Latency {
+		return false
+	}
+	if strings.Contains(t.Metric, ".service_") && o.ServiceMs == nil {
+		return true
+	}
+	return o.Count-o.Errors["cancelled"] <= 0 // cancelled requests have no latency
+}
+
 // CheckThreshold evaluates t on r: the metric's value in t's unit and
 // whether it holds. The value is kept finite so that result.json can hold
-// it: NaN becomes 0 (and fails), ±Inf the largest float.
+// it: NaN becomes 0 (and fails), ±Inf the largest float. A metric with no
+// data (NoData) fails with NoData set and value 0: no data is not a pass
+// (Evaluate lets a threshold that allows it pass).
 func CheckThreshold(r *Result, t threshold.Threshold) ThresholdResult {
+	if NoData(r, t) {
+		return ThresholdResult{Expr: t.Expr, NoData: true}
+	}
 	v := ThresholdValue(r, t)
 	ok := t.Holds(v)
 	switch {
@@ -165,7 +192,8 @@ func parseAll(ths []profiles.Threshold) ([]threshold.Threshold, error) {
 // the value in the expression's unit, whether it held), r.Invariants to
 // the default invariants as r.Profile gates them (EvaluateInvariants), and
 // r.Verdict to "pass" when every threshold and every gated invariant
-// held, "fail" otherwise. A
+// held, "fail" otherwise. A threshold whose operation has no samples fails
+// with NoData, unless the profile's threshold says allow_no_data. A
 // threshold that does not parse is an error (every one is reported,
 // joined) and leaves r unchanged: validate thresholds with threshold.Parse
 // (or profiles.Validate) before the run.
@@ -179,6 +207,9 @@ func Evaluate(r *Result, ths []profiles.Threshold) error {
 	for i, t := range parsed {
 		tr := CheckThreshold(r, t)
 		tr.AbortOnFail = ths[i].AbortOnFail
+		if tr.NoData && ths[i].AllowNoData {
+			tr.OK, tr.AllowNoData = true, true
+		}
 		r.Thresholds[i] = tr
 		if !tr.OK {
 			r.Verdict = VerdictFail
@@ -193,7 +224,9 @@ func Evaluate(r *Result, ths []profiles.Threshold) error {
 
 // CheckAbort evaluates only the thresholds of ths marked abort_on_fail, on
 // r (a live snapshot of a running test), and returns the first that fails
-// with its index in ths; index is -1 when all of them hold. Parse errors
+// with its index in ths; index is -1 when all of them hold. A threshold
+// whose operation has no samples yet does not stop the run: the operation
+// may still come (Evaluate judges the final figures). Parse errors
 // are returned as Evaluate returns them.
 func CheckAbort(r *Result, ths []profiles.Threshold) (index int, failed ThresholdResult, err error) {
 	parsed, err := parseAll(ths)
@@ -204,7 +237,7 @@ func CheckAbort(r *Result, ths []profiles.Threshold) (index int, failed Threshol
 		if !ths[i].AbortOnFail {
 			continue
 		}
-		if tr := CheckThreshold(r, t); !tr.OK {
+		if tr := CheckThreshold(r, t); !tr.OK && !tr.NoData {
 			tr.AbortOnFail, tr.Aborted = true, true
 			return i, tr, nil
 		}
@@ -227,18 +260,22 @@ func MarkAborted(r *Result, i int, live ThresholdResult) {
 }
 
 // ThresholdLine formats an evaluated threshold for the terminal:
-// "✓ refresh.p99 < 250ms (value 5.75 ms)", "✗ ..." when it failed, noting
-// a threshold that stopped the run.
+// "✓ refresh.p99 < 250ms (value 5.75 ms)", "✗ ..." when it failed,
+// "✗ refresh.p99 < 1ms (no data: refresh had no samples)" without data,
+// noting a threshold that stopped the run.
 func ThresholdLine(t ThresholdResult) string {
 	mark := "✓"
 	if !t.OK {
 		mark = "✗"
 	}
-	value := fmtFigure(t.Value)
+	value := "value " + fmtFigure(t.Value)
 	if th, err := threshold.Parse(t.Expr); err == nil {
-		value = renderWithUnit(value, th.Unit)
+		value = "value " + renderWithUnit(fmtFigure(t.Value), th.Unit)
 	}
-	line := fmt.Sprintf("%s %s (value %s)", mark, strings.TrimSpace(t.Expr), value)
+	if t.NoData {
+		value = thresholdValueText(t)
+	}
+	line := fmt.Sprintf("%s %s (%s)", mark, strings.TrimSpace(t.Expr), value)
 	if t.Aborted {
 		line += ": stopped the run (abort_on_fail)"
 	}

@@ -69,9 +69,9 @@ func TestThresholdValueAndHolds(t *testing.T) {
 		{"refresh.mean > 6.25", 6.25, false},
 		{"refresh.max < 1.2s", 1.2, false},
 		{"refresh.service_p99 < 100ms", 80, true},
-		{"api.p99 < 1ms", 0, true},                // no data: 0
-		{"get_token.p99 < 1ms", 0, true},          // no such op in the result
-		{"sign_in.service_p99 < 1ms", 0, true},    // no service summary
+		{"api.p99 < 1ms", 0, false},               // no data: fails
+		{"get_token.p99 < 1ms", 0, false},         // no such op in the result: no data
+		{"sign_in.service_p99 < 1ms", 0, false},   // no service summary: no data
 		{"engine.lag_max < 2ms", 3, false},        // engine lag
 		{"engine.lag_p99 < 0.001s", 0.0008, true}, // in seconds
 		// Rates: percent and fraction.
@@ -79,7 +79,7 @@ func TestThresholdValueAndHolds(t *testing.T) {
 		{"refresh.error_rate <= 3%", 3, true},
 		{"refresh.error_rate < 0.05", 0.03, true},
 		{"refresh.error_rate == 0.03", 0.03, true},
-		{"api.error_rate == 0", 0, true}, // count 0: rate 0
+		{"api.error_rate == 0", 0, false}, // count 0: no data
 		{"herd.retries_share < 2%", 3, false},
 		// Counts.
 		{"refresh.count == 1000", 1000, true},
@@ -217,6 +217,59 @@ func TestThresholdLine(t *testing.T) {
 	} {
 		if got := ThresholdLine(tc.tr); got != tc.want {
 			t.Errorf("got %q, want %q", got, tc.want)
+		}
+	}
+}
+
+// TestNoDataIsNotAPass: a latency or error rate of an operation without
+// samples fails with NoData (value 0), unless the threshold allows no data;
+// a live check does not stop the run for it; every rendering says so.
+func TestNoDataIsNotAPass(t *testing.T) {
+	r := evalResult()
+	// Every refresh of this operation was cancelled: no latency, but a rate.
+	r.Ops[OpSignIn] = &Op{Count: 4, Errors: map[string]int64{"cancelled": 4}, ServiceMs: &Summary{}}
+	for _, tc := range []struct {
+		expr   string
+		noData bool
+	}{
+		{"api.p99 < 1ms", true}, {"api.service_p50 < 1ms", true}, {"api.error_rate < 1%", true},
+		{"get_token.max < 1s", true}, {"sign_in.p50 < 1ms", true}, {"sign_in.service_p99 < 1ms", true},
+		{"sign_in.error_rate > 0.5", false}, {"api.count == 0", false}, {"refresh.p99 < 400ms", false},
+		{"herd.retries_share < 1%", false},
+	} {
+		th, err := threshold.Parse(tc.expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := CheckThreshold(r, th)
+		if got.NoData != tc.noData || (tc.noData && (got.OK || got.Value != 0)) {
+			t.Errorf("%q: %+v, want no data %v (and failed)", tc.expr, got, tc.noData)
+		}
+	}
+	ths := []profiles.Threshold{{Expr: "api.p99 < 1ms"}, {Expr: "api.p99 < 1ms", AllowNoData: true}, {Expr: "refresh.p99 < 400ms"}}
+	if err := Evaluate(r, ths); err != nil {
+		t.Fatal(err)
+	}
+	want := []ThresholdResult{{Expr: "api.p99 < 1ms", NoData: true}, {Expr: "api.p99 < 1ms", OK: true, NoData: true, AllowNoData: true},
+		{Expr: "refresh.p99 < 400ms", Value: 312.4, OK: true}}
+	if !slices.Equal(r.Thresholds, want) || r.Verdict != VerdictFail {
+		t.Errorf("Evaluate: verdict %q, %+v; want fail, %+v", r.Verdict, r.Thresholds, want)
+	}
+	if err := Evaluate(r, ths[1:]); err != nil || r.Verdict != VerdictPass {
+		t.Errorf("allow_no_data: verdict %q, err %v; want pass", r.Verdict, err)
+	}
+	// Live: an operation that has not run yet does not stop the run.
+	if i, tr, err := CheckAbort(r, []profiles.Threshold{{Expr: "api.p99 < 1ms", AbortOnFail: true}}); i != -1 || err != nil {
+		t.Errorf("CheckAbort on no data = %d, %+v, %v; want -1", i, tr, err)
+	}
+	for got, want := range map[string]string{
+		ThresholdLine(want[0]):        "✗ api.p99 < 1ms (no data: api had no samples)",
+		ThresholdLine(want[1]):        "✓ api.p99 < 1ms (no data: api had no samples, allowed)",
+		thresholdFailureText(want[0]): "api.p99 < 1ms: no data: api had no samples",
+		thresholdValueText(want[0]):   "no data: api had no samples",
+	} {
+		if got != want {
+			t.Errorf("got %q, want %q", got, want)
 		}
 	}
 }

@@ -217,7 +217,10 @@ func thresholdsFailed(res *reports.Result) error {
 	var failed []string
 	stopped := ""
 	for _, t := range res.Thresholds {
-		if !t.OK {
+		switch {
+		case !t.OK && t.NoData:
+			failed = append(failed, t.Expr+" (no data)")
+		case !t.OK:
 			failed = append(failed, t.Expr)
 		}
 		if t.Aborted {

@@ -46,6 +46,7 @@ type opRecord struct {
 	latency    *hdrhistogram.Histogram
 	service    *hdrhistogram.Histogram
 	outOfRange int64
+	windows    latencyWindows // coarse latencies per time window
 }
 
 // shard is the part of the recording one group of clients writes to; its
@@ -79,8 +80,9 @@ const (
 // shard of clients, merged when a snapshot is taken, plus fleet gauges
 // sampled into the timeline.
 type Recorder struct {
-	start  time.Time
-	shards []*shard
+	start    time.Time
+	shards   []*shard
+	winWidth time.Duration // of the operations' latency windows
 
 	// Live totals and gauges, read by progress output and the sampler.
 	started         atomic.Int64
@@ -115,7 +117,7 @@ type Recorder struct {
 // NewRecorder returns a recorder with n shards whose timeline starts at start
 // and is sized for about span of run, for a plan with that many fleet events.
 func NewRecorder(n int, start time.Time, span time.Duration, events int) *Recorder {
-	r := &Recorder{start: start, shards: make([]*shard, n), windowClients: make([]atomic.Int64, events)}
+	r := &Recorder{start: start, shards: make([]*shard, n), windowClients: make([]atomic.Int64, events), winWidth: latencyWindowWidth(span)}
 	buckets := int(span/TimelineBucket) + 1
 	for i := range r.shards {
 		s := &shard{
@@ -198,6 +200,7 @@ func (r *Recorder) answered(sh int, o Op, class model.ErrorClass, wire, done tim
 	if !reports.RecordLatency(rec.latency, latency) {
 		rec.outOfRange++
 	}
+	rec.windows.add(r.window(done), latency)
 	if rec.service != nil {
 		reports.RecordLatency(rec.service, service)
 	}
@@ -242,8 +245,11 @@ func (r *Recorder) metric(sh, client int, now time.Time, a *model.Action) {
 		} else {
 			rec.errors[a.Class]++
 		}
-		if a.Class != model.ClassCancelled && !reports.RecordLatency(rec.latency, a.Latency) {
-			rec.outOfRange++
+		if a.Class != model.ClassCancelled {
+			if !reports.RecordLatency(rec.latency, a.Latency) {
+				rec.outOfRange++
+			}
+			rec.windows.add(r.window(now), a.Latency)
 		}
 	case model.MetricRequestIssued:
 		s.requests.Issued++
@@ -439,6 +445,7 @@ func (r *Recorder) Fill(res *reports.Result, end time.Time) error {
 			if m.service != nil {
 				m.service.Merge(x.service)
 			}
+			m.windows.merge(x.windows)
 		}
 		lag.Merge(s.lag)
 		for k, v := range s.statuses {
@@ -460,7 +467,7 @@ func (r *Recorder) Fill(res *reports.Result, end time.Time) error {
 	for o := range merged {
 		m := &merged[o]
 		out := &reports.Op{Count: m.count, OK: m.ok, Errors: map[string]int64{}, OutOfRange: m.outOfRange,
-			LatencyMs: reports.Summarize(m.latency)}
+			LatencyMs: reports.Summarize(m.latency), Windows: reports.NewOpWindows(r.winWidth, m.windows)}
 		for c := model.Class401; c < model.NumClasses; c++ {
 			out.Errors[c.String()] = m.errors[c]
 		}

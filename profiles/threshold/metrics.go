@@ -219,3 +219,23 @@ func editDistance(a, b string, limit int) int {
 	}
 	return min(prev[len(b)], limit)
 }
+
+// SampledOp reports whether the metric named name is a figure computed from
+// an operation's samples — a latency (service_ ones included) or the error
+// rate of sign_in, refresh, api, get_token or foreground_recovery — and
+// names that operation. Such a figure has no value when the operation
+// never ran: a threshold on it fails with "no data" unless it allows none.
+// Counts (refresh.count, refresh.errors) are figures even when 0.
+func SampledOp(name string) (op string, ok bool) {
+	m, known := byName[name]
+	if !known || (m.Kind != Latency && m.Kind != Rate) {
+		return "", false
+	}
+	op, _, _ = strings.Cut(name, ".")
+	for _, o := range ops {
+		if o == op {
+			return op, true
+		}
+	}
+	return "", false
+}

@@ -171,3 +171,19 @@ func TestIsStdlib(t *testing.T) {
 		}
 	}
 }
+
+// TestSampledOp: latencies and error rates of an operation need its
+// samples; counts and the fleet's figures do not.
+func TestSampledOp(t *testing.T) {
+	for _, tc := range []struct{ name, op string }{
+		{"refresh.p99", "refresh"}, {"sign_in.max", "sign_in"}, {"api.service_p50", "api"},
+		{"get_token.mean", "get_token"}, {"foreground_recovery.error_rate", "foreground_recovery"},
+		{"refresh.count", ""}, {"refresh.errors", ""}, {"api.errors.http_401", ""},
+		{"requests.lost", ""}, {"engine.lag_p99", ""}, {"herd.retries_share", ""}, {"nonsense.p99", ""},
+	} {
+		op, ok := SampledOp(tc.name)
+		if op != tc.op || ok != (tc.op != "") {
+			t.Errorf("SampledOp(%q) = %q, %v; want %q", tc.name, op, ok, tc.op)
+		}
+	}
+}
