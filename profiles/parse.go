@@ -45,7 +45,7 @@ func LoadFile(path string) (Profile, error) {
 // LoadFileWith is LoadFile with adjust applied to the profile after it is
 // read and before it is validated (see ResolveWith).
 func LoadFileWith(path string, adjust func(*Profile)) (Profile, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFileLimited(path, MaxProfileBytes)
 	if err != nil {
 		return Profile{}, fmt.Errorf("read profile: %w", err)
 	}
@@ -72,8 +72,8 @@ func ResolveWith(nameOrPath string, adjust func(*Profile)) (Profile, error) {
 	if _, err := os.Stat(name); err == nil || ext == ".yaml" || ext == ".yml" {
 		return LoadFileWith(name, adjust)
 	}
-	return Profile{}, fmt.Errorf("unknown profile %q: not a built-in profile (%s) and no such file",
-		name, strings.Join(BuiltinNames(), ", "))
+	return Profile{}, fmt.Errorf("unknown profile %s: not a built-in profile (%s) and no such file",
+		Quote(name), strings.Join(BuiltinNames(), ", "))
 }
 
 // parse decodes data over Default(), applies adjust, validates, and returns
@@ -118,12 +118,20 @@ type decoder struct {
 	// rebase is set for an override (Set): a preset keeps the fields the
 	// section changed from its old preset (see startFrom).
 	rebase bool
+	// more counts the problems beyond those kept in errs.
+	more int
 }
 
 // fail records a problem at a line of the file and marks path as unread.
+// Beyond a few times MaxProblems, problems are only counted: a file of a
+// million unknown keys fails fast with a bounded message.
 func (d *decoder) fail(line int, path, format string, args ...any) {
-	d.errs = append(d.errs, &FieldError{Path: path, Message: fmt.Sprintf(format, args...), File: d.file, Line: line})
 	d.failed[path] = true
+	if len(d.errs) >= 4*MaxProblems {
+		d.more++
+		return
+	}
+	d.errs = append(d.errs, &FieldError{Path: path, Message: fmt.Sprintf(format, args...), File: d.file, Line: line, InFile: true})
 }
 
 // document parses data into the root node of its one YAML document; nil
@@ -222,15 +230,18 @@ func describe(n *yaml.Node) string {
 		case "!!null":
 			return "nothing"
 		case "!!str":
-			return strconv.Quote(n.Value)
+			return Quote(n.Value)
 		case "!!int", "!!float", "!!bool":
+			if len(n.Value) > maxQuoted {
+				return Quote(n.Value)
+			}
 			return n.Value
 		}
 		tag := n.ShortTag()
 		if strings.ContainsFunc(tag, func(r rune) bool { return !unicode.IsGraphic(r) || unicode.IsSpace(r) }) {
 			tag = strconv.Quote(tag) // "!%0A" is a tag with a newline
 		}
-		return tag + " " + strconv.Quote(n.Value)
+		return tag + " " + Quote(n.Value)
 	}
 	return "something else"
 }
@@ -379,6 +390,10 @@ func presetName(n *yaml.Node) (string, bool) {
 
 // unknown reports a field the section does not have.
 func (d *decoder) unknown(line int, path, key string, t reflect.Type, v reflect.Value) {
+	if len(d.errs) >= 4*MaxProblems {
+		d.fail(line, path, "unknown field") // only counted
+		return
+	}
 	allowed := fieldNames(t)
 	where := "fields of " + parent(path)
 	switch {
@@ -585,18 +600,28 @@ func (d *decoder) locate(fe *FieldError) {
 	}
 }
 
-// joined returns the problems in file order, each once.
+// joined returns the problems in file order, each once: the first
+// MaxProblems, then how many more there are.
 func (d *decoder) joined() error {
 	slices.SortStableFunc(d.errs, func(a, b *FieldError) int {
 		return cmp.Compare(lineKey(a.Line), lineKey(b.Line))
 	})
 	var errs []error
 	seen := map[string]bool{}
+	more := d.more
 	for _, fe := range d.errs {
 		if s := fe.Error(); !seen[s] {
 			seen[s] = true
+			if len(errs) == MaxProblems {
+				more++
+				continue
+			}
 			errs = append(errs, fe)
 		}
+	}
+	if more > 0 {
+		errs = append(errs, &FieldError{File: d.file, InFile: true,
+			Message: fmt.Sprintf("and %d more problems (the first %d are listed)", more, MaxProblems)})
 	}
 	return errors.Join(errs...)
 }

@@ -93,11 +93,15 @@ func (p Profile) Validate() error {
 	if !(p.TimeScale >= 1) {
 		v.bad("time_scale", "must be at least 1, got %g", p.TimeScale)
 	}
+	p.validateLimits(v)
 	v.oneOf("connections", p.Connections, []string{ConnectionsShared, ConnectionsPerClient})
 	p.validateSDK(v)
 	p.validateApp(v)
 	p.validateNetwork(v)
 	for i, e := range p.Events {
+		if i >= MaxEvents {
+			break // validateLimits says so
+		}
 		p.validateEvent(v, i, e)
 	}
 	v.positive("backend.token_lifetime", p.Backend.TokenLifetime)

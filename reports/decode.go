@@ -56,6 +56,9 @@ func DecodeResult(data []byte) (*Result, error) {
 			}
 		}
 	}
+	if len(errs) == 0 {
+		errs = checkFigures(&r)
+	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("%w:\n%w", ErrInvalidResult, errors.Join(errs...))
 	}
