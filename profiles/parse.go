@@ -341,6 +341,11 @@ func (d *decoder) mapping(n *yaml.Node, path string, v reflect.Value) {
 	var unknown []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
+		if d.nodes++; d.nodes > maxNodes { // keys count too: a million unknown keys stop here
+			d.fail(k.Line, path, "the profile expands to more than %d YAML nodes (aliases followed): too large", maxNodes)
+			d.more += (len(n.Content) - i) / 2
+			break
+		}
 		if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!merge" {
 			if k.ShortTag() == "!!merge" {
 				d.fail(k.Line, path, "YAML merge keys (<<) are not supported: write the fields out")

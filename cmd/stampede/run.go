@@ -41,6 +41,8 @@ type runOptions struct {
 	outDir     string
 	noProgress bool
 	quiet      bool
+	// force runs a profile the memory estimate refuses.
+	force bool
 	// metricsAddr is --metrics-addr: where to serve live Prometheus
 	// metrics while the run goes; empty is off (metrics.go).
 	metricsAddr string
@@ -107,6 +109,7 @@ func newRunCmd(s streams) *cobra.Command {
 	f.StringVar(&o.outDir, "out", "", "results directory (default ./stampede-results/<run-id>)")
 	f.BoolVar(&o.noProgress, "no-progress", false, "plain progress lines instead of bars (automatic when stderr is not a terminal)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print the summary only")
+	f.BoolVar(&o.force, "force", false, "run even when the memory estimate (clients, timeline, events) passes the machine's available memory")
 	f.StringVar(&o.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics at http://HOST:PORT/metrics while the run goes, such as 127.0.0.1:9090 (default off)")
 	f.StringArrayVar(&o.thresholds, "threshold", nil, "pass/fail gate METRIC OP VALUE such as \"refresh.p99 < 250ms\" (repeatable; adds to the profile's thresholds; any failure exits 99)")
 	return cmd
@@ -130,6 +133,12 @@ func (o *runOptions) run(ctx context.Context) error {
 	p, err := o.resolve()
 	if err != nil {
 		return err
+	}
+	if err := run.CheckMemory(p, o.shardIndex, o.shardCount); err != nil {
+		if !o.force {
+			return usageError(err)
+		}
+		fmt.Fprintf(o.err, "stampede: warning: --force: %v\n", err)
 	}
 	runID := o.shardFlags.id(p)
 	out := o.outDir
