@@ -37,6 +37,10 @@ func usageErrorf(format string, args ...any) error {
 // results are written.
 var errInterrupted = &exitError{code: exitInterrupted, err: errors.New("interrupted: partial results written")}
 
+// errStopped ends a command stopped by a signal that has said so itself
+// (serve: "stampede backend stopped"): exit 130, nothing more printed.
+var errStopped = &exitError{code: exitInterrupted, err: errors.New("interrupted")}
+
 // exitCode maps an error returned by a command to the process exit code;
 // this is the only place that does.
 func exitCode(err error) int {

@@ -158,6 +158,7 @@ func (o *runOptions) run(ctx context.Context) error {
 		return err
 	}
 	var prog *progress
+	runStarting()
 	res, err := run.Execute(ctx, run.Options{
 		Profile: p, RunID: runID, OutDir: out, Shard: o.shardIndex, Shards: o.shardCount, StartAt: o.startTime,
 		ToolVersion: toolVersion(), TargetSource: o.targetSource(), AdminToken: o.targetAdminToken(),

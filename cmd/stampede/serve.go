@@ -84,6 +84,9 @@ func (o *serveOptions) run(cmd *cobra.Command) error {
 	default:
 		errs = append(errs, fmt.Sprintf("--signing: must be RS256, ES256 or EdDSA, got %s", profiles.Quote(o.signing)))
 	}
+	if err := checkMetricsAddr(o.addr); err != nil { // the same HOST:PORT check
+		errs = append(errs, "--addr"+strings.TrimPrefix(err.Error(), "--metrics-addr"))
+	}
 	if o.metricsAddr != "" {
 		if err := checkMetricsAddr(o.metricsAddr); err != nil {
 			errs = append(errs, err.Error())
@@ -146,5 +149,5 @@ func (o *serveOptions) run(cmd *cobra.Command) error {
 		return fmt.Errorf("serve: shutdown: %w", err)
 	}
 	fmt.Fprintln(o.streams.out, "stampede backend stopped")
-	return nil
+	return errStopped
 }
