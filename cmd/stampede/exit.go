@@ -9,11 +9,14 @@ import (
 
 // Exit codes, the same for every command (docs/results.md#exit-codes).
 const (
-	exitOK          = 0
-	exitFailure     = 1
-	exitUsage       = 2
-	exitThresholds  = 99
-	exitInterrupted = 130
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+	// exitFilesNotWritten: the run completed, its summary printed, but its
+	// files were not all written (the result went to a fallback path).
+	exitFilesNotWritten = 3
+	exitThresholds      = 99
+	exitInterrupted     = 130
 )
 
 // exitError carries the exit code an error maps to.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -22,6 +21,10 @@ import (
 // is the engine's default (2 s). The process tests lengthen it to hold a
 // graceful stop open.
 var interruptGrace time.Duration
+
+// resultWrite writes the run's result files; nil is the atomic write
+// (tests inject a full disk).
+var resultWrite func(path string, data []byte) error
 
 // checkpointEvery is how often a run writes checkpoint.json; tests shorten
 // it.
@@ -115,17 +118,31 @@ func newRunCmd(s streams) *cobra.Command {
 	return cmd
 }
 
+// probeBytes is the size of the probe file prepareOut writes.
+const probeBytes = 4096
+
 // prepareOut creates the results directory and proves it writable.
 func prepareOut(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return usageErrorf("--out %s: cannot create the results directory: %w", dir, err)
 	}
+	// The probe is written and synced, so a full disk fails here, before
+	// the run, not when its result is written.
 	f, err := os.CreateTemp(dir, ".probe-*")
 	if err != nil {
 		return usageErrorf("--out %s: results directory is not writable: %w", dir, err)
 	}
-	f.Close()
-	os.Remove(f.Name())
+	defer os.Remove(f.Name())
+	_, err = f.Write(make([]byte, probeBytes))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return usageErrorf("--out %s: results directory is not writable: %w", dir, err)
+	}
 	return nil
 }
 
@@ -163,7 +180,7 @@ func (o *runOptions) run(ctx context.Context) error {
 		Profile: p, RunID: runID, OutDir: out, Shard: o.shardIndex, Shards: o.shardCount, StartAt: o.startTime,
 		ToolVersion: toolVersion(), TargetSource: o.targetSource(), AdminToken: o.targetAdminToken(),
 		PreflightTimeout: o.preflightTimeout, TLS: tlsConfig, InsecureSkipVerify: o.tls.insecure,
-		FDLimit: o.fdLimit, Interrupted: interruptGrace, WatchEvery: o.watchEvery, CheckpointEvery: checkpointEvery,
+		FDLimit: o.fdLimit, Interrupted: interruptGrace, Write: resultWrite, WatchEvery: o.watchEvery, CheckpointEvery: checkpointEvery,
 		Warn: o.err, Register: metrics.register, OnBackend: o.onBackend,
 		Started: func(eng *load.Engine, target reports.Target) {
 			o.printHeader(p, runID, target)
@@ -171,15 +188,20 @@ func (o *runOptions) run(ctx context.Context) error {
 		},
 		Stopped: func(complete bool) { prog.stop(complete) },
 	})
-	if err != nil {
+	we, writeFailed := asWriteError(err)
+	if err != nil && (!writeFailed || res == nil) {
 		return err
 	}
+	// The summary is printed whatever became of the files.
 	if err := reports.WriteText(o.streams.out, res); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.streams.out, "\nresult: %s\nreport: %s\n", filepath.Join(out, run.ResultName), filepath.Join(out, run.ReportName))
+	filesErr := o.announceFiles(out, res, we)
 	if res.Partial && ctx.Err() != nil {
 		return errInterrupted // an interrupt wins over thresholds
+	}
+	if filesErr != nil {
+		return filesErr // and lost files over thresholds: the summary says how they went
 	}
 	return thresholdsFailed(res)
 }
