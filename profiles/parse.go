@@ -160,7 +160,12 @@ func (d *decoder) document(data []byte) *yaml.Node {
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		d.fail(root.Line, "", "want a mapping of profile fields (%s), got %s", strings.Join(fieldNames(reflect.TypeFor[Profile]()), ", "), describe(root))
+		got := describe(root)
+		if root.Kind == yaml.ScalarNode && len(root.Value) > maxQuoted {
+			// Some other file (-p /etc/passwd): its text is not repeated.
+			got = fmt.Sprintf("%d bytes of text: not a YAML profile", len(root.Value))
+		}
+		d.fail(root.Line, "", "want a mapping of profile fields (%s), got %s", strings.Join(fieldNames(reflect.TypeFor[Profile]()), ", "), got)
 		return nil
 	}
 	return root

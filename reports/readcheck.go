@@ -13,7 +13,7 @@ import (
 
 // MaxResultBytes bounds a result.json read by report, compare and merge
 // (docs/results.md#limits): reading stops there.
-const MaxResultBytes = 256 << 20
+const MaxResultBytes = 128 << 20
 
 // MaxShards bounds a run's shard count (--shard i/n) and the shard count a
 // result may claim.
