@@ -82,7 +82,7 @@ func parseShard(v string) (index, count int, err error) {
 	case !ok || err1 != nil || err2 != nil:
 		return 0, 0, fmt.Errorf("want i/n, shard i of n counting from 0, such as 0/4, got %s", profiles.Quote(v))
 	case n < 1 || n > reports.MaxShards:
-		return 0, 0, fmt.Errorf("the shard count must be from 1 to %d, got %s", reports.MaxShards, profiles.Quote(v))
+		return 0, 0, fmt.Errorf("the shard count must be at least 1 and at most %d, got %s", reports.MaxShards, profiles.Quote(v))
 	case i < 0 || i >= n:
 		return 0, 0, fmt.Errorf("the shard index must be from 0 to %d (the count less one), got %s", n-1, profiles.Quote(v))
 	}
