@@ -14,13 +14,22 @@ import (
 // hold it; default os.TempDir() ($TMPDIR). Tests point it elsewhere.
 var fallbackDir = os.TempDir
 
-// announceFiles says where the run's files went, after the summary: the
-// results directory, or, when result.json could not be written there
+// announceFiles says where the run's files went, after the summary: stdout
+// for --out - (result.json itself), the results directory, or, when result.json could not be written there
 // (we), a fallback file in $TMPDIR, or else result.json itself on stdout,
 // so that nothing measured is lost. It returns the exit-3 error of a run
 // whose files were not all written; nil when they were.
 func (o *runOptions) announceFiles(out string, res *reports.Result, we *run.WriteError) error {
 	resultPath, reportPath := filepath.Join(out, run.ResultName), filepath.Join(out, run.ReportName)
+	if o.outDir == "-" { // --out -: result.json on stdout, whatever became of the files of the moment
+		b, err := run.EncodeResult(res)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(o.err, "\nresult: stdout")
+		_, err = o.out.Write(b)
+		return err
+	}
 	if we == nil {
 		fmt.Fprintf(o.out, "\nresult: %s\nreport: %s\n", resultPath, reportPath)
 		return nil

@@ -85,3 +85,24 @@ func TestPrepareOutLeavesNoProbe(t *testing.T) {
 		t.Errorf("the probe was left behind: %v", entries)
 	}
 }
+
+// TestRunOutDashPrintsTheResultOnStdout: with --out -, stdout holds
+// result.json alone, the summary goes to stderr and no file is kept.
+func TestRunOutDashPrintsTheResultOnStdout(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	code, stdout, stderr := runCLI(context.Background(), smallRun(thresholdTarget(t), "-", "--quiet")...)
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	var r reports.Result
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil || r.Ops["sign_in"].Count != 50 {
+		t.Fatalf("stdout is not the result: %v\n%.500s", err, stdout)
+	}
+	if !strings.Contains(stderr, "thresholds (pass)") || !strings.Contains(stderr, "result: stdout") {
+		t.Errorf("stderr lacks the summary:\n%s", stderr)
+	}
+	if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
+		t.Errorf("files kept: %v", entries)
+	}
+}

@@ -109,7 +109,7 @@ func newRunCmd(s streams) *cobra.Command {
 	f.StringVar(&o.target, "target", "", "base URL of the target: a running stampede serve (default: embedded backend), or the target.url of the profile's target (oauth2, http)")
 	f.StringVar(&o.adminToken, "admin-token", "", "admin token of the --target (a stampede serve --admin-token), sent as \"Authorization: Bearer TOKEN\" with the fleet events' calls to its /admin API (default $"+adminTokenEnv+"; never printed)")
 	o.tls.register(f)
-	f.StringVar(&o.outDir, "out", "", "results directory (default ./stampede-results/<run-id>)")
+	f.StringVar(&o.outDir, "out", "", "results directory (default ./stampede-results/<run-id>); \"-\" prints result.json on stdout (the summary on stderr) and keeps no files")
 	f.BoolVar(&o.noProgress, "no-progress", false, "plain progress lines instead of bars (automatic when stderr is not a terminal)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print the summary only")
 	f.BoolVar(&o.force, "force", false, "run even when the memory estimate (clients, timeline, events) passes the machine's available memory")
@@ -162,6 +162,14 @@ func (o *runOptions) run(ctx context.Context) error {
 	if out == "" {
 		out = run.DefaultOutDir(runID, o.shardIndex, o.shardCount)
 	}
+	if out == "-" { // result.json on stdout: the files go to a directory of the moment
+		dir, err := os.MkdirTemp("", "stampede-run-")
+		if err != nil {
+			return fmt.Errorf("--out -: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		out = dir
+	}
 	if err := prepareOut(out); err != nil {
 		return err
 	}
@@ -193,7 +201,11 @@ func (o *runOptions) run(ctx context.Context) error {
 		return err
 	}
 	// The summary is printed whatever became of the files.
-	if err := reports.WriteText(o.streams.out, res); err != nil {
+	summary := o.streams.out
+	if o.outDir == "-" {
+		summary = o.streams.err // stdout holds result.json alone
+	}
+	if err := reports.WriteText(summary, res); err != nil {
 		return err
 	}
 	filesErr := o.announceFiles(out, res, we)
