@@ -347,7 +347,7 @@ func (p Profile) validateHTTP(v *validator) {
 			hp := fmt.Sprintf("%s.headers[%d]", path, i)
 			name, value, ok := strings.Cut(h, ":")
 			if !ok || strings.TrimSpace(name) == "" || strings.ContainsAny(strings.TrimSpace(name), " \t") {
-				v.bad(hp, "want \"Name: value\" such as \"Authorization: Bearer {{.RefreshToken}}\", got %q", h)
+				v.bad(hp, "want \"Name: value\" such as \"Authorization: Bearer {{.RefreshToken}}\", got %s", Quote(h))
 				continue
 			}
 			checkTemplate(v, hp, value)
