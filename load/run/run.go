@@ -217,7 +217,7 @@ func Execute(ctx context.Context, o Options) (*reports.Result, error) {
 		if err := cp.remove(); err != nil { // result.json supersedes it
 			fmt.Fprintf(warn, "stampede: warning: %v\n", err)
 		}
-	}, warn); err != nil {
+	}); err != nil {
 		return res, err // the run completed: its figures are in res
 	}
 	return res, nil

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"path/filepath"
 
 	"github.com/stampede-load/stampede/reports"
@@ -46,7 +45,7 @@ func EncodeResult(r *reports.Result) ([]byte, error) {
 // report.html, each atomically (a temporary file synced and renamed) with
 // write; the first failure stops it and is returned as a *WriteError.
 // removeCheckpoint runs once result.json is written, which supersedes it.
-func writeResults(dir string, res *reports.Result, write func(path string, data []byte) error, removeCheckpoint func(), warn io.Writer) error {
+func writeResults(dir string, res *reports.Result, write func(path string, data []byte) error, removeCheckpoint func()) error {
 	resultPath := filepath.Join(dir, ResultName)
 	b, err := EncodeResult(res)
 	if err != nil {
