@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,7 +18,7 @@ import (
 
 // The resource-abuse suite: each input a hostile or careless user gave
 // stampede, run as its own process (built once, without the race
-// detector), must end with the documented exit code and a bounded,
+// detector, into the test's directory), must end with the documented exit code and a bounded,
 // one-line-per-problem message, within abuseTime and abuseRSS of peak
 // memory (docs/reliability.md).
 const (
@@ -29,31 +28,15 @@ const (
 	abuseStderr = 8 << 10
 )
 
-var (
-	abuseOnce sync.Once
-	abuseExe  string
-	abuseErr  error
-)
-
-// abuseBinary builds stampede once for the suite.
-func abuseBinary(t *testing.T) string {
+// abuseBinary builds stampede into dir, without the race detector, for the
+// suite's processes.
+func abuseBinary(t *testing.T, dir string) string {
 	t.Helper()
-	abuseOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "stampede-abuse-")
-		if err != nil {
-			abuseErr = err
-			return
-		}
-		abuseExe = filepath.Join(dir, "stampede")
-		out, err := exec.Command("go", "build", "-o", abuseExe, ".").CombinedOutput()
-		if err != nil {
-			abuseErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if abuseErr != nil {
-		t.Fatal(abuseErr)
+	exe := filepath.Join(dir, "stampede")
+	if out, err := exec.Command("go", "build", "-o", exe, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	return abuseExe
+	return exe
 }
 
 // abuseCase is one reproduction: the command line, what it must exit with
@@ -160,8 +143,8 @@ func TestAbuseEndsBoundedWithExitCodeAndMessage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and starts stampede processes")
 	}
-	exe := abuseBinary(t)
 	dir := t.TempDir()
+	exe := abuseBinary(t, dir)
 	f := abuseFiles(t, dir)
 	out := filepath.Join(dir, "out")
 	longThreshold := strings.Repeat("a", 100_000) + " < 1ms"
