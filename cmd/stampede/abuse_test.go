@@ -18,9 +18,9 @@ import (
 
 // The resource-abuse suite: each input a hostile or careless user gave
 // stampede, run as its own process (built once, without the race
-// detector, into the test's directory), must end with the documented exit code and a bounded,
-// one-line-per-problem message, within abuseTime and abuseRSS of peak
-// memory (docs/reliability.md).
+// detector, into the test's directory), must end with the documented exit
+// code and a bounded, one-line-per-problem message, within abuseTime and
+// abuseRSS of peak memory (docs/reliability.md).
 const (
 	abuseTime = 5 * time.Second
 	abuseRSS  = 500 << 20
