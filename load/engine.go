@@ -73,6 +73,11 @@ type Engine struct {
 	admin   sync.WaitGroup // admin calls the clients' events made
 	rec     atomic.Pointer[record.Recorder]
 	start   time.Time
+
+	// adminSlots bounds the admin calls in flight (maxAdminCalls): a
+	// wave over many sessions queues its revocations rather than open a
+	// connection for each.
+	adminSlots chan struct{}
 }
 
 // New prepares a run. The profile must be valid.
@@ -92,7 +97,8 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Shard < 0 || cfg.Shard >= cfg.Shards {
 		return nil, fmt.Errorf("shard %d/%d: want 0 ≤ shard < %d", cfg.Shard, cfg.Shards, cfg.Shards)
 	}
-	return &Engine{cfg: cfg, ccfg: model.NewClientConfig(cfg.Profile), windows: chaos.Plan(cfg.Profile)}, nil
+	return &Engine{cfg: cfg, ccfg: model.NewClientConfig(cfg.Profile), windows: chaos.Plan(cfg.Profile),
+		adminSlots: make(chan struct{}, maxAdminCalls)}, nil
 }
 
 // Live reports the running test's totals; zero before Run starts.
@@ -410,12 +416,19 @@ func (w *worker) send(client, slot int, req driver.Request) {
 	}()
 }
 
+// maxAdminCalls bounds the admin calls of the clients' events in flight at once.
+const maxAdminCalls = 64
+
 // revoke has the target revoke one session for fleet event window, in the
 // background: an admin call, not a request of the client's.
 func (e *Engine) revoke(ctx context.Context, window int, sid string) {
 	e.admin.Add(1)
 	go func() {
 		defer e.admin.Done()
+		if e.adminSlots != nil {
+			e.adminSlots <- struct{}{}
+			defer func() { <-e.adminSlots }()
+		}
 		err := chaos.ErrNoAdmin
 		if e.cfg.Admin != nil {
 			err = e.cfg.Admin.Revoke(ctx, sid)

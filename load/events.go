@@ -10,6 +10,10 @@ import (
 // its burst and recovery from the timeline.
 func eventResults(ws []chaos.Window, clients []int64, applied []chaos.Applied) []reports.Event {
 	out := make([]reports.Event, len(ws))
+	byWindow := map[int][]chaos.Applied{} // each window's, so that many events cost events + applied, not their product
+	for _, a := range applied {
+		byWindow[a.Window] = append(byWindow[a.Window], a)
+	}
 	for i, w := range ws {
 		ev := reports.Event{
 			Index: w.Index, Type: w.Event.Type, At: w.Event.At.String(),
@@ -18,10 +22,7 @@ func eventResults(ws []chaos.Window, clients []int64, applied []chaos.Applied) [
 		if k := chaos.Kind(w.Event.Type); k != nil && k.BurstFromEnd {
 			ev.BurstFrom = reports.BurstFromEnd
 		}
-		for _, a := range applied {
-			if a.Window != w.Index {
-				continue
-			}
+		for _, a := range byWindow[w.Index] {
 			ev.Sessions += int64(a.Affected)
 			if a.Err != nil && ev.Error == "" {
 				ev.Error = a.Err.Error()

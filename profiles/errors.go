@@ -20,6 +20,11 @@ type FieldError struct {
 	// *threshold.Error); Unwrap returns it.
 	Err error
 
+	// InFile says the problem is in the profile file's text itself (bad
+	// YAML, a key given twice, a value of the wrong kind), not a rule that
+	// an override such as a command-line flag could break.
+	InFile bool
+
 	// related names other fields the rule involves (ramp's rule involves
 	// duration): where the field itself is not in the file, its line is
 	// taken from the first of these that is.

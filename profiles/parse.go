@@ -45,7 +45,7 @@ func LoadFile(path string) (Profile, error) {
 // LoadFileWith is LoadFile with adjust applied to the profile after it is
 // read and before it is validated (see ResolveWith).
 func LoadFileWith(path string, adjust func(*Profile)) (Profile, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFileLimited(path, MaxProfileBytes)
 	if err != nil {
 		return Profile{}, fmt.Errorf("read profile: %w", err)
 	}
@@ -72,8 +72,8 @@ func ResolveWith(nameOrPath string, adjust func(*Profile)) (Profile, error) {
 	if _, err := os.Stat(name); err == nil || ext == ".yaml" || ext == ".yml" {
 		return LoadFileWith(name, adjust)
 	}
-	return Profile{}, fmt.Errorf("unknown profile %q: not a built-in profile (%s) and no such file",
-		name, strings.Join(BuiltinNames(), ", "))
+	return Profile{}, fmt.Errorf("unknown profile %s: not a built-in profile (%s) and no such file",
+		Quote(name), strings.Join(BuiltinNames(), ", "))
 }
 
 // parse decodes data over Default(), applies adjust, validates, and returns
@@ -118,12 +118,20 @@ type decoder struct {
 	// rebase is set for an override (Set): a preset keeps the fields the
 	// section changed from its old preset (see startFrom).
 	rebase bool
+	// more counts the problems beyond those kept in errs.
+	more int
 }
 
 // fail records a problem at a line of the file and marks path as unread.
+// Beyond a few times MaxProblems, problems are only counted: a file of a
+// million unknown keys fails fast with a bounded message.
 func (d *decoder) fail(line int, path, format string, args ...any) {
-	d.errs = append(d.errs, &FieldError{Path: path, Message: fmt.Sprintf(format, args...), File: d.file, Line: line})
 	d.failed[path] = true
+	if len(d.errs) >= 4*MaxProblems {
+		d.more++
+		return
+	}
+	d.errs = append(d.errs, &FieldError{Path: path, Message: fmt.Sprintf(format, args...), File: d.file, Line: line, InFile: true})
 }
 
 // document parses data into the root node of its one YAML document; nil
@@ -152,7 +160,12 @@ func (d *decoder) document(data []byte) *yaml.Node {
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		d.fail(root.Line, "", "want a mapping of profile fields (%s), got %s", strings.Join(fieldNames(reflect.TypeFor[Profile]()), ", "), describe(root))
+		got := describe(root)
+		if root.Kind == yaml.ScalarNode && len(root.Value) > maxQuoted {
+			// Some other file (-p /etc/passwd): its text is not repeated.
+			got = fmt.Sprintf("%d bytes of text: not a YAML profile", len(root.Value))
+		}
+		d.fail(root.Line, "", "want a mapping of profile fields (%s), got %s", strings.Join(fieldNames(reflect.TypeFor[Profile]()), ", "), got)
 		return nil
 	}
 	return root
@@ -222,15 +235,18 @@ func describe(n *yaml.Node) string {
 		case "!!null":
 			return "nothing"
 		case "!!str":
-			return strconv.Quote(n.Value)
+			return Quote(n.Value)
 		case "!!int", "!!float", "!!bool":
+			if len(n.Value) > maxQuoted {
+				return Quote(n.Value)
+			}
 			return n.Value
 		}
 		tag := n.ShortTag()
 		if strings.ContainsFunc(tag, func(r rune) bool { return !unicode.IsGraphic(r) || unicode.IsSpace(r) }) {
 			tag = strconv.Quote(tag) // "!%0A" is a tag with a newline
 		}
-		return tag + " " + strconv.Quote(n.Value)
+		return tag + " " + Quote(n.Value)
 	}
 	return "something else"
 }
@@ -330,6 +346,11 @@ func (d *decoder) mapping(n *yaml.Node, path string, v reflect.Value) {
 	var unknown []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
+		if d.nodes++; d.nodes > maxNodes { // keys count too: a million unknown keys stop here
+			d.fail(k.Line, path, "the profile expands to more than %d YAML nodes (aliases followed): too large", maxNodes)
+			d.more += (len(n.Content) - i) / 2
+			break
+		}
 		if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!merge" {
 			if k.ShortTag() == "!!merge" {
 				d.fail(k.Line, path, "YAML merge keys (<<) are not supported: write the fields out")
@@ -379,6 +400,10 @@ func presetName(n *yaml.Node) (string, bool) {
 
 // unknown reports a field the section does not have.
 func (d *decoder) unknown(line int, path, key string, t reflect.Type, v reflect.Value) {
+	if len(d.errs) >= 4*MaxProblems {
+		d.fail(line, path, "unknown field") // only counted
+		return
+	}
 	allowed := fieldNames(t)
 	where := "fields of " + parent(path)
 	switch {
@@ -585,18 +610,28 @@ func (d *decoder) locate(fe *FieldError) {
 	}
 }
 
-// joined returns the problems in file order, each once.
+// joined returns the problems in file order, each once: the first
+// MaxProblems, then how many more there are.
 func (d *decoder) joined() error {
 	slices.SortStableFunc(d.errs, func(a, b *FieldError) int {
 		return cmp.Compare(lineKey(a.Line), lineKey(b.Line))
 	})
 	var errs []error
 	seen := map[string]bool{}
+	more := d.more
 	for _, fe := range d.errs {
 		if s := fe.Error(); !seen[s] {
 			seen[s] = true
+			if len(errs) == MaxProblems {
+				more++
+				continue
+			}
 			errs = append(errs, fe)
 		}
+	}
+	if more > 0 {
+		errs = append(errs, &FieldError{File: d.file, InFile: true,
+			Message: fmt.Sprintf("and %d more problems (the first %d are listed)", more, MaxProblems)})
 	}
 	return errors.Join(errs...)
 }

@@ -786,6 +786,9 @@ func (p Profile) TargetKind() string {
 // Redacted returns p with its secrets replaced by RedactedSecret: what may be
 // printed or written to result.json.
 func (p Profile) Redacted() Profile {
+	p.Target.URL = redactURL(p.Target.URL)
+	p.Target.TokenEndpoint = redactURL(p.Target.TokenEndpoint)
+	p.Target.APIURL = redactURL(p.Target.APIURL)
 	if p.Target.ClientSecret != "" {
 		p.Target.ClientSecret = RedactedSecret
 	}

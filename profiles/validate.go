@@ -94,11 +94,15 @@ func (p Profile) Validate() error {
 	if !(p.TimeScale >= 1) {
 		v.bad("time_scale", "must be at least 1, got %g", p.TimeScale)
 	}
+	p.validateLimits(v)
 	v.oneOf("connections", p.Connections, []string{ConnectionsShared, ConnectionsPerClient})
 	p.validateSDK(v)
 	p.validateApp(v)
 	p.validateNetwork(v)
 	for i, e := range p.Events {
+		if i >= MaxEvents {
+			break // validateLimits says so
+		}
 		p.validateEvent(v, i, e)
 	}
 	v.positive("backend.token_lifetime", p.Backend.TokenLifetime)
@@ -396,7 +400,7 @@ func (p Profile) validateHTTP(v *validator) {
 			hp := fmt.Sprintf("%s.headers[%d]", path, i)
 			name, value, ok := strings.Cut(h, ":")
 			if !ok || strings.TrimSpace(name) == "" || strings.ContainsAny(strings.TrimSpace(name), " \t") {
-				v.bad(hp, "want \"Name: value\" such as \"Authorization: Bearer {{.RefreshToken}}\", got %q", h)
+				v.bad(hp, "want \"Name: value\" such as \"Authorization: Bearer {{.RefreshToken}}\", got %s", Quote(h))
 				continue
 			}
 			checkTemplate(v, hp, value)

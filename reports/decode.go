@@ -56,6 +56,12 @@ func DecodeResult(data []byte) (*Result, error) {
 			}
 		}
 	}
+	if len(errs) == 0 {
+		errs = checkFigures(&r)
+	}
+	// A result written before passwords were masked in stored URLs is
+	// masked as it is read: no renderer repeats one.
+	r.Profile = r.Profile.Redacted()
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("%w:\n%w", ErrInvalidResult, errors.Join(errs...))
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -58,7 +59,7 @@ func WriteAtomic(path string, data []byte) error {
 // ReadFile reads a result.json or a checkpoint.json, validated by
 // DecodeResult.
 func ReadFile(path string) (*Result, error) {
-	b, err := os.ReadFile(path)
+	b, err := readLimited(path, MaxResultBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read result: %w", err)
 	}
@@ -67,4 +68,26 @@ func ReadFile(path string) (*Result, error) {
 		return nil, fmt.Errorf("read result %s: %w", path, err)
 	}
 	return r, nil
+}
+
+// readLimited reads the file at path, refusing one of more than limit
+// bytes having read at most limit+1 of it (a device such as /dev/zero
+// included).
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > limit {
+		return nil, fmt.Errorf("%s: too large: %d bytes, at most %d", path, fi.Size(), limit)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s: too large: more than %d bytes", path, limit)
+	}
+	return data, nil
 }

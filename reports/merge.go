@@ -111,6 +111,9 @@ func Merge(results ...*Result) (*Result, error) {
 	if err := checkShards(results); err != nil {
 		return nil, err
 	}
+	if err := checkSums(results); err != nil {
+		return nil, refuse(nil, "%v", err)
+	}
 	first := results[0]
 	out := &Result{
 		Schema:      first.Schema,
@@ -203,8 +206,8 @@ func checkShards(results []*Result) error {
 		if !bytes.Equal(p, p0) {
 			return refuse(pair, "different profiles: %s differs", profileDiff(p0, p))
 		}
-		if n < 1 {
-			return refuse([]int{i}, "shard count %d: want at least 1", r.Shard.Count)
+		if n < 1 || n > MaxShards {
+			return refuse([]int{i}, "shard count %d: want from 1 to %d", r.Shard.Count, MaxShards)
 		}
 		idx := r.Shard.Index
 		if idx < 0 || idx >= n {
@@ -218,11 +221,15 @@ func checkShards(results []*Result) error {
 	if len(seen) < n {
 		var missing []string
 		for s := range n {
-			if _, ok := seen[s]; !ok {
+			if _, ok := seen[s]; !ok && len(missing) < maxListed {
 				missing = append(missing, fmt.Sprintf("%d/%d", s, n))
 			}
 		}
-		return refuse(nil, "run %s has %d shards; missing shard %s: merge every shard's result", first.RunID, n, strings.Join(missing, ", "))
+		more := ""
+		if k := n - len(seen) - len(missing); k > 0 {
+			more = fmt.Sprintf(" and %d more", k)
+		}
+		return refuse(nil, "run %s has %d shards; missing shard %s%s: merge every shard's result", first.RunID, n, strings.Join(missing, ", "), more)
 	}
 	return nil
 }

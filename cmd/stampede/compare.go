@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stampede-load/stampede/profiles"
 	"github.com/stampede-load/stampede/reports"
 )
 
@@ -77,14 +78,14 @@ func (o *compareOptions) run(basePaths []string, newPath string) error {
 		return usageErrorf("--max-regression: %w", err)
 	}
 	if !slices.Contains(reports.ComparisonFormats(), o.format) {
-		return usageErrorf("--format: unknown format %q; formats: %s", o.format, strings.Join(reports.ComparisonFormats(), ", "))
+		return usageErrorf("--format: unknown format %s; formats: %s", profiles.Quote(o.format), strings.Join(reports.ComparisonFormats(), ", "))
 	}
 	type extra struct{ format, file string }
 	var extras []extra
 	for _, r := range o.reports {
 		format, file, ok := strings.Cut(r, "=")
 		if !ok || file == "" || !slices.Contains(reports.ComparisonFormats(), format) {
-			return usageErrorf("--report %q: want FORMAT=FILE, FORMAT one of %s", r, strings.Join(reports.ComparisonFormats(), ", "))
+			return usageErrorf("--report %s: want FORMAT=FILE, FORMAT one of %s", profiles.Quote(r), strings.Join(reports.ComparisonFormats(), ", "))
 		}
 		extras = append(extras, extra{format, file})
 	}

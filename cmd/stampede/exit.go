@@ -9,11 +9,14 @@ import (
 
 // Exit codes, the same for every command (docs/results.md#exit-codes).
 const (
-	exitOK          = 0
-	exitFailure     = 1
-	exitUsage       = 2
-	exitThresholds  = 99
-	exitInterrupted = 130
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+	// exitFilesNotWritten: the run completed, its summary printed, but its
+	// files were not all written (the result went to a fallback path).
+	exitFilesNotWritten = 3
+	exitThresholds      = 99
+	exitInterrupted     = 130
 )
 
 // exitError carries the exit code an error maps to.
@@ -36,6 +39,10 @@ func usageErrorf(format string, args ...any) error {
 // errInterrupted ends a run stopped by a signal: exit 130, after the partial
 // results are written.
 var errInterrupted = &exitError{code: exitInterrupted, err: errors.New("interrupted: partial results written")}
+
+// errStopped ends a command stopped by a signal that has said so itself
+// (serve: "stampede backend stopped"): exit 130, nothing more printed.
+var errStopped = &exitError{code: exitInterrupted, err: errors.New("interrupted")}
 
 // exitCode maps an error returned by a command to the process exit code;
 // this is the only place that does.

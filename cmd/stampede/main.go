@@ -18,7 +18,11 @@ func main() {
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-signals
-		fmt.Fprintln(os.Stderr, "\nstampede: interrupted; stopping and writing partial results (interrupt again to quit at once)")
+		a := currentInterrupt()
+		fmt.Fprintln(os.Stderr, "\nstampede: "+a.message)
+		if !a.graceful {
+			os.Exit(exitInterrupted)
+		}
 		cancel()
 		<-signals
 		fmt.Fprintln(os.Stderr, "stampede: interrupted twice; exiting now")
@@ -42,8 +46,11 @@ type streams struct {
 func execute(ctx context.Context, args []string, s streams) int {
 	root := newRootCmd(s)
 	root.SetArgs(args)
+	if cmd, _, err := root.Find(args); err == nil {
+		interruptOf.Store(interruptFor(cmd))
+	}
 	err := root.ExecuteContext(ctx)
-	if err != nil && err != errInterrupted {
+	if err != nil && err != errInterrupted && err != errStopped {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			fmt.Fprintf(s.err, "stampede: %s\n", line)
 		}

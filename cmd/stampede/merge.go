@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -37,7 +38,7 @@ func newMergeCmd(s streams) *cobra.Command {
 		Example: "  stampede merge shard-0/result.json shard-1/result.json -o merged.json\n" +
 			"  stampede merge '/results/*/result.json' -o /results/merged.json",
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error { return o.run(args) },
+		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd.Context(), args) },
 	}
 	cmd.Flags().StringVarP(&o.output, "output", "o", "", "write the merged result.json here (replaced atomically); without it, only the summary is printed")
 	return cmd
@@ -45,16 +46,24 @@ func newMergeCmd(s streams) *cobra.Command {
 
 // run reads every result, merges them, writes the merge and prints its
 // summary; bad input and refusals name the file and exit 2.
-func (o *mergeOptions) run(args []string) error {
+func (o *mergeOptions) run(ctx context.Context, args []string) error {
 	paths, err := expandResultArgs(args)
 	if err != nil {
 		return err
 	}
 	results := make([]*reports.Result, len(paths))
+	var bad []error
 	for i, p := range paths {
-		if results[i], err = reports.ReadFile(p); err != nil {
-			return usageError(err)
+		if err := ctx.Err(); err != nil {
+			return err
 		}
+		var rerr error
+		if results[i], rerr = reports.ReadFile(p); rerr != nil {
+			bad = append(bad, rerr) // every bad file is named, not the first alone
+		}
+	}
+	if len(bad) > 0 {
+		return usageError(errors.Join(bad...))
 	}
 	merged, err := reports.Merge(results...)
 	if err != nil {

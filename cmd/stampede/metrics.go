@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/stampede-load/stampede/profiles"
 )
 
 // metricsShutdownTimeout bounds how long a scrape in progress may hold up
@@ -28,12 +29,12 @@ func checkMetricsAddr(addr string) error {
 	if err != nil {
 		var ae *net.AddrError
 		if errors.As(err, &ae) {
-			return fmt.Errorf("--metrics-addr: %q is not HOST:PORT: %s", addr, ae.Err)
+			return fmt.Errorf("--metrics-addr: %s is not HOST:PORT: %s", profiles.Quote(addr), ae.Err)
 		}
-		return fmt.Errorf("--metrics-addr: %q is not HOST:PORT: %w", addr, err)
+		return fmt.Errorf("--metrics-addr: %s is not HOST:PORT: %w", profiles.Quote(addr), err)
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		return fmt.Errorf("--metrics-addr: %q: the port must be a number from 0 to 65535", addr)
+		return fmt.Errorf("--metrics-addr: %s: the port must be a number from 0 to 65535", profiles.Quote(addr))
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stampede-load/stampede/profiles"
 	"github.com/stampede-load/stampede/reports"
 )
 
@@ -52,14 +53,14 @@ func newReportCmd(s streams) *cobra.Command {
 // failure leaves no partial output behind.
 func (o *reportOptions) run(path string) error {
 	if !slices.Contains(reports.Formats(), o.format) {
-		return usageErrorf("--format: unknown format %q; formats: %s", o.format, strings.Join(reports.Formats(), ", "))
+		return usageErrorf("--format: unknown format %s; formats: %s", profiles.Quote(o.format), strings.Join(reports.Formats(), ", "))
 	}
 	if o.op != "" {
 		if o.format != "hgrm" {
 			return usageErrorf("--op: applies to --format hgrm only, not %s", o.format)
 		}
 		if !slices.Contains(reports.OpNames, o.op) {
-			return usageErrorf("--op: unknown operation %q; operations: %s", o.op, strings.Join(reports.OpNames, ", "))
+			return usageErrorf("--op: unknown operation %s; operations: %s", profiles.Quote(o.op), strings.Join(reports.OpNames, ", "))
 		}
 	}
 	r, err := reports.ReadFile(path)

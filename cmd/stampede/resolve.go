@@ -85,7 +85,7 @@ func (o *runOptions) resolve() (profiles.Profile, error) {
 			errs = append(errs, fmt.Errorf("--profile: %w", e)) // unknown name, unreadable file
 			continue
 		}
-		if flag, ok := fieldFlag[fe.Path]; ok && given(flag) {
+		if flag, ok := fieldFlag[fe.Path]; ok && given(flag) && !fe.InFile {
 			if !bad[flag] { // a rule the flag's value breaks (ramp > duration)
 				errs = append(errs, fmt.Errorf("--%s: %s", flag, fe.Message))
 			}
@@ -113,9 +113,9 @@ func (o *runOptions) flagThresholds() ([]profiles.Threshold, []error) {
 		if _, err := threshold.Parse(expr); err != nil {
 			var te *threshold.Error
 			if errors.As(err, &te) {
-				errs = append(errs, fmt.Errorf("--threshold %q: %s", expr, te.Reason))
+				errs = append(errs, fmt.Errorf("--threshold %s: %s", profiles.Quote(expr), te.Reason))
 			} else {
-				errs = append(errs, fmt.Errorf("--threshold %q: %w", expr, err))
+				errs = append(errs, fmt.Errorf("--threshold %s: %w", profiles.Quote(expr), err))
 			}
 			continue
 		}
@@ -137,13 +137,13 @@ func unjoin(err error) []error {
 func checkTargetURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
-		return fmt.Errorf("invalid URL %q: %w", s, err)
+		return fmt.Errorf("invalid URL %s: %w", profiles.Quote(s), err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("URL %q must start with http:// or https://", s)
+		return fmt.Errorf("URL %s must start with http:// or https://", profiles.Quote(s))
 	}
 	if u.Host == "" {
-		return fmt.Errorf("URL %q has no host", s)
+		return fmt.Errorf("URL %s has no host", profiles.Quote(s))
 	}
 	return nil
 }

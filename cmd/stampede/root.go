@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/spf13/cobra"
+	"github.com/stampede-load/stampede/profiles"
 )
 
 func newRootCmd(s streams) *cobra.Command {
@@ -15,7 +16,7 @@ func newRootCmd(s streams) *cobra.Command {
 		SilenceErrors: true,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return usageErrorf("unknown command %q for %q; see 'stampede --help'", args[0], cmd.CommandPath())
+				return usageErrorf("unknown command %s for %q; see 'stampede --help'", profiles.Quote(args[0]), cmd.CommandPath())
 			}
 			return nil
 		},

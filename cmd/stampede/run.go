@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -22,6 +21,10 @@ import (
 // is the engine's default (2 s). The process tests lengthen it to hold a
 // graceful stop open.
 var interruptGrace time.Duration
+
+// resultWrite writes the run's result files; nil is the atomic write
+// (tests inject a full disk).
+var resultWrite func(path string, data []byte) error
 
 // checkpointEvery is how often a run writes checkpoint.json; tests shorten
 // it.
@@ -41,6 +44,8 @@ type runOptions struct {
 	outDir     string
 	noProgress bool
 	quiet      bool
+	// force runs a profile the memory estimate refuses.
+	force bool
 	// metricsAddr is --metrics-addr: where to serve live Prometheus
 	// metrics while the run goes; empty is off (metrics.go).
 	metricsAddr string
@@ -107,25 +112,40 @@ func newRunCmd(s streams) *cobra.Command {
 	f.StringVar(&o.adminToken, "admin-token", "", "admin token of the --target (a stampede serve --admin-token), sent as \"Authorization: Bearer TOKEN\" with the fleet events' calls to its /admin API (default $"+adminTokenEnv+"; never printed)")
 	o.tls.register(f)
 	f.BoolVar(&o.updateCredentials, "update-credentials", false, "write each client's newest refresh token back to target.credentials_file at every checkpoint and at the end (atomically, mode 0600), so the file survives a provider that rotates refresh tokens; as target.update_credentials: true")
-	f.StringVar(&o.outDir, "out", "", "results directory (default ./stampede-results/<run-id>)")
+	f.StringVar(&o.outDir, "out", "", "results directory (default ./stampede-results/<run-id>); \"-\" prints result.json on stdout (the summary on stderr) and keeps no files")
 	f.BoolVar(&o.noProgress, "no-progress", false, "plain progress lines instead of bars (automatic when stderr is not a terminal)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print the summary only")
+	f.BoolVar(&o.force, "force", false, "run even when the memory estimate (clients, timeline, events) passes the machine's available memory")
 	f.StringVar(&o.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics at http://HOST:PORT/metrics while the run goes, such as 127.0.0.1:9090 (default off)")
 	f.StringArrayVar(&o.thresholds, "threshold", nil, "pass/fail gate METRIC OP VALUE such as \"refresh.p99 < 250ms\" (repeatable; adds to the profile's thresholds; any failure exits 99)")
 	return cmd
 }
+
+// probeBytes is the size of the probe file prepareOut writes.
+const probeBytes = 4096
 
 // prepareOut creates the results directory and proves it writable.
 func prepareOut(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return usageErrorf("--out %s: cannot create the results directory: %w", dir, err)
 	}
+	// The probe is written and synced, so a full disk fails here, before
+	// the run, not when its result is written.
 	f, err := os.CreateTemp(dir, ".probe-*")
 	if err != nil {
 		return usageErrorf("--out %s: results directory is not writable: %w", dir, err)
 	}
-	f.Close()
-	os.Remove(f.Name())
+	defer os.Remove(f.Name())
+	_, err = f.Write(make([]byte, probeBytes))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return usageErrorf("--out %s: results directory is not writable: %w", dir, err)
+	}
 	return nil
 }
 
@@ -134,10 +154,24 @@ func (o *runOptions) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := run.CheckMemory(p, o.shardIndex, o.shardCount); err != nil {
+		if !o.force {
+			return usageError(err)
+		}
+		fmt.Fprintf(o.err, "stampede: warning: --force: %v\n", err)
+	}
 	runID := o.shardFlags.id(p)
 	out := o.outDir
 	if out == "" {
 		out = run.DefaultOutDir(runID, o.shardIndex, o.shardCount)
+	}
+	if out == "-" { // result.json on stdout: the files go to a directory of the moment
+		dir, err := os.MkdirTemp("", "stampede-run-")
+		if err != nil {
+			return fmt.Errorf("--out -: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		out = dir
 	}
 	if err := checkUpdateCredentials(p, out, o.shardCount); err != nil {
 		return err
@@ -155,11 +189,12 @@ func (o *runOptions) run(ctx context.Context) error {
 		return err
 	}
 	var prog *progress
+	runStarting()
 	res, err := run.Execute(ctx, run.Options{
 		Profile: p, RunID: runID, OutDir: out, Shard: o.shardIndex, Shards: o.shardCount, StartAt: o.startTime,
 		ToolVersion: toolVersion(), TargetSource: o.targetSource(), AdminToken: o.targetAdminToken(),
 		PreflightTimeout: o.preflightTimeout, TLS: tlsConfig, InsecureSkipVerify: o.tls.insecure,
-		FDLimit: o.fdLimit, Interrupted: interruptGrace, WatchEvery: o.watchEvery, CheckpointEvery: checkpointEvery,
+		FDLimit: o.fdLimit, Interrupted: interruptGrace, Write: resultWrite, WatchEvery: o.watchEvery, CheckpointEvery: checkpointEvery,
 		Warn: o.err, Register: metrics.register, OnBackend: o.onBackend,
 		Started: func(eng *load.Engine, target reports.Target) {
 			o.printHeader(p, runID, target)
@@ -167,15 +202,24 @@ func (o *runOptions) run(ctx context.Context) error {
 		},
 		Stopped: func(complete bool) { prog.stop(complete) },
 	})
-	if err != nil {
+	we, writeFailed := asWriteError(err)
+	if err != nil && (!writeFailed || res == nil) {
 		return err
 	}
-	if err := reports.WriteText(o.streams.out, res); err != nil {
+	// The summary is printed whatever became of the files.
+	summary := o.streams.out
+	if o.outDir == "-" {
+		summary = o.streams.err // stdout holds result.json alone
+	}
+	if err := reports.WriteText(summary, res); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.streams.out, "\nresult: %s\nreport: %s\n", filepath.Join(out, run.ResultName), filepath.Join(out, run.ReportName))
+	filesErr := o.announceFiles(out, res, we)
 	if res.Partial && ctx.Err() != nil {
 		return errInterrupted // an interrupt wins over thresholds
+	}
+	if filesErr != nil {
+		return filesErr // and lost files over thresholds: the summary says how they went
 	}
 	return thresholdsFailed(res)
 }

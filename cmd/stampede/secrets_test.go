@@ -136,12 +136,19 @@ func TestNoOutputShowsATokenForAnyBuiltinProfile(t *testing.T) {
 	tap := &tokenTap{h: be, tokens: map[string]bool{}}
 	srv := httptest.NewServer(tap)
 	defer srv.Close()
+	// Secrets planted where a user puts them: a password in the target's
+	// URL and the admin token in the environment. Neither may reach any
+	// output.
+	const urlPassword, adminSecret = "PlantedURLPassword0123456789", "PlantedAdminToken0123456789"
+	target := strings.Replace(srv.URL, "http://", "http://stampede-user:"+urlPassword+"@", 1)
+	t.Setenv(adminTokenEnv, adminSecret)
+	planted := map[string]bool{urlPassword: true, adminSecret: true}
 
 	for _, name := range profiles.BuiltinNames() {
 		t.Run(name, func(t *testing.T) {
 			out := t.TempDir()
 			base := []string{"run", "-p", name, "--clients", "20", "--duration", "2s", "--ramp", "200ms",
-				"--target", srv.URL, "--out", out, "--no-progress"}
+				"--target", target, "--out", out, "--no-progress"}
 			before := len(tap.issued())
 			done := make(chan struct{})
 			checkpoints := collectCheckpoints(out, done)
@@ -180,11 +187,22 @@ func TestNoOutputShowsATokenForAnyBuiltinProfile(t *testing.T) {
 				}
 				outputs["report --format "+format] = stdout + stderr
 			}
+			for _, format := range reports.ComparisonFormats() {
+				res := filepath.Join(out, "result.json")
+				_, stdout, stderr := runCLI(context.Background(), "compare", res, res, "--format", format)
+				outputs["compare --format "+format] = stdout + stderr
+			}
 			tokens := tap.issued()
+			if !strings.Contains(outputs["result.json"], "stampede-user:xxxxx@") {
+				t.Errorf("result.json does not record the target's URL masked")
+			}
 			if n := len(tokens) - before; n < 40 { // 20 client tokens and 20 JWTs at least
 				t.Fatalf("the backend issued only %d new tokens: the run did not sign in", n)
 			}
 			t.Logf("at %s: searched %d outputs for %d tokens (%d new)", scale, len(outputs), len(tokens), len(tokens)-before)
+			for k := range planted {
+				tokens[k] = true
+			}
 			for what, text := range outputs {
 				if found := leaks(text, tokens); len(found) > 0 {
 					t.Errorf("%s shows token material: %s", what, strings.Join(found, "; "))

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stampede-load/stampede/chaos/backend"
+	"github.com/stampede-load/stampede/profiles"
 )
 
 // serveOptions holds stampede serve's flags and injected dependencies.
@@ -81,7 +82,10 @@ func (o *serveOptions) run(cmd *cobra.Command) error {
 	switch o.signing {
 	case "RS256", "ES256", "EdDSA":
 	default:
-		errs = append(errs, fmt.Sprintf("--signing: must be RS256, ES256 or EdDSA, got %q", o.signing))
+		errs = append(errs, fmt.Sprintf("--signing: must be RS256, ES256 or EdDSA, got %s", profiles.Quote(o.signing)))
+	}
+	if err := checkMetricsAddr(o.addr); err != nil { // the same HOST:PORT check
+		errs = append(errs, "--addr"+strings.TrimPrefix(err.Error(), "--metrics-addr"))
 	}
 	if o.metricsAddr != "" {
 		if err := checkMetricsAddr(o.metricsAddr); err != nil {
@@ -145,5 +149,5 @@ func (o *serveOptions) run(cmd *cobra.Command) error {
 		return fmt.Errorf("serve: shutdown: %w", err)
 	}
 	fmt.Fprintln(o.streams.out, "stampede backend stopped")
-	return nil
+	return errStopped
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stampede-load/stampede/load/run"
 	"github.com/stampede-load/stampede/profiles"
+	"github.com/stampede-load/stampede/reports"
 )
 
 // shardFlags are stampede run's flags for a part of a sharded run: --shard
@@ -45,7 +46,7 @@ func (s *shardFlags) parse(now time.Time) []error {
 		t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s.startAt))
 		switch {
 		case err != nil:
-			errs = append(errs, fmt.Errorf("--start-at: want an RFC 3339 instant such as 2026-11-28T09:30:00Z, got %q", s.startAt))
+			errs = append(errs, fmt.Errorf("--start-at: want an RFC 3339 instant such as 2026-11-28T09:30:00Z, got %s", profiles.Quote(s.startAt)))
 		case !t.After(now):
 			errs = append(errs, fmt.Errorf("--start-at: %s has passed (%s ago): every shard must be running before it",
 				t.UTC().Format(time.RFC3339), now.Sub(t).Round(time.Millisecond)))
@@ -57,7 +58,7 @@ func (s *shardFlags) parse(now time.Time) []error {
 		errs = append(errs, fmt.Errorf("--shard: a sharded run needs --start-at, the instant every shard begins, so that their clocks and fleet events coincide"))
 	}
 	if s.runID != "" && !runIDPattern.MatchString(s.runID) {
-		errs = append(errs, fmt.Errorf("--run-id: want up to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, got %q", s.runID))
+		errs = append(errs, fmt.Errorf("--run-id: want up to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, got %s", profiles.Quote(s.runID)))
 	}
 	return errs
 }
@@ -79,11 +80,11 @@ func parseShard(v string) (index, count int, err error) {
 	n, err2 := strconv.Atoi(strings.TrimSpace(ns))
 	switch {
 	case !ok || err1 != nil || err2 != nil:
-		return 0, 0, fmt.Errorf("want i/n, shard i of n counting from 0, such as 0/4, got %q", v)
-	case n < 1:
-		return 0, 0, fmt.Errorf("the shard count must be at least 1, got %q", v)
+		return 0, 0, fmt.Errorf("want i/n, shard i of n counting from 0, such as 0/4, got %s", profiles.Quote(v))
+	case n < 1 || n > reports.MaxShards:
+		return 0, 0, fmt.Errorf("the shard count must be at least 1 and at most %d, got %s", reports.MaxShards, profiles.Quote(v))
 	case i < 0 || i >= n:
-		return 0, 0, fmt.Errorf("the shard index must be from 0 to %d (the count less one), got %q", n-1, v)
+		return 0, 0, fmt.Errorf("the shard index must be from 0 to %d (the count less one), got %s", n-1, profiles.Quote(v))
 	}
 	return i, n, nil
 }

@@ -25,6 +25,9 @@ const (
 	numOps
 )
 
+// reservedSpan is how much of the timeline NewRecorder reserves.
+const reservedSpan = 10 * time.Minute
+
 // TimelineBucket is the width of one timeline bucket.
 const TimelineBucket = 100 * time.Millisecond
 
@@ -118,7 +121,9 @@ type Recorder struct {
 // and is sized for about span of run, for a plan with that many fleet events.
 func NewRecorder(n int, start time.Time, span time.Duration, events int) *Recorder {
 	r := &Recorder{start: start, shards: make([]*shard, n), windowClients: make([]atomic.Int64, events), winWidth: latencyWindowWidth(span)}
-	buckets := int(span/TimelineBucket) + 1
+	// The timeline grows as the run goes: only its first minutes are
+	// reserved, so a long --duration costs memory as it passes, not up front.
+	buckets := int(min(max(span, 0), reservedSpan)/TimelineBucket) + 1
 	for i := range r.shards {
 		s := &shard{
 			lag:      reports.NewHistogram(),

@@ -14,7 +14,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -80,6 +79,10 @@ type Options struct {
 	// run goes; default DefaultCheckpointEvery.
 	CheckpointEvery time.Duration
 
+	// Write writes a result file atomically; default reports.WriteAtomic
+	// (tests inject a full disk).
+	Write func(path string, data []byte) error
+
 	// Warn receives warnings, one line each; nil discards them.
 	Warn io.Writer
 	// Register, if set, receives the engine's collector and the embedded
@@ -105,7 +108,9 @@ type Options struct {
 // the threshold marked as having stopped it). A failing threshold is no
 // error: the result's verdict says so. Problems with the profile's target
 // are *target.ConfigError; a per_client run the descriptor limit cannot
-// hold, an unreachable target or a failed write is a plain error.
+// hold or an unreachable target is a plain error. A run that completed
+// but whose files could not all be written returns its result with a
+// *WriteError: result.json is written first, then the reports.
 func Execute(ctx context.Context, o Options) (*reports.Result, error) {
 	p := o.Profile
 	if o.Shards < 1 {
@@ -223,17 +228,16 @@ func Execute(ctx context.Context, o Options) (*reports.Result, error) {
 	if abortedBy >= 0 {
 		reports.MarkAborted(res, abortedBy, abortResult)
 	}
-	if err := reports.WriteFile(filepath.Join(o.OutDir, ResultName), res); err != nil {
-		return nil, err
+	write := o.Write
+	if write == nil {
+		write = reports.WriteAtomic
 	}
-	if err := cp.remove(); err != nil { // result.json supersedes it
-		fmt.Fprintf(warn, "stampede: warning: %v\n", err)
-	}
-	if err := reports.WriteHistogramLogs(o.OutDir, res); err != nil {
-		return nil, err
-	}
-	if err := reports.RenderFile(filepath.Join(o.OutDir, ReportName), res, "html"); err != nil {
-		return nil, err
+	if err := writeResults(o.OutDir, res, write, func() {
+		if err := cp.remove(); err != nil { // result.json supersedes it
+			fmt.Fprintf(warn, "stampede: warning: %v\n", err)
+		}
+	}); err != nil {
+		return res, err // the run completed: its figures are in res
 	}
 	return res, nil
 }

@@ -62,7 +62,24 @@ type Error struct {
 }
 
 // Error formats the problem as `threshold "EXPR": REASON`.
-func (e *Error) Error() string { return fmt.Sprintf("threshold %q: %s", e.Expr, e.Reason) }
+func (e *Error) Error() string { return fmt.Sprintf("threshold %s: %s", quoteExpr(e.Expr), e.Reason) }
+
+// MaxExprBytes bounds a threshold expression: a longer one is refused
+// without being parsed or repeated in full.
+const MaxExprBytes = 256
+
+// quoteExpr quotes an expression for a message, cut to MaxExprBytes with
+// its size when longer.
+func quoteExpr(s string) string {
+	if len(s) <= MaxExprBytes {
+		return strconv.Quote(s)
+	}
+	cut := 64
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%q… (%d bytes)", s[:cut], len(s))
+}
 
 // Unwrap returns the underlying error, if any.
 func (e *Error) Unwrap() error { return e.Err }
@@ -84,6 +101,9 @@ func isOpChar(c byte) bool { return c == '<' || c == '>' || c == '=' || c == '!'
 // offending token and its column; for an unknown metric it lists every
 // valid name.
 func Parse(expr string) (Threshold, error) {
+	if len(expr) > MaxExprBytes {
+		return Threshold{}, &Error{Expr: expr, Reason: fmt.Sprintf("too long: %d bytes, at most %d", len(expr), MaxExprBytes)}
+	}
 	col := func(i int) int { return utf8.RuneCountInString(expr[:i]) + 1 }
 	fail := func(i int, err error, format string, args ...any) (Threshold, error) {
 		c := 0
