@@ -301,6 +301,7 @@ func mergeOps(out *Result, results []*Result) error {
 			for c, v := range o.Errors {
 				m.Errors[c] += v
 			}
+			m.ErrorAnswers = AddErrorAnswers(m.ErrorAnswers, o.ErrorAnswers)
 			ok, err := mergeHDR(latency, o.HDR, o.LatencyMs)
 			if err != nil {
 				return mergeHDRError(i, name, "hdr", err)

@@ -24,7 +24,7 @@ const (
 var OpNames = []string{OpSignIn, OpRefresh, OpAPI, OpGetToken, OpForegroundRecovery}
 
 // ErrorClasses lists the error classes of Op.Errors in report order.
-var ErrorClasses = []string{"http_401", "http_429", "http_5xx", "network", "timeout", "other", "cancelled"}
+var ErrorClasses = []string{"http_401", "http_429", "http_5xx", "network", "timeout", "other", "cancelled", ClassSuperseded}
 
 // Result is everything one run measured: the content of result.json.
 type Result struct {
@@ -167,6 +167,10 @@ type Op struct {
 	ServiceHDR string `json:"service_hdr,omitempty"`
 	// OutOfRange counts latencies outside the histogram's bounds (1 µs .. 1 h).
 	OutOfRange int64 `json:"out_of_range,omitempty"`
+	// ErrorAnswers breaks the errors down by what the server said: class,
+	// HTTP status and error code, most frequent first; they add up to
+	// ErrorCount (docs/results.md#what-the-server-said).
+	ErrorAnswers []ErrorAnswer `json:"error_answers,omitempty"`
 }
 
 // ErrorCount is the sum of Errors.

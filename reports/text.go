@@ -71,6 +71,7 @@ func WriteText(w io.Writer, r *Result) error {
 	if len(errs) > 0 {
 		b.WriteString("\nerrors by class:\n" + strings.Join(errs, "\n") + "\n")
 	}
+	writeServerSaid(&b, r)
 
 	if len(r.Events) > 0 {
 		b.WriteString("\nfleet events (burst, 401s and sign-outs in the 10 simulated seconds after each; after the restore for an outage):\n")

@@ -61,6 +61,7 @@ type shard struct {
 	resigns  int64
 	statuses map[string]int64
 	samples  reports.Samples // the earliest few of each kind
+	answers  [numOps]map[answerKey]*answerCount
 }
 
 // Gauges sampled at the end of each timeline bucket.
@@ -168,7 +169,7 @@ func (r *Recorder) sent(o Op) {
 // when it went on the wire (later than sent when the network held it back,
 // as in a blackhole outage), latency runs from its intended start, service
 // from the moment the client sent it.
-func (r *Recorder) answered(sh int, o Op, class model.ErrorClass, wire, done time.Time, latency, service time.Duration) {
+func (r *Recorder) answered(sh int, o Op, class model.ErrorClass, status int, wire, done time.Time, latency, service time.Duration) {
 	s := r.shards[sh]
 	if o == OpRefresh {
 		r.refreshInflight.Add(-1)
@@ -209,7 +210,7 @@ func (r *Recorder) answered(sh int, o Op, class model.ErrorClass, wire, done tim
 			s.tl(r.bucket(done), tlRefreshErrors)
 		}
 	case OpAPI:
-		if class == model.Class401 {
+		if class == model.Class401 || (class == model.ClassSuperseded && status == 401) {
 			s.tl(r.bucket(done), tlAPI401)
 		}
 	}
@@ -240,6 +241,7 @@ func (r *Recorder) metric(sh, client int, now time.Time, a *model.Action) {
 			rec.ok++
 		} else {
 			rec.errors[a.Class]++
+			s.addAnswer(o, a.Class, 0, a.Code, "")
 		}
 		if a.Class != model.ClassCancelled && !reports.RecordLatency(rec.latency, a.Latency) {
 			rec.outOfRange++
@@ -405,6 +407,7 @@ func (r *Recorder) Live() Live {
 // engine's lag and the timeline up to end.
 func (r *Recorder) Fill(res *reports.Result, end time.Time) error {
 	var merged [numOps]opRecord
+	var answers [numOps][]reports.ErrorAnswer
 	for o := range merged {
 		merged[o].latency = reports.NewHistogram()
 		if o <= int(OpAPI) {
@@ -432,6 +435,7 @@ func (r *Recorder) Fill(res *reports.Result, end time.Time) error {
 			if m.service != nil {
 				m.service.Merge(x.service)
 			}
+			answers[o] = reports.AddErrorAnswers(answers[o], errorAnswers(s.answers[o]))
 		}
 		lag.Merge(s.lag)
 		for k, v := range s.statuses {
@@ -452,7 +456,7 @@ func (r *Recorder) Fill(res *reports.Result, end time.Time) error {
 	for o := range merged {
 		m := &merged[o]
 		out := &reports.Op{Count: m.count, OK: m.ok, Errors: map[string]int64{}, OutOfRange: m.outOfRange,
-			LatencyMs: reports.Summarize(m.latency)}
+			LatencyMs: reports.Summarize(m.latency), ErrorAnswers: answers[o]}
 		for c := model.Class401; c < model.NumClasses; c++ {
 			out.Errors[c.String()] = m.errors[c]
 		}

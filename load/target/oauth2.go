@@ -20,6 +20,7 @@ import (
 
 	"github.com/stampede-load/stampede/load/model"
 	"github.com/stampede-load/stampede/load/transport"
+	"github.com/stampede-load/stampede/reports"
 )
 
 // OAuth 2.0 client authentication methods at the token endpoint (RFC 6749 §2.3.1).
@@ -330,7 +331,7 @@ func (o *OAuth2) token(ctx context.Context, form url.Values) (Credentials, model
 		return Credentials{}, out
 	}
 	if bad := garbage(resp, body, jsonErr); bad != "" {
-		return Credentials{}, model.Outcome{Class: model.ClassOther, Status: out.Status, Code: bad}
+		return Credentials{}, model.Outcome{Class: model.ClassOther, Status: out.Status, Code: bad, Body: reports.SampleBody(body)}
 	}
 	if tr.AccessToken == "" {
 		code := CodeNoToken
@@ -365,7 +366,7 @@ func exchange(ctx context.Context, hc *http.Client, req *http.Request) (*http.Re
 		out.Status = resp.StatusCode
 		return resp, nil, out, true
 	}
-	out := transport.Classify(ctx, resp, nil, nil)
+	out := transport.Classify(ctx, resp, body, nil) // a failure's code and sample body
 	if tooLarge {
 		if out.Class == model.ClassOK {
 			out.Class = model.ClassOther
