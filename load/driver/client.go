@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"cmp"
 	"time"
 
 	"github.com/stampede-load/stampede/chaos"
@@ -211,7 +212,7 @@ func (c *client) settle(now time.Time, a Answer) {
 	if a.Op == record.OpAPI && a.TokenSeq > 0 && refused(*o) && a.TokenSeq < c.seqBefore(now) {
 		class = model.ClassSuperseded
 	}
-	c.d.record(record.Fact{Kind: record.FactAnswered, Op: a.Op, Class: class, HTTPStatus: o.Status, Code: o.Code, Body: o.Body,
+	c.d.record(record.Fact{Kind: record.FactAnswered, Op: a.Op, Class: class, HTTPStatus: o.Status, Code: cmp.Or(o.Said, o.Code), Body: o.Body,
 		Wire: a.Wire, Done: a.Done, Latency: a.Done.Sub(a.Intended), Service: a.Done.Sub(a.Sent)})
 	c.step(now, a.Event)
 }

@@ -106,6 +106,10 @@ type Outcome struct {
 	Status     int           // HTTP status; 0 when no response arrived
 	Code       string        // the server's error code, e.g. "session_revoked"
 	RetryAfter time.Duration // from a Retry-After header
+	// Said is the server's own error code when Code is stampede's reading
+	// of it (refresh_token_reused for an invalid_grant whose description
+	// tells of reuse); "" when Code is the server's.
+	Said string
 	// Body is a redacted, truncated sample of a failed answer's body
 	// (reports.SampleBody); "" for a success or when no body came.
 	Body string

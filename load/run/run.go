@@ -59,6 +59,9 @@ type Options struct {
 	AdminToken string
 	// PreflightTimeout bounds the target's reachability check; default 5 s.
 	PreflightTimeout time.Duration
+	// SkipPreflight skips the checks of the target's endpoints and the
+	// canary sign-in before the ramp (--skip-preflight).
+	SkipPreflight bool
 	// Getenv reads the environment (secrets); default os.LookupEnv.
 	Getenv func(string) (string, bool)
 	// TLS configures connections to an https target; nil is Go's default.
@@ -140,7 +143,8 @@ func Execute(ctx context.Context, o Options) (*reports.Result, error) {
 	// (shared connections); every other request goes through tr.
 	hc := &http.Client{Transport: &transport.SenderTransport{Fallback: tr, Dial: tr.DialShared, Proxy: http.ProxyFromEnvironment}, CheckRedirect: transport.NoRedirects}
 	tg, err := target.Open(ctx, p, target.Options{Client: hc, Source: o.TargetSource, AdminToken: o.AdminToken,
-		PreflightTimeout: o.PreflightTimeout, Getenv: o.Getenv, Warn: warn, OnBackend: o.OnBackend})
+		PreflightTimeout: o.PreflightTimeout, SkipPreflight: o.SkipPreflight, FirstClient: o.Shard,
+		Getenv: o.Getenv, Warn: warn, OnBackend: o.OnBackend})
 	if err != nil {
 		return nil, err
 	}

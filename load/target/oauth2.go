@@ -325,6 +325,9 @@ func (o *OAuth2) token(ctx context.Context, form url.Values) (Credentials, model
 	if out.Class != model.ClassOK {
 		if jsonErr == nil && tr.Error != "" {
 			out.Code = o.errorCode(tr.Error, tr.ErrorDescription)
+			if said := tr.Error[:min(len(tr.Error), transport.MaxCode)]; said != out.Code {
+				out.Said = said
+			}
 		} else if out.Code == "" && isHTML(resp, body) {
 			out.Code = CodeHTMLBody
 		}
