@@ -35,7 +35,7 @@ type fakeProvider struct {
 	seq      int
 	grants   map[string]int // grant type → count
 	reused   int
-	probes   int // pre-flight probes of the token endpoint
+	probes   int      // pre-flight probes of the token endpoint
 	auth     []string // Authorization headers of token requests
 	apiCalls int
 }
