@@ -143,6 +143,10 @@ type Target struct {
 	// InsecureSkipVerify records that TLS certificates were not verified
 	// (--insecure-skip-verify).
 	InsecureSkipVerify bool `json:"insecure_skip_verify,omitempty"`
+	// TokenLifetimeS is how long, in wall-clock seconds, the session
+	// tokens lived: the embedded backend's (scaled), or the pre-flight's
+	// first sign-in's; absent when not known.
+	TokenLifetimeS float64 `json:"token_lifetime_s,omitempty"`
 }
 
 // Shard says which part of a sharded run this result covers.

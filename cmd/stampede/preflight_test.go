@@ -157,3 +157,59 @@ func TestWhatTheServerSaidShowsTheStatusAndCode(t *testing.T) {
 		t.Error("the refresh token appears in the output")
 	}
 }
+
+// The last progress line shows the fleet as it was before the stop, not
+// the clients leaving it: every client signed in, as the summary says.
+func TestLastProgressLineShowsTheFleetBeforeTheStop(t *testing.T) {
+	out := t.TempDir()
+	code, stdout, stderr := runCLI(context.Background(), "run", "--clients", "20", "--duration", "1500ms", "--ramp", "0s",
+		"--out", out, "--no-progress")
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr %s", code, stderr)
+	}
+	var last string
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.HasPrefix(l, "[") {
+			last = l
+		}
+	}
+	if !strings.Contains(last, "clients 20/20 (signed in 20,") {
+		t.Errorf("last progress line %q, want the 20 clients signed in", last)
+	}
+	if !strings.Contains(stdout, "20 active") {
+		t.Errorf("summary does not show 20 active sessions:\n%s", stdout)
+	}
+}
+
+// Tokens that outlive the run: the run warns before it starts, naming
+// target.refresh_interval, and the summary keeps the refresh row at 0 with
+// the reason.
+func TestTokensThatOutliveTheRunAreNoSilentZero(t *testing.T) {
+	fp := newFakeProvider(2 * time.Hour)
+	srv := httptest.NewServer(fp)
+	defer srv.Close()
+	t.Setenv("TEST_STAMPEDE_SECRET", fp.secret)
+	t.Setenv("TEST_STAMPEDE_PW", "pw")
+	out := t.TempDir()
+	code, stdout, stderr := runCLI(context.Background(), "run", "-p", writeOAuth2Profile(t, oauth2ProfileYAML(5, "")),
+		"--target", srv.URL, "--duration", "1s", "--out", out, "--no-progress")
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr %s", code, stderr)
+	}
+	warning := "stampede: warning: the session tokens live 2h0m0s (the first sign-in's)"
+	if i := strings.Index(stderr, warning); i < 0 || !strings.Contains(stderr[i:], "target.refresh_interval") || strings.Index(stderr, "stampede run ") < i {
+		t.Errorf("stderr %q: want the warning naming target.refresh_interval before the run starts", stderr)
+	}
+	var row string
+	for _, l := range strings.Split(stdout, "\n") {
+		if f := strings.Fields(l); len(f) > 0 && f[0] == "refresh" {
+			row = l
+		}
+	}
+	if f := strings.Fields(row); len(f) < 4 || f[1] != "0" {
+		t.Errorf("refresh row %q, want it kept at 0", row)
+	}
+	if !strings.Contains(stdout, "no refreshes: the session tokens live 2h0m0s") {
+		t.Errorf("summary lacks the reason:\n%s", stdout)
+	}
+}

@@ -67,3 +67,22 @@ func TestRecorderBreaksErrorsDownByWhatTheServerSaid(t *testing.T) {
 		t.Errorf("get_token answers %+v", gt)
 	}
 }
+
+// Once frozen, Live shows the fleet as it was before the stop, while the
+// counters of the requests still finishing go on.
+func TestLiveShowsTheFleetAsItWasBeforeTheStop(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	r := NewRecorder(1, t0, time.Second, 0)
+	for range 50 {
+		r.Record(0, Fact{Kind: FactStarted})
+		r.Record(0, Fact{Kind: FactGauge, Gauge: GaugeSignedIn, Delta: 1})
+	}
+	r.Freeze()
+	for range 50 { // the stop: every client leaves
+		r.Record(0, Fact{Kind: FactGauge, Gauge: GaugeSignedIn, Delta: -1})
+	}
+	r.Record(0, Fact{Kind: FactSent, Op: OpRefresh})
+	if l := r.Live(); l.SignedIn != 50 || l.Started != 50 || l.Refreshes != 1 {
+		t.Errorf("live after the stop %+v: want 50 signed in, 50 started, 1 refresh", l)
+	}
+}

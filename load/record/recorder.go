@@ -97,6 +97,9 @@ type Recorder struct {
 	refreshInflight atomic.Int64
 	inflightPeak    atomic.Int64
 
+	// frozen is the fleet as it was when the run began to stop (Freeze).
+	frozen atomic.Pointer[Live]
+
 	// windowClients counts, per fleet event, the clients it acted on.
 	windowClients []atomic.Int64
 
@@ -392,8 +395,18 @@ func (r *Recorder) RollLatency(w *hdrhistogram.Histogram) {
 	r.gmu.Unlock()
 }
 
-// Live returns current totals and the refresh p99 of the last LatencyWindow.
+// Live returns current totals and the refresh p99 of the last LatencyWindow;
+// once the run began to stop (Freeze), the fleet's clients as they were
+// then.
 func (r *Recorder) Live() Live {
+	l := r.live()
+	if f := r.frozen.Load(); f != nil {
+		l.Started, l.SignedIn, l.SignedOut, l.Background, l.Offline = f.Started, f.SignedIn, f.SignedOut, f.Background, f.Offline
+	}
+	return l
+}
+
+func (r *Recorder) live() Live {
 	return Live{
 		Started: r.started.Load(), SignedIn: r.signedIn.Load(), SignedOut: r.signedOut.Load(),
 		Refreshes: r.refreshes.Load(), RefreshErrors: r.refreshErrors.Load(),

@@ -213,13 +213,19 @@ func (o *OAuth2) User(i int) (OAuth2User, bool) {
 	return OAuth2User{}, false
 }
 
-// FormatUser puts n into pattern at its %d (or appends it when the pattern
-// has no verb).
+// FormatUser puts n into pattern at its %d; a pattern without a verb is
+// one user for every n (SharedUser).
 func FormatUser(pattern string, n int) string {
-	if !strings.Contains(pattern, "%") {
-		return pattern + strconv.Itoa(n)
+	if SharedUser(pattern) {
+		return strings.ReplaceAll(pattern, "%%", "%")
 	}
 	return fmt.Sprintf(pattern, n)
+}
+
+// SharedUser reports whether a users pattern has no verb: every client
+// signs in as that one user.
+func SharedUser(pattern string) bool {
+	return !strings.Contains(strings.ReplaceAll(pattern, "%%", ""), "%")
 }
 
 // SignIn gives the client its first credentials: the stored refresh token

@@ -121,24 +121,27 @@ func Open(ctx context.Context, p profiles.Profile, o Options) (*Opened, error) {
 			o.OnBackend(be)
 		}
 		fapi := &FAPI{Base: srv.URL, Client: hc}
+		life := p.Scale(p.Backend.TokenLifetime)
+		warnLifetime(o.Warn, p, life, "backend.token_lifetime, scaled")
 		return &Opened{Auth: fapi, Resource: fapi, Admin: &chaos.AdminClient{Base: srv.URL, Client: hc},
-			Report: reports.Target{Kind: "embedded", URL: srv.URL}, close: func() { srv.Close() }, Metrics: be.Collector()}, nil
+			Report: reports.Target{Kind: "embedded", URL: srv.URL, TokenLifetimeS: life.Seconds()}, close: func() { srv.Close() }, Metrics: be.Collector()}, nil
 	case profiles.TargetFAPI:
 		pctx, cancel := context.WithTimeout(ctx, o.PreflightTimeout)
 		defer cancel()
 		fapi := &FAPI{Base: t.URL, Client: hc}
 		var auth Authenticator = fapi
+		report := reports.Target{Kind: profiles.TargetFAPI, URL: RedactURL(t.URL)}
 		if !o.SkipPreflight {
 			if err := preflight(pctx, hc, t.URL, o.PreflightTimeout); err != nil {
 				return nil, fmt.Errorf("%s %s is unreachable: %w", source, RedactURL(t.URL), err)
 			}
 			var err error
-			if auth, err = o.canary(pctx, p, fapi, strings.TrimRight(t.URL, "/")+"/v1/client/sign_ins"); err != nil {
+			if auth, err = o.canary(pctx, p, fapi, strings.TrimRight(t.URL, "/")+"/v1/client/sign_ins", &report); err != nil {
 				return nil, err
 			}
 		}
 		return &Opened{Auth: auth, Resource: fapi, Admin: &chaos.AdminClient{Base: t.URL, Client: hc, Token: o.AdminToken},
-			Report: reports.Target{Kind: profiles.TargetFAPI, URL: RedactURL(t.URL)}}, nil
+			Report: report}, nil
 	case profiles.TargetOAuth2:
 		cfg, err := OAuth2FromProfile(p, hc, o.Getenv, o.Warn)
 		if err != nil {
@@ -155,6 +158,8 @@ func Open(ctx context.Context, p profiles.Profile, o Options) (*Opened, error) {
 		pctx, cancel := context.WithTimeout(ctx, o.PreflightTimeout)
 		defer cancel()
 		var auth Authenticator = oa
+		report := reports.Target{Kind: profiles.TargetOAuth2, URL: RedactURL(cfg.TokenURL)}
+		warnProfile(o.Warn, p)
 		if !o.SkipPreflight {
 			if err := preflightURL(pctx, hc, cfg.TokenURL, o.PreflightTimeout); err != nil {
 				return nil, fmt.Errorf("token endpoint %s is unreachable: %w", RedactURL(cfg.TokenURL), err)
@@ -162,11 +167,11 @@ func Open(ctx context.Context, p profiles.Profile, o Options) (*Opened, error) {
 			if err := oa.ProbeTokenEndpoint(pctx); err != nil {
 				return nil, err
 			}
-			if auth, err = o.canary(pctx, p, oa, cfg.TokenURL); err != nil {
+			if auth, err = o.canary(pctx, p, oa, cfg.TokenURL, &report); err != nil {
 				return nil, err
 			}
 		}
-		return &Opened{Auth: auth, Resource: oa, Report: reports.Target{Kind: profiles.TargetOAuth2, URL: RedactURL(cfg.TokenURL)}}, nil
+		return &Opened{Auth: auth, Resource: oa, Report: report}, nil
 	case profiles.TargetHTTP:
 		cfg, err := HTTPFromProfile(p, hc, o.Getenv)
 		if err != nil {
@@ -179,15 +184,17 @@ func Open(ctx context.Context, p profiles.Profile, o Options) (*Opened, error) {
 		pctx, cancel := context.WithTimeout(ctx, o.PreflightTimeout)
 		defer cancel()
 		var auth Authenticator = h
+		report := reports.Target{Kind: profiles.TargetHTTP, URL: RedactURL(t.URL)}
+		warnProfile(o.Warn, p)
 		if !o.SkipPreflight {
 			if err := preflightURL(pctx, hc, t.URL, o.PreflightTimeout); err != nil {
 				return nil, fmt.Errorf("%s %s is unreachable: %w", source, RedactURL(t.URL), err)
 			}
-			if auth, err = o.canary(pctx, p, h, cfg.SignIn.URL); err != nil {
+			if auth, err = o.canary(pctx, p, h, cfg.SignIn.URL, &report); err != nil {
 				return nil, err
 			}
 		}
-		return &Opened{Auth: auth, Resource: h, Report: reports.Target{Kind: profiles.TargetHTTP, URL: RedactURL(t.URL)}}, nil
+		return &Opened{Auth: auth, Resource: h, Report: report}, nil
 	default:
 		return nil, configErrorf("target.kind: %s targets are not supported", kind)
 	}
@@ -195,11 +202,21 @@ func Open(ctx context.Context, p profiles.Profile, o Options) (*Opened, error) {
 
 // canary signs this process's first client in before the ramp
 // (signInCanary), when it runs any client; u names the sign-in endpoint.
-func (o Options) canary(ctx context.Context, p profiles.Profile, auth Authenticator, u string) (Authenticator, error) {
+// It warns when the token the canary got outlives the run (warnLifetime)
+// and records its lifetime in report.
+func (o Options) canary(ctx context.Context, p profiles.Profile, auth Authenticator, u string, report *reports.Target) (Authenticator, error) {
 	if o.FirstClient >= p.Clients {
 		return auth, nil
 	}
-	return signInCanary(ctx, auth, o.FirstClient, u)
+	c, err := signInCanary(ctx, auth, o.FirstClient, u)
+	if err != nil {
+		return nil, err
+	}
+	if life := tokenLifetime(c.cr, time.Now()); life > 0 {
+		report.TokenLifetimeS = life.Seconds()
+		warnLifetime(o.Warn, p, life, "the first sign-in's")
+	}
+	return c, nil
 }
 
 // preflight proves a fapi target answers HTTP before any client starts.

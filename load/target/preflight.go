@@ -116,7 +116,7 @@ func (c *canary) SignIn(ctx context.Context, identifier string) (Credentials, mo
 // is a *PreflightError naming u, the sign-in endpoint. On success the
 // returned Authenticator gives that client the canary's credentials at its
 // first sign-in.
-func signInCanary(ctx context.Context, auth Authenticator, client int, u string) (Authenticator, error) {
+func signInCanary(ctx context.Context, auth Authenticator, client int, u string) (*canary, error) {
 	id := "user-" + strconv.Itoa(client)
 	cr, out := auth.SignIn(ctx, id)
 	if out.Class != model.ClassOK {
