@@ -90,3 +90,33 @@ func TestSampleBodyMasksSecretsAndIsBounded(t *testing.T) {
 		t.Error("a blank body's sample is not empty")
 	}
 }
+
+// Every report shows what the server said: the text summary the top kinds
+// of each operation, HTML and Markdown every kind with its sample, escaped.
+func TestReportsShowWhatTheServerSaid(t *testing.T) {
+	r := sampleResult(t)
+	r.Ops[OpRefresh].ErrorAnswers = []ErrorAnswer{
+		{Class: "http_5xx", Status: 503, Code: "overloaded", Count: 1, Sample: `{"error":"<b>busy</b> | retry"}`},
+		{Class: "timeout", Count: 1},
+	}
+	var text, md, html strings.Builder
+	if err := WriteText(&text, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMarkdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHTML(&html, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "refresh   503 overloaded: 1, timeout: 1") {
+		t.Errorf("text summary:\n%s", text.String())
+	}
+	if !strings.Contains(md.String(), "| refresh | http_5xx | 503 | `overloaded` | 1 | `{\"error\":\"<b>busy</b> \\| retry\"}` |") {
+		t.Errorf("markdown:\n%s", md.String())
+	}
+	h := html.String()
+	if !strings.Contains(h, "What the server said") || !strings.Contains(h, "&lt;b&gt;busy&lt;/b&gt;") || strings.Contains(h, "<b>busy") {
+		t.Errorf("html lacks the escaped answers table")
+	}
+}
