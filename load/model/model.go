@@ -110,8 +110,9 @@ type Outcome struct {
 	// of it (refresh_token_reused for an invalid_grant whose description
 	// tells of reuse); "" when Code is the server's.
 	Said string
-	// Body is a redacted, truncated sample of a failed answer's body
-	// (reports.SampleBody); "" for a success or when no body came.
+	// Body is the head of a failed answer's body, raw (transport.BodyHead):
+	// what reaches any output goes through reports.SampleBody, which
+	// redacts it; "" for a success or when no body came.
 	Body string
 }
 

@@ -48,7 +48,7 @@ func (s *shard) addAnswer(o Op, class model.ErrorClass, status int, code, body s
 				m[k] = a
 			}
 		} else {
-			a = &answerCount{sample: body}
+			a = &answerCount{sample: reports.SampleBody([]byte(body))} // redacted once per kind
 			m[k] = a
 		}
 	}

@@ -2,6 +2,7 @@ package record
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +31,7 @@ func TestRecorderBreaksErrorsDownByWhatTheServerSaid(t *testing.T) {
 	for i := range 3 * reports.MaxErrorAnswers {
 		answer(i%2, OpAPI, model.ClassOther, 400, fmt.Sprintf("made_up_%d", i), "")
 	}
+	answer(0, OpSignIn, model.ClassOther, 400, "invalid_request", `{"error":"invalid_request","refresh_token":"rt-secret-0123456789abcdefghij"}`)
 	r.Record(0, Fact{Kind: FactMetric, At: t0, Action: &model.Action{Kind: model.ActRecord, Metric: model.MetricGetToken,
 		Class: model.ClassNetwork, Code: "offline"}})
 	var res reports.Result
@@ -62,6 +64,9 @@ func TestRecorderBreaksErrorsDownByWhatTheServerSaid(t *testing.T) {
 	}
 	if api := res.Ops[reports.OpAPI]; len(api.ErrorAnswers) > reports.MaxErrorAnswers+1 {
 		t.Errorf("api keeps %d kinds, want at most %d", len(api.ErrorAnswers), reports.MaxErrorAnswers+1)
+	}
+	if si := res.Ops[reports.OpSignIn].ErrorAnswers; len(si) != 1 || strings.Contains(si[0].Sample, "rt-secret") || !strings.Contains(si[0].Sample, "invalid_request") {
+		t.Errorf("sign_in answers %+v: want the sample kept, its token redacted", si)
 	}
 	if gt := res.Ops[reports.OpGetToken].ErrorAnswers; len(gt) != 1 || gt[0].Label() != "network offline" {
 		t.Errorf("get_token answers %+v", gt)

@@ -76,7 +76,8 @@ type Fact struct {
 	Status           string
 	Duplicate, Retry bool
 	// HTTPStatus, Code and Body are a FactAnswered's answer: its status (0
-	// when none came), error code and sample body (model.Outcome).
+	// when none came), the server's error code and the head of its body,
+	// raw (model.Outcome.Body; the recorder redacts what it keeps).
 	HTTPStatus int
 	Code, Body string
 }

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/load/model"
-	"github.com/stampede-load/stampede/reports"
+	"github.com/stampede-load/stampede/load/transport"
 )
 
 // HTTPRequestSpec is one request template of an HTTPTarget: URL, each
@@ -260,7 +260,7 @@ func (h *HTTPTarget) do(ctx context.Context, r *httpRequest, vars HTTPVars, sign
 	}
 	if h.needsBody() {
 		if bad := garbage(resp, body, jsonErr); bad != "" {
-			return Credentials{}, model.Outcome{Class: model.ClassOther, Status: out.Status, Code: bad, Body: reports.SampleBody(body)}
+			return Credentials{}, model.Outcome{Class: model.ClassOther, Status: out.Status, Code: bad, Body: transport.BodyHead(body)}
 		}
 	}
 	get := func(path string) (string, bool) { return lookup(resp, doc, path) }

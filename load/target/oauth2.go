@@ -20,7 +20,6 @@ import (
 
 	"github.com/stampede-load/stampede/load/model"
 	"github.com/stampede-load/stampede/load/transport"
-	"github.com/stampede-load/stampede/reports"
 )
 
 // OAuth 2.0 client authentication methods at the token endpoint (RFC 6749 §2.3.1).
@@ -340,7 +339,7 @@ func (o *OAuth2) token(ctx context.Context, form url.Values) (Credentials, model
 		return Credentials{}, out
 	}
 	if bad := garbage(resp, body, jsonErr); bad != "" {
-		return Credentials{}, model.Outcome{Class: model.ClassOther, Status: out.Status, Code: bad, Body: reports.SampleBody(body)}
+		return Credentials{}, model.Outcome{Class: model.ClassOther, Status: out.Status, Code: bad, Body: transport.BodyHead(body)}
 	}
 	if tr.AccessToken == "" {
 		code := CodeNoToken

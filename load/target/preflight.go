@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/stampede-load/stampede/load/model"
+	"github.com/stampede-load/stampede/reports"
 )
 
 // PreflightError is a pre-flight check the target failed: the run does
@@ -39,7 +40,7 @@ func OutcomeText(o model.Outcome) string {
 		s += " " + o.Code
 	}
 	if o.Body != "" {
-		s += " (body: " + o.Body + ")"
+		s += " (body: " + reports.SampleBody([]byte(o.Body)) + ")"
 	}
 	return s
 }

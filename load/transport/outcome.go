@@ -53,6 +53,14 @@ func ErrorCode(body []byte) string {
 	return code[:min(len(code), MaxCode)]
 }
 
+// BodyHead is the head of a failed answer's body for Outcome.Body: one
+// byte more than a sample keeps, so that reports.SampleBody, which
+// redacts it where it is kept, can tell a cut body. Copying it is all a
+// failed answer costs; the redaction is paid once per kind of answer.
+func BodyHead(body []byte) string {
+	return string(body[:min(len(body), reports.SampleBytes+1)])
+}
+
 // bearerError reads the error of a WWW-Authenticate: Bearer challenge
 // (RFC 6750 §3): `Bearer realm="api", error="invalid_token"`.
 func bearerError(h string) string {
@@ -104,7 +112,7 @@ func Classify(ctx context.Context, resp *http.Response, body []byte, err error) 
 	o.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
 	if len(body) > 0 {
 		o.Code = ErrorCode(body)
-		o.Body = reports.SampleBody(body)
+		o.Body = BodyHead(body)
 	}
 	if o.Code == "" && o.Class == model.Class401 {
 		o.Code = bearerError(resp.Header.Get("WWW-Authenticate"))
