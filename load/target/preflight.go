@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/stampede-load/stampede/load/model"
 	"github.com/stampede-load/stampede/reports"
@@ -25,8 +26,12 @@ type PreflightError struct {
 }
 
 func (e *PreflightError) Error() string {
-	return fmt.Sprintf("pre-flight: %s: %s answered %s; %s (pass --skip-preflight for a server that cannot take the check)",
-		e.Check, e.URL, OutcomeText(e.Outcome), e.Want)
+	verb := "answered"
+	if e.Outcome.Status == 0 {
+		verb = "failed:"
+	}
+	return fmt.Sprintf("pre-flight: %s: %s %s %s; %s (pass --skip-preflight for a server that cannot take the check)",
+		e.Check, e.URL, verb, OutcomeText(e.Outcome), e.Want)
 }
 
 // OutcomeText says what a request came to, for messages: "404", "401
@@ -89,23 +94,39 @@ func oauthErrorCode(code string) bool {
 type canary struct {
 	Authenticator
 	identifier string
+	now        func() time.Time
 
 	mu      sync.Mutex
 	pending bool
 	cr      Credentials
 	out     model.Outcome
+	stale   time.Time // when less than half the canary token's life is left; zero: never
 }
 
 // SignIn answers the canary's client's first sign-in with the canary's
-// answer, every other sign-in from the target.
+// session, every other sign-in from the target. A canary token with less
+// than half its life left (a sharded run waits for --start-at after the
+// pre-flight) is refreshed first: the client's first sign-in is then that
+// one refresh request.
 func (c *canary) SignIn(ctx context.Context, identifier string) (Credentials, model.Outcome) {
 	if identifier == c.identifier {
 		c.mu.Lock()
 		if c.pending {
 			c.pending = false
-			cr, out := c.cr, c.out
+			cr, out, stale := c.cr, c.out, c.stale
 			c.cr = Credentials{}
 			c.mu.Unlock()
+			if stale.IsZero() || c.now().Before(stale) {
+				return cr, out
+			}
+			fresh, out := c.Authenticator.Refresh(ctx, cr.SessionID, cr.ClientToken)
+			if out.Class != model.ClassOK {
+				return Credentials{}, out
+			}
+			cr.Token, cr.ExpiresAt, cr.Times = fresh.Token, fresh.ExpiresAt, fresh.Times
+			if fresh.ClientToken != "" {
+				cr.ClientToken = fresh.ClientToken // rotated
+			}
 			return cr, out
 		}
 		c.mu.Unlock()
@@ -127,5 +148,10 @@ func signInCanary(ctx context.Context, auth Authenticator, client int, u string)
 		return nil, &PreflightError{URL: RedactURL(u), Check: "the first sign-in (client " + strconv.Itoa(client) + ")", Outcome: out,
 			Want: "the run's clients could not sign in: check the target's URL, endpoints, client and users"}
 	}
-	return &canary{Authenticator: auth, identifier: id, pending: true, cr: cr, out: out}, nil
+	c := &canary{Authenticator: auth, identifier: id, now: time.Now, pending: true, cr: cr, out: out}
+	now := c.now()
+	if life := tokenLifetime(cr, now); life > 0 {
+		c.stale = now.Add(life / 2)
+	}
+	return c, nil
 }
