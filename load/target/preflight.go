@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/stampede-load/stampede/load/model"
 	"github.com/stampede-load/stampede/reports"
@@ -90,43 +89,30 @@ func oauthErrorCode(code string) bool {
 
 // canary holds the answer to the first sign-in of one client, made by the
 // pre-flight, for that client's own first sign-in: the check costs the
-// target no request the run does not count.
+// target no request the run does not count. A canary token that expired
+// before its client started (a shard waits for --start-at) is handed over
+// all the same: the client refreshes it at once, a refresh counted as the
+// target counts it.
 type canary struct {
 	Authenticator
 	identifier string
-	now        func() time.Time
 
 	mu      sync.Mutex
 	pending bool
 	cr      Credentials
 	out     model.Outcome
-	stale   time.Time // when less than half the canary token's life is left; zero: never
 }
 
 // SignIn answers the canary's client's first sign-in with the canary's
-// session, every other sign-in from the target. A canary token with less
-// than half its life left (a sharded run waits for --start-at after the
-// pre-flight) is refreshed first: the client's first sign-in is then that
-// one refresh request.
+// session, every other sign-in from the target.
 func (c *canary) SignIn(ctx context.Context, identifier string) (Credentials, model.Outcome) {
 	if identifier == c.identifier {
 		c.mu.Lock()
 		if c.pending {
 			c.pending = false
-			cr, out, stale := c.cr, c.out, c.stale
+			cr, out := c.cr, c.out
 			c.cr = Credentials{}
 			c.mu.Unlock()
-			if stale.IsZero() || c.now().Before(stale) {
-				return cr, out
-			}
-			fresh, out := c.Authenticator.Refresh(ctx, cr.SessionID, cr.ClientToken)
-			if out.Class != model.ClassOK {
-				return Credentials{}, out
-			}
-			cr.Token, cr.ExpiresAt, cr.Times = fresh.Token, fresh.ExpiresAt, fresh.Times
-			if fresh.ClientToken != "" {
-				cr.ClientToken = fresh.ClientToken // rotated
-			}
 			return cr, out
 		}
 		c.mu.Unlock()
@@ -148,10 +134,5 @@ func signInCanary(ctx context.Context, auth Authenticator, client int, u string)
 		return nil, &PreflightError{URL: RedactURL(u), Check: "the first sign-in (client " + strconv.Itoa(client) + ")", Outcome: out,
 			Want: "the run's clients could not sign in: check the target's URL, endpoints, client and users"}
 	}
-	c := &canary{Authenticator: auth, identifier: id, now: time.Now, pending: true, cr: cr, out: out}
-	now := c.now()
-	if life := tokenLifetime(cr, now); life > 0 {
-		c.stale = now.Add(life / 2)
-	}
-	return c, nil
+	return &canary{Authenticator: auth, identifier: id, pending: true, cr: cr, out: out}, nil
 }
