@@ -250,6 +250,9 @@ func TestOAuth2ErrorAnswers(t *testing.T) {
 			if out.Class != tc.class || out.Code != tc.code || out.RetryAfter != tc.retryAft {
 				t.Fatalf("outcome %+v, want class %s code %q retry-after %s", out, tc.class, tc.code, tc.retryAft)
 			}
+			if tc.code == CodeRefreshTokenReused && (out.Said == "" || out.Said == tc.code) {
+				t.Errorf("reuse read as %s, but the server's own code %q is lost", out.Code, out.Said)
+			}
 			if got := model.SessionLost(out); got != tc.lost && tc.code != CodeRefreshTokenReused {
 				t.Errorf("SessionLost = %v, want %v", got, tc.lost)
 			}
