@@ -91,10 +91,12 @@ func (pr *progress) plain(w io.Writer, src liveSource, p profiles.Profile, start
 			l := src.Live()
 			fmt.Fprintf(w, "[%5s/%s] %s\n", now.Sub(start).Round(time.Second), p.Duration, liveLine(l, r.per(now, l.Refreshes), p))
 		case <-pr.done:
-			// The last line: the fleet as it was before the stop.
-			now := time.Now()
-			l := src.Live()
-			fmt.Fprintf(w, "[%5s/%s] %s\n", now.Sub(start).Round(time.Second), p.Duration, liveLine(l, r.per(now, l.Refreshes), p))
+			// The last line, the fleet as it was before the stop, unless a
+			// line just said as much.
+			if now := time.Now(); now.Sub(r.lastT) >= time.Second {
+				l := src.Live()
+				fmt.Fprintf(w, "[%5s/%s] %s\n", now.Sub(start).Round(time.Second), p.Duration, liveLine(l, r.per(now, l.Refreshes), p))
+			}
 			return
 		}
 	}
