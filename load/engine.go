@@ -225,6 +225,7 @@ func (e *Engine) Run(ctx context.Context, res *reports.Result) error {
 		end.Stop()
 		partial = true
 	}
+	rec.Freeze() // progress shows the fleet as it was before the stop
 	close(stop)
 	stopFleet()
 	grace := timeout

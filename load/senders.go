@@ -22,7 +22,7 @@ type job struct {
 
 // answer is the Answer to j: ev, on the wire at wire, answered at done.
 func (j job) answer(ev model.Event, wire, done time.Time) driver.Answer {
-	return driver.Answer{Client: j.client, Slot: j.slot, Event: ev, Op: j.req.Op, Intended: j.req.Action.At, Sent: j.req.Sent, Wire: wire, Done: done}
+	return driver.Answer{Client: j.client, Slot: j.slot, Event: ev, Op: j.req.Op, Intended: j.req.Action.At, Sent: j.req.Sent, Wire: wire, Done: done, TokenSeq: j.req.Action.TokenSeq}
 }
 
 // kind is the event that answers j.

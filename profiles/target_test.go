@@ -90,8 +90,8 @@ func TestTargetValidation(t *testing.T) {
 		{func(p *Profile) { p.Target.AuthMethod = "private_key_jwt" }, "target.auth_method: must be one of basic, post"},
 		{func(p *Profile) { p.Target.Users = Users{} }, "target: kind oauth2 needs first credentials"},
 		{func(p *Profile) { p.Target.Users.File = "u.txt" }, "target.users.pattern: give pattern or file, not both"},
-		{func(p *Profile) { p.Target.Users.Pattern = "u%d-%d" }, "target.users.pattern: must hold at most one %d"},
-		{func(p *Profile) { p.Target.Users.Pattern = "u%s" }, "target.users.pattern: must hold at most one %d"},
+		{func(p *Profile) { p.Target.Users.Pattern = "u%d-%d" }, "target.users.pattern: must hold at most one verb, a %d for the client's number"},
+		{func(p *Profile) { p.Target.Users.Pattern = "u%s" }, "target.users.pattern: must hold at most one verb, a %d for the client's number"},
 		{func(p *Profile) { p.Target.Users.PasswordEnv = "" }, "target.users: a pattern needs password_env"},
 		{func(p *Profile) { p.Target.Users.Offset = -1 }, "target.users.offset: must not be negative"},
 		{func(p *Profile) { p.Target.RefreshInterval = -1 }, "target.refresh_interval: must not be negative"},
@@ -115,6 +115,21 @@ func TestTargetValidation(t *testing.T) {
 		err := p.Validate()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("want %q, got %v", tc.want, err)
+		}
+	}
+}
+
+// A users pattern without a verb is one user for every client: valid (the
+// run warns about it), as is a literal %%.
+func TestUsersPatternWithoutAVerbIsValid(t *testing.T) {
+	for _, pattern := range []string{"test", "load%%test@example.com"} {
+		p, err := Parse("oauth2.yaml", []byte(oauth2Profile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Target.Users.Pattern = pattern
+		if err := p.Validate(); err != nil {
+			t.Errorf("pattern %q: %v", pattern, err)
 		}
 	}
 }

@@ -537,8 +537,11 @@ func validateUsers(v *validator, u Users, needPassword bool) {
 	case u.Pattern != "" && u.File != "":
 		v.badRel("target.users.pattern", []string{"target.users.file"}, "give pattern or file, not both")
 	case u.Pattern != "":
-		if strings.Count(strings.ReplaceAll(u.Pattern, "%%", ""), "%") > 1 || strings.Contains(fmt.Sprintf(u.Pattern, 1), "%!") {
-			v.bad("target.users.pattern", "must hold at most one %%d (the client's number), got %q", u.Pattern)
+		// No verb is one user for every client (warned about when the run
+		// starts); one verb must take the client's number.
+		verbs := strings.Count(strings.ReplaceAll(u.Pattern, "%%", ""), "%")
+		if verbs > 1 || verbs == 1 && strings.Contains(fmt.Sprintf(u.Pattern, 1), "%!") {
+			v.bad("target.users.pattern", "must hold at most one verb, a %%d for the client's number (such as \"user%%d@example.com\"), got %q", u.Pattern)
 		}
 	}
 	if u.File != "" && u.Offset != 0 {

@@ -120,11 +120,13 @@ type htmlView struct {
 	Thresholds                 []htmlThreshold
 	Events                     []htmlEvent
 	Ops                        []htmlOp
-	Charts                     []htmlChart
-	Library                    string
-	Data, ReportJS, LibJS      template.JS
-	ReportCSS, LibCSS          template.CSS
-	EventsNote, OpsNote        string
+	// Answers are the failed answers by status and code (what the server said).
+	Answers               []htmlAnswer
+	Charts                []htmlChart
+	Library               string
+	Data, ReportJS, LibJS template.JS
+	ReportCSS, LibCSS     template.CSS
+	EventsNote, OpsNote   string
 }
 
 type htmlRow struct{ Name, Value, Help string }
@@ -322,6 +324,7 @@ func htmlViewOf(r *Result, d *htmlData) *htmlView {
 	if len(v.Ops) == 0 {
 		v.OpsNote = "No operation completed in this run."
 	}
+	v.Answers = htmlAnswers(r)
 
 	s := r.Sessions
 	v.Sessions = []htmlRow{

@@ -96,6 +96,10 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 			percent(o.ErrorCount(), o.Count), ms(l.P50), ms(l.P95), ms(l.P99), ms(l.Max))
 	}
 	b.WriteString("\n")
+	if why := NoRefreshReason(r); why != "" {
+		b.WriteString("**No refreshes:** " + mdCell(why) + "\n\n")
+	}
+	writeMarkdownServerSaid(&b, r)
 
 	h := r.Herd
 	b.WriteString("### Refresh herd\n\n| figure | value |\n|---|--:|\n")

@@ -120,7 +120,7 @@ func Merge(results ...*Result) (*Result, error) {
 		RunID:       first.RunID,
 		ToolVersion: first.ToolVersion,
 		Profile:     first.Profile,
-		Target:      first.Target,
+		Target:      mergeTargets(results),
 		StartedAt:   first.StartedAt,
 		EndedAt:     first.EndedAt,
 		Shard:       Shard{Index: 0, Count: 1},
@@ -195,7 +195,7 @@ func checkShards(results []*Result) error {
 			return refuse(pair, "different shard counts (%d, %d)", n, r.Shard.Count)
 		case r.RunID != first.RunID:
 			return refuse(pair, "different runs (%s, %s): give the shards the same --start-at (or --run-id)", first.RunID, r.RunID)
-		case r.Target != first.Target:
+		case !sameTarget(r.Target, first.Target):
 			return refuse(pair, "different targets (%s %s, %s %s): the shards of a run share one target",
 				first.Target.Kind, first.Target.URL, r.Target.Kind, r.Target.URL)
 		}
@@ -323,6 +323,7 @@ func mergeOps(out *Result, results []*Result) error {
 			for c, v := range o.Errors {
 				m.Errors[c] += v
 			}
+			m.ErrorAnswers = AddErrorAnswers(m.ErrorAnswers, o.ErrorAnswers)
 			ok, err := mergeHDR(latency, o.HDR, o.LatencyMs)
 			if err != nil {
 				return mergeHDRError(i, name, "hdr", err)

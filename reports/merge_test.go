@@ -81,8 +81,11 @@ func (f fleetSim) result(t *testing.T, i, n int) *Result {
 				switch x := rng.IntN(20); {
 				case x == 0:
 					o.Errors["http_5xx"]++
+					o.ErrorAnswers = AddErrorAnswers(o.ErrorAnswers, []ErrorAnswer{{Class: "http_5xx", Status: 503,
+						Code: "overloaded", Count: 1, Sample: `{"errors":[{"code":"overloaded"}]}`}})
 				case x == 1:
 					o.Errors["timeout"]++
+					o.ErrorAnswers = AddErrorAnswers(o.ErrorAnswers, []ErrorAnswer{{Class: "timeout", Count: 1}})
 				default:
 					o.OK++
 				}
@@ -217,6 +220,10 @@ func TestMergeEqualsTheWholeRun(t *testing.T) {
 		}
 		if g.Count != w.Count || g.OK != w.OK || !reflect.DeepEqual(g.Errors, w.Errors) {
 			t.Errorf("ops.%s counts %d/%d %v, want %d/%d %v", name, g.Count, g.OK, g.Errors, w.Count, w.OK, w.Errors)
+		}
+		// What the server said adds up as the errors do.
+		if !reflect.DeepEqual(g.ErrorAnswers, w.ErrorAnswers) || len(w.ErrorAnswers) == 0 && w.ErrorCount() > 0 {
+			t.Errorf("ops.%s.error_answers %+v, want %+v", name, g.ErrorAnswers, w.ErrorAnswers)
 		}
 		// Exact: the same values recorded into histograms of the same bounds.
 		if !decoded(t, g.HDR).Equals(decoded(t, w.HDR)) {

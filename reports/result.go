@@ -24,7 +24,7 @@ const (
 var OpNames = []string{OpSignIn, OpRefresh, OpAPI, OpGetToken, OpForegroundRecovery}
 
 // ErrorClasses lists the error classes of Op.Errors in report order.
-var ErrorClasses = []string{"http_401", "http_429", "http_5xx", "network", "timeout", "other", "cancelled"}
+var ErrorClasses = []string{"http_401", "http_429", "http_5xx", "network", "timeout", "other", "cancelled", ClassSuperseded}
 
 // Result is everything one run measured: the content of result.json.
 type Result struct {
@@ -150,6 +150,10 @@ type Target struct {
 	// InsecureSkipVerify records that TLS certificates were not verified
 	// (--insecure-skip-verify).
 	InsecureSkipVerify bool `json:"insecure_skip_verify,omitempty"`
+	// TokenLifetimeS is how long, in wall-clock seconds, the session
+	// tokens lived: the embedded backend's (scaled), or the pre-flight's
+	// first sign-in's; absent when not known.
+	TokenLifetimeS float64 `json:"token_lifetime_s,omitempty"`
 }
 
 // Shard says which part of a sharded run this result covers.
@@ -177,6 +181,10 @@ type Op struct {
 	// Windows are the latencies per time window, coarsely, for compare to
 	// see how clustered in time they are (docs/results.md).
 	Windows *OpWindows `json:"windows,omitempty"`
+	// ErrorAnswers breaks the errors down by what the server said: class,
+	// HTTP status and error code, most frequent first; they add up to
+	// ErrorCount (docs/results.md#what-the-server-said).
+	ErrorAnswers []ErrorAnswer `json:"error_answers,omitempty"`
 }
 
 // ErrorCount is the sum of Errors.

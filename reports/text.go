@@ -31,8 +31,13 @@ func WriteText(w io.Writer, r *Result) error {
 
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "operation\tcount\tok\terrors\terror %\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tmax ms\t")
+	noRefresh := NoRefreshReason(r)
 	for _, name := range OpNames {
 		o := r.Ops[name]
+		if name == OpRefresh && noRefresh != "" {
+			fmt.Fprintf(tw, "%s\t0\t0\t0\t-\t-\t-\t-\t-\t-\t\n", name) // kept, with the reason below
+			continue
+		}
 		if o == nil || o.Count == 0 {
 			continue
 		}
@@ -41,6 +46,9 @@ func WriteText(w io.Writer, r *Result) error {
 			percent(o.ErrorCount(), o.Count), ms(l.P50), ms(l.P90), ms(l.P99), ms(l.P999), ms(l.Max))
 	}
 	tw.Flush()
+	if noRefresh != "" {
+		b.WriteString("no refreshes: " + noRefresh + "\n")
+	}
 	b.WriteString("latency runs from each request's intended start (coordinated omission corrected);\n")
 	b.WriteString("service time, from the moment the request was sent:\n")
 	for _, name := range OpNames {
@@ -71,6 +79,7 @@ func WriteText(w io.Writer, r *Result) error {
 	if len(errs) > 0 {
 		b.WriteString("\nerrors by class:\n" + strings.Join(errs, "\n") + "\n")
 	}
+	writeServerSaid(&b, r)
 
 	if len(r.Events) > 0 {
 		b.WriteString("\nfleet events (burst, 401s and sign-outs in the 10 simulated seconds after each; after the restore for an outage):\n")

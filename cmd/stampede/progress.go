@@ -91,6 +91,12 @@ func (pr *progress) plain(w io.Writer, src liveSource, p profiles.Profile, start
 			l := src.Live()
 			fmt.Fprintf(w, "[%5s/%s] %s\n", now.Sub(start).Round(time.Second), p.Duration, liveLine(l, r.per(now, l.Refreshes), p))
 		case <-pr.done:
+			// The last line, the fleet as it was before the stop, unless a
+			// line just said as much.
+			if now := time.Now(); now.Sub(r.lastT) >= time.Second {
+				l := src.Live()
+				fmt.Fprintf(w, "[%5s/%s] %s\n", now.Sub(start).Round(time.Second), p.Duration, liveLine(l, r.per(now, l.Refreshes), p))
+			}
 			return
 		}
 	}
@@ -123,6 +129,9 @@ func (pr *progress) bars(w io.Writer, src liveSource, p profiles.Profile, start 
 			ramp.SetCurrent(l.Started)
 			run.SetCurrent(min(now.Sub(start).Milliseconds(), total))
 		case <-pr.done:
+			l := src.Live() // the fleet as it was before the stop
+			line.Store(liveLine(l, r.per(time.Now(), l.Refreshes), p))
+			ramp.SetCurrent(l.Started)
 			if pr.complete.Load() {
 				ramp.SetTotal(-1, true)
 				run.SetTotal(-1, true)

@@ -62,8 +62,10 @@ type runOptions struct {
 
 	// flags reports whether a flag was given on the command line.
 	flags func(name string) bool
-	// preflightTimeout bounds the reachability check of --target.
+	// preflightTimeout bounds the pre-flight of --target.
 	preflightTimeout time.Duration
+	// skipPreflight is --skip-preflight.
+	skipPreflight bool
 	// onBackend, if set, receives the embedded backend once it listens (tests).
 	onBackend func(*backend.Backend)
 	// onMetrics, if set, receives the URL of --metrics-addr's metrics once
@@ -112,6 +114,7 @@ func newRunCmd(s streams) *cobra.Command {
 	f.StringVar(&o.adminToken, "admin-token", "", "admin token of the --target (a stampede serve --admin-token), sent as \"Authorization: Bearer TOKEN\" with the fleet events' calls to its /admin API (default $"+adminTokenEnv+"; never printed)")
 	o.tls.register(f)
 	f.BoolVar(&o.updateCredentials, "update-credentials", false, "write each client's newest refresh token back to target.credentials_file at every checkpoint and at the end (atomically, mode 0600), so the file survives a provider that rotates refresh tokens; as target.update_credentials: true")
+	f.BoolVar(&o.skipPreflight, "skip-preflight", false, "start without the pre-flight: the checks that the target's endpoints are what the profile says (an OAuth 2.0 token endpoint refuses an invalid grant with an OAuth 2.0 error) and the first client's canary sign-in")
 	f.StringVar(&o.outDir, "out", "", "results directory (default ./stampede-results/<run-id>); \"-\" prints result.json on stdout (the summary on stderr) and keeps no files")
 	f.BoolVar(&o.noProgress, "no-progress", false, "plain progress lines instead of bars (automatic when stderr is not a terminal)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print the summary only")
@@ -193,7 +196,7 @@ func (o *runOptions) run(ctx context.Context) error {
 	res, err := run.Execute(ctx, run.Options{
 		Profile: p, RunID: runID, OutDir: out, Shard: o.shardIndex, Shards: o.shardCount, StartAt: o.startTime,
 		ToolVersion: toolVersion(), TargetSource: o.targetSource(), AdminToken: o.targetAdminToken(),
-		PreflightTimeout: o.preflightTimeout, TLS: tlsConfig, InsecureSkipVerify: o.tls.insecure,
+		PreflightTimeout: o.preflightTimeout, SkipPreflight: o.skipPreflight, TLS: tlsConfig, InsecureSkipVerify: o.tls.insecure,
 		FDLimit: o.fdLimit, Interrupted: interruptGrace, Write: resultWrite, WatchEvery: o.watchEvery, CheckpointEvery: checkpointEvery,
 		Warn: o.err, Register: metrics.register, OnBackend: o.onBackend,
 		Started: func(eng *load.Engine, target reports.Target) {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stampede-load/stampede/load/target"
 	"github.com/stampede-load/stampede/reports"
 )
 
@@ -34,6 +35,7 @@ type fakeProvider struct {
 	seq      int
 	grants   map[string]int // grant type → count
 	reused   int
+	probes   int      // pre-flight probes of the token endpoint
 	auth     []string // Authorization headers of token requests
 	apiCalls int
 }
@@ -78,6 +80,11 @@ func (f *fakeProvider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	gt := r.PostForm.Get("grant_type")
+	if gt == "refresh_token" && r.PostForm.Get("refresh_token") == target.PreflightInvalidToken {
+		f.probes++ // the pre-flight's deliberately invalid grant
+		answer(400, map[string]string{"error": "invalid_grant", "error_description": "unknown refresh token"})
+		return
+	}
 	f.grants[gt]++
 	var user string
 	switch gt {

@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"cmp"
 	"time"
 
 	"github.com/stampede-load/stampede/chaos"
@@ -39,6 +40,13 @@ type client struct {
 	// suspended: this background gap is long enough (SuspendAfter) that
 	// the OS suspends the app and its connections die.
 	suspended bool
+
+	// seqAt is when (engine time, Unix ns) the client's token generation
+	// last changed, prevSeq the generation it held before that instant:
+	// what a superseded token is told by, whatever the order of answers
+	// that came at the same instant.
+	seqAt   int64
+	prevSeq uint64
 }
 
 // due kinds besides the model's timers.
@@ -201,7 +209,12 @@ func (c *client) settle(now time.Time, a Answer) {
 	if a.Op == record.OpRefresh {
 		c.refreshing--
 	}
-	c.d.record(record.Fact{Kind: record.FactAnswered, Op: a.Op, Class: a.Event.Outcome.Class,
+	o := &a.Event.Outcome
+	class := o.Class
+	if a.Op == record.OpAPI && a.TokenSeq > 0 && refused(*o) && a.TokenSeq < c.seqBefore(now) {
+		class = model.ClassSuperseded
+	}
+	c.d.record(record.Fact{Kind: record.FactAnswered, Op: a.Op, Class: class, HTTPStatus: o.Status, Code: cmp.Or(o.Said, o.Code), Body: o.Body,
 		Wire: a.Wire, Done: a.Done, Latency: a.Done.Sub(a.Intended), Service: a.Done.Sub(a.Sent)})
 	ev := a.Event
 	if a.Op == record.OpSignIn && c.spentBy(ev.Outcome) {
@@ -221,6 +234,22 @@ func (c *client) spentBy(o model.Outcome) bool {
 	return c.d.cfg.CanSignIn != nil && !c.d.cfg.CanSignIn(c.idx)
 }
 
+// seqBefore is the token generation the client held just before the
+// instant now: answers that come at the same instant as a new token are
+// not told apart by the order in which the engine feeds them.
+func (c *client) seqBefore(now time.Time) uint64 {
+	if c.seqAt == now.UnixNano() {
+		return c.prevSeq
+	}
+	return c.m.TokenSeq()
+}
+
+// refused reports whether o is a client error that is not a 429: the
+// answer a server gives a token it no longer accepts.
+func refused(o model.Outcome) bool {
+	return o.Status >= 400 && o.Status < 500 && o.Status != 429
+}
+
 // step feeds ev to the client in device time (engine time plus the device
 // clock's error) and carries out its actions in engine time.
 func (c *client) step(now time.Time, ev model.Event) {
@@ -232,8 +261,12 @@ func (c *client) step(now time.Time, ev model.Event) {
 	if !ev.At.IsZero() {
 		ev.At = ev.At.Add(c.skew)
 	}
+	seq := c.m.TokenSeq()
 	acts := c.m.StepInto(d.buf, now.Add(c.skew), ev)
 	d.buf = acts
+	if c.m.TokenSeq() != seq && c.seqAt != now.UnixNano() {
+		c.prevSeq, c.seqAt = seq, now.UnixNano()
+	}
 	c.phaseChanged(before, c.m.Phase())
 	var exhausted uint64 // a sign-in without credentials: answered below, never sent
 	for i := range acts {

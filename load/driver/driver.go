@@ -110,6 +110,11 @@ type Answer struct {
 	// Intended is when the model meant the request to start, Sent when the
 	// client sent it.
 	Intended, Sent, Wire, Done time.Time
+	// TokenSeq is, for an API call, the generation of the token it carried
+	// (its Request's Action.TokenSeq); 0 when not known. A 4xx answer to a
+	// token older than the client's newest is recorded as
+	// model.ClassSuperseded.
+	TokenSeq uint64
 }
 
 // Driver drives a share of a fleet: one heap of the clients' next

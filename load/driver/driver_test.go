@@ -87,7 +87,7 @@ func driveInVirtualTime(p profiles.Profile, start time.Time, be *fakeBackend, re
 			}
 			ev := be.answer(now, o.Request)
 			todo = append(todo, d.Answer(now, driver.Answer{Client: o.Client, Slot: o.Slot, Event: ev, Op: o.Op,
-				Intended: o.Action.At, Sent: o.Sent, Wire: now, Done: now})...)
+				Intended: o.Action.At, Sent: o.Sent, Wire: now, Done: now, TokenSeq: o.Action.TokenSeq})...)
 		}
 		goroutines = max(goroutines, runtime.NumGoroutine())
 	}

@@ -668,7 +668,7 @@ func (c *Client) sendAPIWith(call apiCall, now time.Time, token string, seq uint
 		}
 	}
 	c.inflight = append(c.inflight, call)
-	c.out = append(c.out, Action{Kind: ActAPI, Req: call.req, At: intended, Attempt: call.retries, Token: token})
+	c.out = append(c.out, Action{Kind: ActAPI, Req: call.req, At: intended, Attempt: call.retries, Token: token, TokenSeq: seq})
 }
 
 func (c *Client) findInflight(req uint64) int {

@@ -1444,14 +1444,15 @@ func TestSessionLost(t *testing.T) {
 
 func TestErrorClassRetryable(t *testing.T) {
 	want := map[ErrorClass]bool{
-		ClassOK:        false,
-		Class401:       false,
-		Class429:       true,
-		Class5xx:       true,
-		ClassNetwork:   true,
-		ClassTimeout:   true,
-		ClassOther:     false,
-		ClassCancelled: false,
+		ClassOK:         false,
+		Class401:        false,
+		Class429:        true,
+		Class5xx:        true,
+		ClassNetwork:    true,
+		ClassTimeout:    true,
+		ClassOther:      false,
+		ClassCancelled:  false,
+		ClassSuperseded: false,
 	}
 	if len(want) != int(NumClasses) {
 		t.Fatalf("table covers %d classes, there are %d", len(want), NumClasses)

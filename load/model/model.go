@@ -75,11 +75,17 @@ const (
 	ClassOther
 	// ClassCancelled: the run ended before the answer came.
 	ClassCancelled
+	// ClassSuperseded: an API call answered 4xx (not 429) that carried a
+	// token older than the one its client held when the answer came: a
+	// refresh had superseded it, and a server that revokes the previous
+	// access token on refresh refuses it. The engines' driver classifies
+	// it; the client handles it as the 4xx it was.
+	ClassSuperseded
 	// NumClasses is the number of classes.
 	NumClasses
 )
 
-var classNames = [NumClasses]string{"ok", "http_401", "http_429", "http_5xx", "network", "timeout", "other", "cancelled"}
+var classNames = [NumClasses]string{"ok", "http_401", "http_429", "http_5xx", "network", "timeout", "other", "cancelled", "superseded_token"}
 
 func (c ErrorClass) String() string {
 	if c < NumClasses {
@@ -100,6 +106,14 @@ type Outcome struct {
 	Status     int           // HTTP status; 0 when no response arrived
 	Code       string        // the server's error code, e.g. "session_revoked"
 	RetryAfter time.Duration // from a Retry-After header
+	// Said is the server's own error code when Code is stampede's reading
+	// of it (refresh_token_reused for an invalid_grant whose description
+	// tells of reuse); "" when Code is the server's.
+	Said string
+	// Body is the head of a failed answer's body, raw (transport.BodyHead):
+	// what reaches any output goes through reports.SampleBody, which
+	// redacts it; "" for a success or when no body came.
+	Body string
 }
 
 // Event is one input to Client.Step.
@@ -198,7 +212,8 @@ type Action struct {
 	Class   ErrorClass
 	Latency time.Duration
 	Code    string
-	// TokenSeq, NewestSeq and State: see MetricRetryLoop.
+	// TokenSeq, NewestSeq and State: see MetricRetryLoop. An ActAPI's
+	// TokenSeq is the generation of the token it carries.
 	TokenSeq, NewestSeq uint64
 	State               CallState
 }

@@ -66,6 +66,7 @@ type shard struct {
 	signIns  signInCounts
 	statuses map[string]int64
 	samples  reports.Samples // the earliest few of each kind
+	answers  [numOps]map[answerKey]*answerCount
 }
 
 // Gauges sampled at the end of each timeline bucket.
@@ -101,6 +102,9 @@ type Recorder struct {
 	apiCalls        atomic.Int64
 	refreshInflight atomic.Int64
 	inflightPeak    atomic.Int64
+
+	// frozen is the fleet as it was when the run began to stop (Freeze).
+	frozen atomic.Pointer[Live]
 
 	// windowClients counts, per fleet event, the clients it acted on.
 	windowClients []atomic.Int64
@@ -176,7 +180,7 @@ func (r *Recorder) sent(o Op) {
 // when it went on the wire (later than sent when the network held it back,
 // as in a blackhole outage), latency runs from its intended start, service
 // from the moment the client sent it.
-func (r *Recorder) answered(sh int, o Op, class model.ErrorClass, wire, done time.Time, latency, service time.Duration) {
+func (r *Recorder) answered(sh int, o Op, class model.ErrorClass, status int, wire, done time.Time, latency, service time.Duration) {
 	s := r.shards[sh]
 	if o == OpRefresh {
 		r.refreshInflight.Add(-1)
@@ -218,7 +222,7 @@ func (r *Recorder) answered(sh int, o Op, class model.ErrorClass, wire, done tim
 			s.tl(r.bucket(done), tlRefreshErrors)
 		}
 	case OpAPI:
-		if class == model.Class401 {
+		if class == model.Class401 || (class == model.ClassSuperseded && status == 401) {
 			s.tl(r.bucket(done), tlAPI401)
 		}
 	}
@@ -249,6 +253,7 @@ func (r *Recorder) metric(sh, client int, now time.Time, a *model.Action) {
 			rec.ok++
 		} else {
 			rec.errors[a.Class]++
+			s.addAnswer(o, a.Class, 0, a.Code, "")
 		}
 		if a.Class != model.ClassCancelled {
 			if !reports.RecordLatency(rec.latency, a.Latency) {
@@ -407,8 +412,18 @@ func (r *Recorder) RollLatency(w *hdrhistogram.Histogram) {
 	r.gmu.Unlock()
 }
 
-// Live returns current totals and the refresh p99 of the last LatencyWindow.
+// Live returns current totals and the refresh p99 of the last LatencyWindow;
+// once the run began to stop (Freeze), the fleet's clients as they were
+// then.
 func (r *Recorder) Live() Live {
+	l := r.live()
+	if f := r.frozen.Load(); f != nil {
+		l.Started, l.SignedIn, l.SignedOut, l.Background, l.Offline = f.Started, f.SignedIn, f.SignedOut, f.Background, f.Offline
+	}
+	return l
+}
+
+func (r *Recorder) live() Live {
 	return Live{
 		Started: r.started.Load(), SignedIn: r.signedIn.Load(), SignedOut: r.signedOut.Load(),
 		Refreshes: r.refreshes.Load(), RefreshErrors: r.refreshErrors.Load(),
@@ -422,6 +437,7 @@ func (r *Recorder) Live() Live {
 // engine's lag and the timeline up to end.
 func (r *Recorder) Fill(res *reports.Result, end time.Time) error {
 	var merged [numOps]opRecord
+	var answers [numOps][]reports.ErrorAnswer
 	for o := range merged {
 		merged[o].latency = reports.NewHistogram()
 		if o <= int(OpAPI) {
@@ -451,6 +467,7 @@ func (r *Recorder) Fill(res *reports.Result, end time.Time) error {
 				m.service.Merge(x.service)
 			}
 			m.windows.merge(x.windows)
+			answers[o] = reports.AddErrorAnswers(answers[o], errorAnswers(s.answers[o]))
 		}
 		lag.Merge(s.lag)
 		for k, v := range s.statuses {
@@ -472,7 +489,7 @@ func (r *Recorder) Fill(res *reports.Result, end time.Time) error {
 	for o := range merged {
 		m := &merged[o]
 		out := &reports.Op{Count: m.count, OK: m.ok, Errors: map[string]int64{}, OutOfRange: m.outOfRange,
-			LatencyMs: reports.Summarize(m.latency), Windows: reports.NewOpWindows(r.winWidth, m.windows)}
+			LatencyMs: reports.Summarize(m.latency), Windows: reports.NewOpWindows(r.winWidth, m.windows), ErrorAnswers: answers[o]}
 		for c := model.Class401; c < model.NumClasses; c++ {
 			out.Errors[c.String()] = m.errors[c]
 		}

@@ -75,6 +75,11 @@ type Fact struct {
 	Window           int
 	Status           string
 	Duplicate, Retry bool
+	// HTTPStatus, Code and Body are a FactAnswered's answer: its status (0
+	// when none came), the server's error code and the head of its body,
+	// raw (model.Outcome.Body; the recorder redacts what it keeps).
+	HTTPStatus int
+	Code, Body string
 }
 
 // Record adds one fact of shard's clients to the recording.
@@ -97,7 +102,10 @@ func (r *Recorder) Record(shard int, f Fact) {
 			r.retries.Add(1)
 		}
 	case FactAnswered:
-		r.answered(shard, f.Op, f.Class, f.Wire, f.Done, f.Latency, f.Service)
+		r.answered(shard, f.Op, f.Class, f.HTTPStatus, f.Wire, f.Done, f.Latency, f.Service)
+		if f.Class != model.ClassOK {
+			r.errorAnswer(shard, f.Op, f.Class, f.HTTPStatus, f.Code, f.Body)
+		}
 	case FactMetric:
 		r.metric(shard, f.Client, f.At, f.Action)
 	case FactGauge:

@@ -58,6 +58,9 @@ type Options struct {
 	AdminToken string
 	// PreflightTimeout bounds the target's reachability check; default 5 s.
 	PreflightTimeout time.Duration
+	// SkipPreflight skips the checks of the target's endpoints and the
+	// canary sign-in before the ramp (--skip-preflight).
+	SkipPreflight bool
 	// Getenv reads the environment (secrets); default os.LookupEnv.
 	Getenv func(string) (string, bool)
 	// TLS configures connections to an https target; nil is Go's default.
@@ -155,7 +158,8 @@ func Execute(ctx context.Context, o Options) (*reports.Result, error) {
 		}
 	}
 	tg, err := target.Open(ctx, p, target.Options{Client: hc, Source: o.TargetSource, AdminToken: o.AdminToken,
-		PreflightTimeout: o.PreflightTimeout, Getenv: o.Getenv, Warn: warn, OnBackend: onBackend})
+		PreflightTimeout: o.PreflightTimeout, SkipPreflight: o.SkipPreflight, FirstClient: o.Shard,
+		Getenv: o.Getenv, Warn: warn, OnBackend: onBackend})
 	if err != nil {
 		return nil, err
 	}

@@ -179,7 +179,7 @@ func TestExecutePerClientBeyondTheDescriptorLimit(t *testing.T) {
 // classified other, and the run completes.
 func TestExecuteDoesNotFollowRedirects(t *testing.T) {
 	var hits atomic.Int64
-	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/.well-known/jwks.json" {
 			_, _ = io.WriteString(w, `{"keys":[]}`) // the preflight passes
 			return
@@ -187,11 +187,20 @@ func TestExecuteDoesNotFollowRedirects(t *testing.T) {
 		hits.Add(1)
 		http.Redirect(w, r, r.URL.Path, http.StatusFound) // a loop
 	}))
-	defer target.Close()
+	defer srv.Close()
 	out := t.TempDir()
 	p := smallFleet(5, time.Second)
-	p.Target = profiles.Target{Kind: profiles.TargetFAPI, URL: target.URL}
-	if _, err := Execute(context.Background(), Options{Profile: p, OutDir: out}); err != nil {
+	p.Target = profiles.Target{Kind: profiles.TargetFAPI, URL: srv.URL}
+	// The pre-flight's canary sign-in is answered 302: the run does not start.
+	_, err := Execute(context.Background(), Options{Profile: p, OutDir: t.TempDir()})
+	var pe *target.PreflightError
+	if !errors.As(err, &pe) || pe.Outcome.Status != http.StatusFound || !strings.Contains(err.Error(), srv.URL+"/v1/client/sign_ins answered 302") {
+		t.Fatalf("err %v; want the pre-flight's sign-in answered 302", err)
+	}
+	if hits.Swap(0) != 1 {
+		t.Errorf("the canary sign-in made %d requests: redirects were followed", hits.Load())
+	}
+	if _, err := Execute(context.Background(), Options{Profile: p, OutDir: out, SkipPreflight: true}); err != nil {
 		t.Fatal(err)
 	}
 	res, err := reports.ReadFile(filepath.Join(out, ResultName))

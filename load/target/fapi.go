@@ -145,7 +145,7 @@ func (f *FAPI) do(ctx context.Context, method, path, bearer string, body []byte,
 	o := transport.Classify(ctx, resp, b, err)
 	if o.Class == model.ClassOK && into != nil {
 		if !decodeAnswer(b, into) {
-			return model.Outcome{Class: model.ClassOther, Status: o.Status, Code: "invalid_json"}
+			return model.Outcome{Class: model.ClassOther, Status: o.Status, Code: "invalid_json", Body: transport.BodyHead(b)}
 		}
 	}
 	return o

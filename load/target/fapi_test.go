@@ -33,7 +33,8 @@ func TestOverloadedAnswerIsARetryableServerError(t *testing.T) {
 	_, signIn := f.SignIn(ctx, "user-1")
 	_, refresh := f.Refresh(ctx, "sess_1", "client-token")
 	api := f.Call(ctx, "jwt")
-	want := model.Outcome{Class: model.Class5xx, Status: http.StatusServiceUnavailable, Code: backend.CodeOverloaded, RetryAfter: 2 * time.Second}
+	want := model.Outcome{Class: model.Class5xx, Status: http.StatusServiceUnavailable, Code: backend.CodeOverloaded, RetryAfter: 2 * time.Second,
+		Body: `{"errors":[{"code":"overloaded","message":"the backend is at capacity"}]}` + "\n"}
 	for name, o := range map[string]model.Outcome{"sign-in": signIn, "refresh": refresh, "api": api} {
 		if o != want {
 			t.Errorf("%s: outcome %+v, want %+v", name, o, want)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/load/model"
+	"github.com/stampede-load/stampede/load/transport"
 )
 
 // HTTPRequestSpec is one request template of an HTTPTarget: URL, each
@@ -251,6 +252,9 @@ func (h *HTTPTarget) do(ctx context.Context, r *httpRequest, vars HTTPVars, sign
 		case jsonErr == nil:
 			if c := errorCodeOf(doc); c != "" {
 				out.Code = c
+				if m, ok := doc.(map[string]any); ok && c == CodeRefreshTokenReused {
+					out.Said = serverCodeOf(m) // what the breakdown counts
+				}
 			}
 		case out.Code == "" && isHTML(resp, body):
 			out.Code = CodeHTMLBody
@@ -259,7 +263,7 @@ func (h *HTTPTarget) do(ctx context.Context, r *httpRequest, vars HTTPVars, sign
 	}
 	if h.needsBody() {
 		if bad := garbage(resp, body, jsonErr); bad != "" {
-			return Credentials{}, model.Outcome{Class: model.ClassOther, Status: out.Status, Code: bad}
+			return Credentials{}, model.Outcome{Class: model.ClassOther, Status: out.Status, Code: bad, Body: transport.BodyHead(body)}
 		}
 	}
 	get := func(path string) (string, bool) { return lookup(resp, doc, path) }
@@ -375,6 +379,12 @@ func errorCodeOf(doc any) string {
 			return CodeRefreshTokenReused
 		}
 	}
+	return serverCodeOf(m)
+}
+
+// serverCodeOf is the error code a JSON error answer m carries itself:
+// "error", a top-level "code", or errors[0].code; "" when none.
+func serverCodeOf(m map[string]any) string {
 	for _, k := range []string{"error", "code"} {
 		if s, ok := m[k].(string); ok && s != "" {
 			return s[:min(len(s), 64)]

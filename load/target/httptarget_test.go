@@ -103,8 +103,8 @@ func TestHTTPTargetSignInRefreshCall(t *testing.T) {
 		t.Fatalf("refresh: %+v %+v", next, out)
 	}
 	// The old refresh token again: refused, and told apart as reuse.
-	if _, out := h.Refresh(ctx, cr.SessionID, cr.ClientToken); out.Class != model.Class401 || out.Code != CodeRefreshTokenReused {
-		t.Errorf("reuse: %+v", out)
+	if _, out := h.Refresh(ctx, cr.SessionID, cr.ClientToken); out.Class != model.Class401 || out.Code != CodeRefreshTokenReused || out.Said != "session_expired" {
+		t.Errorf("reuse: %+v; want refresh_token_reused, the server's session_expired kept for what it said", out)
 	}
 	if out := h.Call(ctx, next.Token); out.Class != model.ClassOK {
 		t.Errorf("api: %+v", out)

@@ -222,13 +222,19 @@ func (o *OAuth2) User(i int) (OAuth2User, bool) {
 	return OAuth2User{}, false
 }
 
-// FormatUser puts n into pattern at its %d (or appends it when the pattern
-// has no verb).
+// FormatUser puts n into pattern at its %d; a pattern without a verb is
+// one user for every n (SharedUser).
 func FormatUser(pattern string, n int) string {
-	if !strings.Contains(pattern, "%") {
-		return pattern + strconv.Itoa(n)
+	if SharedUser(pattern) {
+		return strings.ReplaceAll(pattern, "%%", "%")
 	}
 	return fmt.Sprintf(pattern, n)
+}
+
+// SharedUser reports whether a users pattern has no verb: every client
+// signs in as that one user.
+func SharedUser(pattern string) bool {
+	return !strings.Contains(strings.ReplaceAll(pattern, "%%", ""), "%")
 }
 
 // SignIn gives the client its first credentials: the stored refresh token
@@ -346,13 +352,16 @@ func (o *OAuth2) token(ctx context.Context, form url.Values) (Credentials, model
 	if out.Class != model.ClassOK {
 		if jsonErr == nil && tr.Error != "" {
 			out.Code = o.errorCode(tr.Error, tr.ErrorDescription)
+			if said := tr.Error[:min(len(tr.Error), transport.MaxCode)]; said != out.Code {
+				out.Said = said
+			}
 		} else if out.Code == "" && isHTML(resp, body) {
 			out.Code = CodeHTMLBody
 		}
 		return Credentials{}, out
 	}
 	if bad := garbage(resp, body, jsonErr); bad != "" {
-		return Credentials{}, model.Outcome{Class: model.ClassOther, Status: out.Status, Code: bad}
+		return Credentials{}, model.Outcome{Class: model.ClassOther, Status: out.Status, Code: bad, Body: transport.BodyHead(body)}
 	}
 	if tr.AccessToken == "" {
 		code := CodeNoToken
@@ -409,7 +418,7 @@ func exchange(ctx context.Context, hc *http.Client, req *http.Request) (*http.Re
 		out.Status = resp.StatusCode
 		return resp, nil, out, true
 	}
-	out := transport.Classify(ctx, resp, nil, nil)
+	out := transport.Classify(ctx, resp, body, nil) // a failure's code and sample body
 	if tooLarge {
 		if out.Class == model.ClassOK {
 			out.Class = model.ClassOther

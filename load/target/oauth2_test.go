@@ -250,6 +250,9 @@ func TestOAuth2ErrorAnswers(t *testing.T) {
 			if out.Class != tc.class || out.Code != tc.code || out.RetryAfter != tc.retryAft {
 				t.Fatalf("outcome %+v, want class %s code %q retry-after %s", out, tc.class, tc.code, tc.retryAft)
 			}
+			if tc.code == CodeRefreshTokenReused && (out.Said == "" || out.Said == tc.code) {
+				t.Errorf("reuse read as %s, but the server's own code %q is lost", out.Code, out.Said)
+			}
 			if got := model.SessionLost(out); got != tc.lost && tc.code != CodeRefreshTokenReused {
 				t.Errorf("SessionLost = %v, want %v", got, tc.lost)
 			}
@@ -507,8 +510,12 @@ func TestOAuth2Users(t *testing.T) {
 		t.Errorf("User(3) = %+v", u)
 	}
 	p := oaTarget(t, srv, func(c *OAuth2Config) { c.UserPattern, c.UserOffset = "load-", 1 })
-	if u, _ := p.User(0); u.Name != "load-1" || u.Password != "pw" {
-		t.Errorf("pattern without a verb: %+v", u)
+	// A pattern without a verb is one user for every client.
+	if u0, _ := p.User(0); u0.Name != "load-" || u0.Password != "pw" {
+		t.Errorf("pattern without a verb: %+v", u0)
+	}
+	if u5, _ := p.User(5); u5.Name != "load-" {
+		t.Errorf("pattern without a verb, client 5: %+v", u5)
 	}
 	for id, want := range map[string]int{"user-0": 0, "user-42": 42, "7": 7} {
 		if n, ok := ClientIndex(id); !ok || n != want {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,8 +47,15 @@ type Options struct {
 	// AdminToken is sent to an external fapi target's admin API (fleet
 	// events); "" sends none. Never printed.
 	AdminToken string
-	// PreflightTimeout bounds the reachability check; default 5 s.
+	// PreflightTimeout bounds the pre-flight, all its checks together;
+	// default 5 s.
 	PreflightTimeout time.Duration
+	// SkipPreflight skips the pre-flight's checks of an external target's
+	// endpoints (--skip-preflight): the run starts without them.
+	SkipPreflight bool
+	// FirstClient is the fleet index of the first client this process
+	// runs (its shard's index): the pre-flight signs it in as its canary.
+	FirstClient int
 	// Getenv reads the environment (secrets); default os.LookupEnv.
 	Getenv func(string) (string, bool)
 	// Warn receives warnings, one line each; nil discards them.
@@ -117,15 +125,27 @@ func Open(ctx context.Context, p profiles.Profile, o Options) (*Opened, error) {
 			o.OnBackend(be)
 		}
 		fapi := &FAPI{Base: srv.URL, Client: hc}
+		life := p.Scale(p.Backend.TokenLifetime)
+		warnLifetime(o.Warn, p, life, "backend.token_lifetime, scaled")
 		return &Opened{Auth: fapi, Resource: fapi, Admin: &chaos.AdminClient{Base: srv.URL, Client: hc},
-			Report: reports.Target{Kind: "embedded", URL: srv.URL}, close: func() { srv.Close() }, Metrics: be.Collector()}, nil
+			Report: reports.Target{Kind: "embedded", URL: srv.URL, TokenLifetimeS: life.Seconds()}, close: func() { srv.Close() }, Metrics: be.Collector()}, nil
 	case profiles.TargetFAPI:
-		if err := preflight(ctx, hc, t.URL, o.PreflightTimeout); err != nil {
-			return nil, fmt.Errorf("%s %s is unreachable: %w", source, RedactURL(t.URL), err)
-		}
+		pctx, cancel := context.WithTimeout(ctx, o.PreflightTimeout)
+		defer cancel()
 		fapi := &FAPI{Base: t.URL, Client: hc}
-		return &Opened{Auth: fapi, Resource: fapi, Admin: &chaos.AdminClient{Base: t.URL, Client: hc, Token: o.AdminToken},
-			Report: reports.Target{Kind: profiles.TargetFAPI, URL: RedactURL(t.URL)}}, nil
+		var auth Authenticator = fapi
+		report := reports.Target{Kind: profiles.TargetFAPI, URL: RedactURL(t.URL)}
+		if !o.SkipPreflight {
+			if err := preflight(pctx, hc, t.URL, o.PreflightTimeout); err != nil {
+				return nil, fmt.Errorf("%s %s is unreachable: %w", source, RedactURL(t.URL), err)
+			}
+			var err error
+			if auth, err = o.canary(pctx, p, fapi, strings.TrimRight(t.URL, "/")+"/v1/client/sign_ins", &report); err != nil {
+				return nil, err
+			}
+		}
+		return &Opened{Auth: auth, Resource: fapi, Admin: &chaos.AdminClient{Base: t.URL, Client: hc, Token: o.AdminToken},
+			Report: report}, nil
 	case profiles.TargetOAuth2:
 		cfg, err := OAuth2FromProfile(p, hc, o.Getenv, o.Warn)
 		if err != nil {
@@ -135,15 +155,28 @@ func Open(ctx context.Context, p profiles.Profile, o Options) (*Opened, error) {
 			fmt.Fprintf(o.Warn, "stampede: warning: target.credentials_file %s holds %d refresh tokens for %d clients: clients %d and up have none (session status credentials_exhausted); mint more with stampede creds --count %d\n",
 				t.CredentialsFile, n, p.Clients, n, p.Clients)
 		}
-		if err := preflightURL(ctx, hc, cfg.TokenURL, o.PreflightTimeout); err != nil {
-			return nil, fmt.Errorf("token endpoint %s is unreachable: %w", RedactURL(cfg.TokenURL), err)
-		}
 		cfg.KeepNewest = t.UpdateCredentials
 		oa, err := NewOAuth2(cfg)
 		if err != nil {
 			return nil, configError(err)
 		}
-		opened := &Opened{Auth: oa, Resource: oa, Report: reports.Target{Kind: profiles.TargetOAuth2, URL: RedactURL(cfg.TokenURL)}}
+		pctx, cancel := context.WithTimeout(ctx, o.PreflightTimeout)
+		defer cancel()
+		var auth Authenticator = oa
+		report := reports.Target{Kind: profiles.TargetOAuth2, URL: RedactURL(cfg.TokenURL)}
+		warnProfile(o.Warn, p)
+		if !o.SkipPreflight {
+			if err := preflightURL(pctx, hc, cfg.TokenURL, o.PreflightTimeout); err != nil {
+				return nil, fmt.Errorf("token endpoint %s is unreachable: %w", RedactURL(cfg.TokenURL), err)
+			}
+			if err := oa.ProbeTokenEndpoint(pctx); err != nil {
+				return nil, err
+			}
+			if auth, err = o.canary(pctx, p, oa, cfg.TokenURL, &report); err != nil {
+				return nil, err
+			}
+		}
+		opened := &Opened{Auth: auth, Resource: oa, Report: report}
 		if t.UpdateCredentials {
 			opened.SaveCredentials = func() error { return WriteCredentialsFile(t.CredentialsFile, oa.NewestCredentials()) }
 		}
@@ -157,13 +190,42 @@ func Open(ctx context.Context, p profiles.Profile, o Options) (*Opened, error) {
 		if err != nil {
 			return nil, configError(err)
 		}
-		if err := preflightURL(ctx, hc, t.URL, o.PreflightTimeout); err != nil {
-			return nil, fmt.Errorf("%s %s is unreachable: %w", source, RedactURL(t.URL), err)
+		pctx, cancel := context.WithTimeout(ctx, o.PreflightTimeout)
+		defer cancel()
+		var auth Authenticator = h
+		report := reports.Target{Kind: profiles.TargetHTTP, URL: RedactURL(t.URL)}
+		warnProfile(o.Warn, p)
+		if !o.SkipPreflight {
+			if err := preflightURL(pctx, hc, t.URL, o.PreflightTimeout); err != nil {
+				return nil, fmt.Errorf("%s %s is unreachable: %w", source, RedactURL(t.URL), err)
+			}
+			if auth, err = o.canary(pctx, p, h, cfg.SignIn.URL, &report); err != nil {
+				return nil, err
+			}
 		}
-		return &Opened{Auth: h, Resource: h, Report: reports.Target{Kind: profiles.TargetHTTP, URL: RedactURL(t.URL)}}, nil
+		return &Opened{Auth: auth, Resource: h, Report: report}, nil
 	default:
 		return nil, configErrorf("target.kind: %s targets are not supported", kind)
 	}
+}
+
+// canary signs this process's first client in before the ramp
+// (signInCanary), when it runs any client; u names the sign-in endpoint.
+// It warns when the token the canary got outlives the run (warnLifetime)
+// and records its lifetime in report.
+func (o Options) canary(ctx context.Context, p profiles.Profile, auth Authenticator, u string, report *reports.Target) (Authenticator, error) {
+	if o.FirstClient >= p.Clients {
+		return auth, nil
+	}
+	c, err := signInCanary(ctx, auth, o.FirstClient, u)
+	if err != nil {
+		return nil, err
+	}
+	if life := tokenLifetime(c.cr, time.Now()); life > 0 {
+		report.TokenLifetimeS = life.Seconds()
+		warnLifetime(o.Warn, p, life, "the first sign-in's")
+	}
+	return c, nil
 }
 
 // preflight proves a fapi target answers HTTP before any client starts.

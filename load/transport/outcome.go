@@ -14,16 +14,65 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/load/model"
+	"github.com/stampede-load/stampede/reports"
 )
 
 // MaxBody bounds how much of any response stampede reads.
 const MaxBody = 1 << 20
 
-// errorBody is the JSON error shape of the embedded backend (docs/targets.md#the-embedded-backend).
+// errorBody is the JSON error shape of the embedded backend
+// (docs/targets.md#the-embedded-backend), {"errors":[{"code":...}]}, and
+// of OAuth 2.0 (RFC 6749 §5.2, RFC 6750 §3), {"error":"invalid_token"}.
 type errorBody struct {
 	Errors []struct {
 		Code string `json:"code"`
 	} `json:"errors"`
+	Error json.RawMessage `json:"error"`
+}
+
+// MaxCode bounds the length of an error code read from an answer.
+const MaxCode = 64
+
+// ErrorCode is the error code a failed answer's JSON body carries: the
+// embedded backend's errors[0].code, else OAuth 2.0's error (a string);
+// "" when it carries none.
+func ErrorCode(body []byte) string {
+	var eb errorBody
+	// A member of another type (an "error" object) leaves the rest read.
+	var se *json.SyntaxError
+	if err := json.Unmarshal(body, &eb); err != nil && (errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF)) {
+		return ""
+	}
+	code := ""
+	switch {
+	case len(eb.Errors) > 0 && eb.Errors[0].Code != "":
+		code = eb.Errors[0].Code
+	case len(eb.Error) > 0 && eb.Error[0] == '"':
+		_ = json.Unmarshal(eb.Error, &code)
+	}
+	return code[:min(len(code), MaxCode)]
+}
+
+// BodyHead is the head of a failed answer's body for Outcome.Body: one
+// byte more than a sample keeps, so that reports.SampleBody, which
+// redacts it where it is kept, can tell a cut body. Copying it is all a
+// failed answer costs; the redaction is paid once per kind of answer.
+func BodyHead(body []byte) string {
+	return string(body[:min(len(body), reports.SampleBytes+1)])
+}
+
+// bearerError reads the error of a WWW-Authenticate: Bearer challenge
+// (RFC 6750 §3): `Bearer realm="api", error="invalid_token"`.
+func bearerError(h string) string {
+	_, rest, ok := strings.Cut(h, `error="`)
+	if !ok {
+		return ""
+	}
+	code, _, ok := strings.Cut(rest, `"`)
+	if !ok {
+		return ""
+	}
+	return code[:min(len(code), MaxCode)]
 }
 
 // ErrRunEnded is the cancellation cause of requests the run gave up on
@@ -61,9 +110,12 @@ func Classify(ctx context.Context, resp *http.Response, body []byte, err error) 
 		o.Class = model.ClassOther
 	}
 	o.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
-	var eb errorBody
-	if json.Unmarshal(body, &eb) == nil && len(eb.Errors) > 0 {
-		o.Code = eb.Errors[0].Code
+	if len(body) > 0 {
+		o.Code = ErrorCode(body)
+		o.Body = BodyHead(body)
+	}
+	if o.Code == "" && o.Class == model.Class401 {
+		o.Code = bearerError(resp.Header.Get("WWW-Authenticate"))
 	}
 	return o
 }

@@ -48,7 +48,7 @@ type Metric struct {
 var ops = []string{"sign_in", "refresh", "api", "get_token", "foreground_recovery"}
 
 // errorClasses are the error classes counted per operation, in report order.
-var errorClasses = []string{"http_401", "http_429", "http_5xx", "network", "timeout", "other", "cancelled"}
+var errorClasses = []string{"http_401", "http_429", "http_5xx", "network", "timeout", "other", "cancelled", "superseded_token"}
 
 // field is a metric name after its group's prefix, with its kind.
 type field struct {
