@@ -177,7 +177,7 @@ func (e *Engine) Run(ctx context.Context, res *reports.Result) error {
 		mine++
 	}
 	var canSignIn func(int) bool
-	if cs, ok := e.cfg.Auth.(interface{ CanSignIn(int) bool }); ok {
+	if cs, ok := target.As[interface{ CanSignIn(int) bool }](e.cfg.Auth); ok {
 		canSignIn = cs.CanSignIn // credentials that run out (target.OAuth2)
 	}
 	for i := range workers {

@@ -42,7 +42,7 @@ func (e *Engine) sessionChange(ctx context.Context, o driver.Output) {
 				}
 			}
 		case driver.OutEnd:
-			en, ok := e.cfg.Auth.(target.Ender)
+			en, ok := target.As[target.Ender](e.cfg.Auth)
 			if !ok {
 				err = errNoEnd
 				break

@@ -168,9 +168,16 @@ func TestCountsEqualTheServers(t *testing.T) {
 	// The same file again: every token was rotated away. One refused
 	// request per client, then nothing: the clients' credentials are
 	// exhausted.
+	// The pre-flight's canary (client 0) finds it out first and names the
+	// file; past the pre-flight, every client is refused once.
+	cs.reset(t, file)
+	code, _, stderr := runCLI(context.Background(), "run", "-p", profile, "--target", srv.URL, "--out", t.TempDir(), "--no-progress", "--duration", "1500ms")
+	if code != exitFailure || !strings.Contains(stderr, "400 invalid_request") || !strings.Contains(stderr, "credentials_file") || !strings.Contains(stderr, "--update-credentials") {
+		t.Errorf("spent file: exit %d, want %d naming the server's answer and the credentials file; stderr %s", code, exitFailure, stderr)
+	}
 	cs.reset(t, file)
 	// No client signs in: the run fails its invariants (no API call made).
-	res, _ = runCounted(t, context.Background(), profile, srv.URL, exitThresholds)
+	res, _ = runCounted(t, context.Background(), profile, srv.URL, exitThresholds, "--skip-preflight")
 	cs.agree(t, "spent file", res)
 	if s := res.Ops["sign_in"]; s.Count != n || s.OK != 0 || res.Ops["refresh"].Count != 0 {
 		t.Errorf("spent file: sign-ins %+v, refreshes %+v", s, res.Ops["refresh"])
@@ -182,7 +189,7 @@ func TestCountsEqualTheServers(t *testing.T) {
 	// A file shorter than the fleet: the clients past its end send nothing.
 	short := mintFile(t, srv.URL, 3)
 	cs.reset(t, short)
-	res, stderr := runCounted(t, context.Background(), credsOnlyProfile(t, 5, short), srv.URL, exitOK)
+	res, stderr = runCounted(t, context.Background(), credsOnlyProfile(t, 5, short), srv.URL, exitOK)
 	cs.agree(t, "short file", res)
 	if s := res.Ops["sign_in"]; s.Count != 3 || s.OK != 3 {
 		t.Errorf("short file: sign-ins %+v", s)

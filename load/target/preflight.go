@@ -40,7 +40,9 @@ func OutcomeText(o model.Outcome) string {
 	if o.Status > 0 {
 		s = strconv.Itoa(o.Status)
 	}
-	if o.Code != "" {
+	if o.Said != "" {
+		s += " " + o.Said // what the server said, not stampede's reading of it
+	} else if o.Code != "" {
 		s += " " + o.Code
 	}
 	if o.Body != "" {
@@ -95,6 +97,7 @@ func oauthErrorCode(code string) bool {
 // target counts it.
 type canary struct {
 	Authenticator
+	client     int
 	identifier string
 
 	mu      sync.Mutex
@@ -131,8 +134,31 @@ func signInCanary(ctx context.Context, auth Authenticator, client int, u string)
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) && out.Class == model.ClassNetwork {
 			out.Class = model.ClassTimeout
 		}
-		return nil, &PreflightError{URL: RedactURL(u), Check: "the first sign-in (client " + strconv.Itoa(client) + ")", Outcome: out,
-			Want: "the run's clients could not sign in: check the target's URL, endpoints, client and users"}
+		want := "the run's clients could not sign in: check the target's URL, endpoints, client and users"
+		if oa, ok := auth.(*OAuth2); ok && client < len(oa.cfg.Credentials) {
+			want = "the run's clients could not sign in: its stored refresh token was refused; if an earlier run spent target.credentials_file (a provider that rotates refresh tokens), mint new ones with stampede creds and keep them with --update-credentials"
+		}
+		return nil, &PreflightError{URL: RedactURL(u), Check: "the first sign-in (client " + strconv.Itoa(client) + ")", Outcome: out, Want: want}
 	}
-	return &canary{Authenticator: auth, identifier: id, pending: true, cr: cr, out: out}, nil
+	return &canary{Authenticator: auth, client: client, identifier: id, pending: true, cr: cr, out: out}, nil
+}
+
+// Unwrap returns the target's own Authenticator, for its optional
+// capabilities (see As).
+func (c *canary) Unwrap() Authenticator { return c.Authenticator }
+
+// CanSignIn reports whether client i has credentials left to sign in with:
+// the canary's client has until its first sign-in takes the canary's
+// session, which already spent its stored credentials.
+func (c *canary) CanSignIn(i int) bool {
+	c.mu.Lock()
+	pending := c.pending && i == c.client
+	c.mu.Unlock()
+	if pending {
+		return true
+	}
+	if cs, ok := c.Authenticator.(interface{ CanSignIn(int) bool }); ok {
+		return cs.CanSignIn(i)
+	}
+	return true
 }
