@@ -15,7 +15,9 @@ import (
 type TimeScaleCheck struct {
 	TimeScale float64
 	// TokenLifetime is the simulated lifetime the check compares with:
-	// target.refresh_interval where set, else backend.token_lifetime.
+	// target.refresh_interval where set, else backend.token_lifetime (the
+	// embedded backend's or a stampede serve's); 0 for an oauth2 or http
+	// target without refresh_interval, whose provider sets its lifetimes.
 	TokenLifetime Duration
 	// RequestTimeout and RoundTrip (network latency plus jitter) are
 	// wall-clock; their Simulated counterparts are × TimeScale.
@@ -46,8 +48,13 @@ func (p Profile) CheckTimeScale() TimeScaleCheck {
 		RequestTimeout: p.SDK.RequestTimeout,
 		RoundTrip:      p.Network.Latency + p.Network.Jitter,
 	}
-	if p.Target.RefreshInterval > 0 {
+	switch {
+	case p.Target.RefreshInterval > 0:
 		c.TokenLifetime = p.Target.RefreshInterval
+	case p.Target.Kind == TargetOAuth2 || p.Target.Kind == TargetHTTP:
+		// The provider's tokens live what it says, in real time, not
+		// backend.token_lifetime: nothing to compare with.
+		c.TokenLifetime = 0
 	}
 	c.RequestTimeoutSimulated = Duration(float64(c.RequestTimeout) * scale)
 	c.RoundTripSimulated = Duration(float64(c.RoundTrip) * scale)

@@ -25,4 +25,9 @@ func TestCheckTimeScale(t *testing.T) {
 	if c := p.CheckTimeScale(); c.Distorted || c.TokenLifetime != p.Target.RefreshInterval {
 		t.Errorf("refresh interval: %+v", c)
 	}
+	p.Target = Target{Kind: TargetOAuth2} // a provider's own lifetimes: nothing to compare with
+	p.TimeScale = 10
+	if c := p.CheckTimeScale(); c.Distorted || c.TokenLifetime != 0 || c.Warning() != "" {
+		t.Errorf("oauth2 target without refresh_interval: %+v", c)
+	}
 }
