@@ -78,15 +78,7 @@ func (o *OAuth2) CodeGrant(ctx context.Context, flow CodeFlow, u OAuth2User) (Cr
 		return Credentials{}, out
 	}
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {flow.RedirectURI}, "code_verifier": {verifier}}
-	cr, out := o.token(ctx, form)
-	if out.Class != model.ClassOK {
-		return Credentials{}, out
-	}
-	if cr.ClientToken == "" {
-		return Credentials{}, model.Outcome{Class: model.ClassOther, Status: out.Status, Code: CodeNoRefreshToken}
-	}
-	cr.SessionID = u.Name
-	return cr, out
+	return o.grant(ctx, form, u.Name)
 }
 
 // login drives the provider's pages from start to the redirect to

@@ -296,6 +296,13 @@ func (o *OAuth2) PasswordGrant(ctx context.Context, u OAuth2User) (Credentials, 
 	if o.cfg.Scope != "" {
 		form.Set("scope", o.cfg.Scope)
 	}
+	return o.grant(ctx, form, u.Name)
+}
+
+// grant asks the token endpoint for a session by form (a password or an
+// authorization-code grant), which must come with a refresh token, and
+// names it for user.
+func (o *OAuth2) grant(ctx context.Context, form url.Values, user string) (Credentials, model.Outcome) {
 	cr, out := o.token(ctx, form)
 	if out.Class != model.ClassOK {
 		return Credentials{}, out
@@ -303,7 +310,7 @@ func (o *OAuth2) PasswordGrant(ctx context.Context, u OAuth2User) (Credentials, 
 	if cr.ClientToken == "" {
 		return Credentials{}, model.Outcome{Class: model.ClassOther, Status: out.Status, Code: CodeNoRefreshToken}
 	}
-	cr.SessionID = u.Name
+	cr.SessionID = user
 	return cr, out
 }
 
