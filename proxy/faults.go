@@ -67,7 +67,9 @@ type faults struct {
 	rng  *rand.Rand
 }
 
-func newFaults(seed uint64) *faults { return &faults{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))} }
+func newFaults(seed uint64) *faults {
+	return &faults{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+}
 
 // add places f on the timeline.
 func (fs *faults) add(f Fault) {

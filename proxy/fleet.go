@@ -56,7 +56,7 @@ func (t *tokenTable) put(h tokenHash, v *issued) {
 // retryState follows one request of a session answered 401.
 type retryState struct {
 	fails   int
-	first   time.Time
+	last    time.Time // the last 401
 	counted bool
 }
 
@@ -215,7 +215,7 @@ func (f *fleet) begin(now time.Time, q request, r *http.Request, body []byte) *f
 		h.Write(body)
 		copy(fl.key[:], h.Sum(nil))
 		if st := s.retries[fl.key]; st != nil {
-			if now.Sub(st.first) > f.retryWindow {
+			if now.Sub(st.last) > f.retryWindow { // a new call, not a retry
 				delete(s.retries, fl.key)
 			} else if st.fails > f.retryLimit && !st.counted {
 				st.counted = true
@@ -280,10 +280,11 @@ func (f *fleet) end(now time.Time, fl *flight, status int, a answer) {
 			if s != nil {
 				st := s.retries[fl.key]
 				if st == nil {
-					st = &retryState{first: now}
+					st = &retryState{}
 					s.retries[fl.key] = st
 				}
 				st.fails++
+				st.last = now
 			}
 		} else if s != nil {
 			delete(s.retries, fl.key)

@@ -25,7 +25,7 @@ import (
 const (
 	DefaultMaxBody          = 1 << 20
 	DefaultRetryLimit       = 1
-	DefaultRetryWindow      = 30 * time.Second
+	DefaultRetryWindow      = 2 * time.Second
 	DefaultGenerationWindow = 2 * time.Second
 )
 
@@ -41,8 +41,10 @@ type Config struct {
 	// MaxBody bounds request bodies (413 beyond) and the sign-in and
 	// refresh answers the proxy reads (502 beyond).
 	MaxBody int64
-	// RetryLimit and RetryWindow: a request retried more than RetryLimit
-	// times after 401s within RetryWindow is a retry loop.
+	// RetryLimit and RetryWindow: a request (method, path with query,
+	// body hash, session) sent again less than RetryWindow after a 401,
+	// more than RetryLimit times in a row, is a retry loop; sent later it
+	// is a new call.
 	RetryLimit  int
 	RetryWindow time.Duration
 	// GenerationWindow: a refresh of a session whose newest token a

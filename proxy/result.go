@@ -152,4 +152,3 @@ func WriteResults(dir string, res *reports.Result) error {
 	}
 	return nil
 }
-

@@ -48,4 +48,3 @@ type ProxySession struct {
 	StaleRetries       int64  `json:"stale_retries"`
 	RetryLoops         int64  `json:"retry_loops"`
 }
-
