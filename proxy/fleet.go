@@ -23,9 +23,8 @@ const maxTokens = 1 << 20
 type issued struct {
 	session string
 	seq     uint64
-	// rotated: a later answer replaced this refresh token; rejected: an
-	// API call bearing this access token was answered 401.
-	rotated, rejected bool
+	// rotated: a later answer replaced this refresh token.
+	rotated bool
 	// used: an API call bore this access token.
 	used bool
 	at   time.Time
@@ -214,18 +213,22 @@ func (f *fleet) begin(now time.Time, q request, r *http.Request, body []byte) *f
 		h.Write([]byte(r.Method + " " + r.URL.RequestURI() + "\n"))
 		h.Write(body)
 		copy(fl.key[:], h.Sum(nil))
+		retry := false
 		if st := s.retries[fl.key]; st != nil {
 			if now.Sub(st.last) > f.retryWindow { // a new call, not a retry
 				delete(s.retries, fl.key)
-			} else if st.fails > f.retryLimit && !st.counted {
-				st.counted = true
-				f.fig.RetryLoops++
-				s.RetryLoops++
+			} else {
+				retry = true
+				if st.fails > f.retryLimit && !st.counted {
+					st.counted = true
+					f.fig.RetryLoops++
+					s.RetryLoops++
+				}
 			}
 		}
 		if t := fl.token; t != nil {
 			t.used = true
-			if t.rejected && t.seq < s.newestSeq {
+			if retry && t.seq < s.newestSeq {
 				f.fig.StaleRetries++
 				s.StaleRetries++
 			}
@@ -274,9 +277,6 @@ func (f *fleet) end(now time.Time, fl *flight, status int, a answer) {
 	case KindAPI:
 		if status == http.StatusUnauthorized {
 			f.tl.API401[i]++
-			if fl.token != nil {
-				fl.token.rejected = true
-			}
 			if s != nil {
 				st := s.retries[fl.key]
 				if st == nil {

@@ -18,8 +18,9 @@ type ProxyFigures struct {
 	// RefreshTokenReuse counts refreshes presenting a refresh (or client)
 	// token that an earlier answer had already rotated.
 	RefreshTokenReuse int64 `json:"refresh_token_reuse"`
-	// StaleRetries counts API calls bearing a token that had been answered
-	// 401 and that a newer token of the session had superseded.
+	// StaleRetries counts retries of an API call answered 401 (the same
+	// method, path and body of the session) bearing a token that a newer
+	// one of the session had superseded.
 	StaleRetries int64 `json:"stale_retries"`
 	// RetryLoops counts requests (method, path and body hash, per session)
 	// retried more than the limit after 401s within the window.
