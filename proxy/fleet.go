@@ -132,6 +132,9 @@ type flight struct {
 	token    *issued
 	counted  bool // a refresh counted in flight
 	presents tokenHash
+	// ans is what the answer issued; ended: the fleet has recorded it.
+	ans   answer
+	ended bool
 }
 
 // begin records a request arriving; it names its session when it can.

@@ -171,9 +171,49 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := p.classify.classify(r, body)
 	now := p.cfg.Now()
 	fl := p.fleet.begin(now, q, r, body)
+	if q.kind != KindOther {
+		// Recorded before the client reads the answer: a client may act on
+		// it (call the API with the new token, retry after a 401, refresh
+		// again) before the handler returns. The latency is to the
+		// answer's header.
+		ew := &recordWriter{ResponseWriter: w}
+		ew.before = func(status int) {
+			p.fleet.end(p.cfg.Now(), fl, status, fl.ans)
+			fl.ended = true
+		}
+		w = ew
+	}
 	status, ans := p.serve(w, r, body, q, fl)
-	p.fleet.end(p.cfg.Now(), fl, status, ans)
+	if !fl.ended {
+		p.fleet.end(p.cfg.Now(), fl, status, ans)
+	}
 }
+
+// recordWriter calls before once, with the status, just before the
+// answer's header goes out.
+type recordWriter struct {
+	http.ResponseWriter
+	before func(status int)
+	done   bool
+}
+
+func (w *recordWriter) WriteHeader(status int) {
+	if !w.done {
+		w.done = true
+		w.before(status)
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *recordWriter) Write(b []byte) (int, error) {
+	if !w.done {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (resetConn).
+func (w *recordWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // serve applies the faults to one request and forwards it; it returns the
 // status the client got and the tokens an answer issued.
@@ -232,26 +272,24 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, body []byte, q req
 			return 0, answer{}
 		}
 	}
-	return p.forward(w, r, body, q)
+	return p.forward(w, r, body, q, fl)
 }
 
 // resetConn drops the client's connection without an answer: an RST on
 // HTTP/1.1, the stream aborted on HTTP/2.
 func resetConn(w http.ResponseWriter) {
-	if hj, ok := w.(http.Hijacker); ok {
-		if conn, _, err := hj.Hijack(); err == nil {
-			if tc, ok := conn.(*net.TCPConn); ok {
-				_ = tc.SetLinger(0)
-			}
-			_ = conn.Close()
-			return
+	if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
 		}
+		_ = conn.Close()
+		return
 	}
 	panic(http.ErrAbortHandler)
 }
 
 // forward sends the request upstream and copies the answer back.
-func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, body []byte, q request) (int, answer) {
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, body []byte, q request, fl *flight) (int, answer) {
 	u := *p.cfg.Upstream
 	u.Path = strings.TrimRight(u.Path, "/") + r.URL.Path
 	u.RawPath = ""
@@ -303,6 +341,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, body []byte, q r
 		}
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 			ans = p.classify.readAnswer(resp.Header, b)
+			fl.ans = ans
 		}
 		copyHeader(w.Header(), resp.Header)
 		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
