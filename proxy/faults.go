@@ -123,11 +123,15 @@ func selected(session string, fraction float64, draw float64) bool {
 }
 
 // decide says what the faults active at offset at do to a request of kind
-// k of session, whose bearer token was issued at issuedAt (zero unknown).
-func (fs *faults) decide(at time.Duration, start time.Time, k Kind, session string, issuedAt time.Time) decision {
+// k of session, whose bearer token was issued at issuedAt() (zero
+// unknown; asked only during a key rotation).
+func (fs *faults) decide(at time.Duration, start time.Time, k Kind, session string, issuedAt func() time.Time) decision {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	var d decision
+	if len(fs.list) == 0 {
+		return d
+	}
 	for _, f := range fs.list {
 		if at < f.Start || (f.End != 0 && at >= f.End) {
 			continue
@@ -142,7 +146,10 @@ func (fs *faults) decide(at time.Duration, start time.Time, k Kind, session stri
 				return decision{act: actBlackhole, until: f.End, name: "outage_blackhole"}
 			}
 		case profiles.EventKeyRotation:
-			if k == KindAPI && !e.Overlap && !issuedAt.IsZero() && issuedAt.Before(start.Add(f.Start)) {
+			if k != KindAPI || e.Overlap {
+				continue
+			}
+			if iat := issuedAt(); !iat.IsZero() && iat.Before(start.Add(f.Start)) {
 				return decision{act: act401, name: "key_rotation"}
 			}
 		case profiles.EventSpurious401:

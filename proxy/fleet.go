@@ -171,6 +171,12 @@ func (f *fleet) begin(now time.Time, q request, r *http.Request, body []byte) *f
 	if fl.session == "" && q.bearer != "" {
 		if c, ok := decodeJWT(q.bearer); ok {
 			fl.session = sessionOf(c)
+			if q.kind == KindAPI && fl.session != "" {
+				// A token issued before the proxy saw it: remember it
+				// (decoded once), older than any the proxy sees issued.
+				fl.token = &issued{session: fl.session, at: c.Iat}
+				f.access.put(bh, fl.token)
+			}
 		}
 	}
 	if fl.session == "" {
@@ -179,6 +185,8 @@ func (f *fleet) begin(now time.Time, q request, r *http.Request, body []byte) *f
 			fl.session = "rt:" + fl.presents.short()
 		case q.kind == KindAPI && q.bearer != "":
 			fl.session = "tok:" + bh.short()
+			fl.token = &issued{session: fl.session}
+			f.access.put(bh, fl.token)
 		}
 	}
 	if fl.session == "" {

@@ -218,13 +218,15 @@ func (w *recordWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // serve applies the faults to one request and forwards it; it returns the
 // status the client got and the tokens an answer issued.
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, body []byte, q request, fl *flight) (int, answer) {
-	var issuedAt time.Time
-	if q.kind == KindAPI && q.bearer != "" {
-		if fl.token != nil {
-			issuedAt = fl.token.at
-		} else if c, ok := decodeJWT(q.bearer); ok {
-			issuedAt = c.Iat
+	issuedAt := func() time.Time {
+		if q.kind != KindAPI || q.bearer == "" {
+			return time.Time{}
 		}
+		if fl.token != nil && !fl.token.at.IsZero() {
+			return fl.token.at
+		}
+		c, _ := decodeJWT(q.bearer)
+		return c.Iat
 	}
 	d := p.faults.decide(p.cfg.Now().Sub(p.start), p.start, q.kind, fl.session, issuedAt)
 	if d.name != "" {
