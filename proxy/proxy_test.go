@@ -69,11 +69,10 @@ func (f *fakeFAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // harness is a proxy in front of an upstream handler.
 type harness struct {
-	t     *testing.T
-	px    *Proxy
-	url   string
-	hc    *http.Client
-	clock func() time.Time
+	t   *testing.T
+	px  *Proxy
+	url string
+	hc  *http.Client
 }
 
 func newHarness(t *testing.T, upstream http.Handler, p profiles.Profile, adjust func(*Config)) *harness {

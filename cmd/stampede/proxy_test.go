@@ -32,8 +32,8 @@ func TestProxyBadFlagsExitTwoNamingEach(t *testing.T) {
 
 // runProxy runs stampede proxy in front of the embedded backend; during
 // calls drive with the proxy's and the admin API's URLs, then it is
-// stopped by cancel, and the error and the result's directory returned.
-func runProxy(t *testing.T, o *proxyOptions, drive func(proxyURL, adminURL string)) (error, string) {
+// stopped by cancel, and the result's directory and the error returned.
+func runProxy(t *testing.T, o *proxyOptions, drive func(proxyURL, adminURL string)) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -47,12 +47,13 @@ func runProxy(t *testing.T, o *proxyOptions, drive func(proxyURL, adminURL strin
 		drive(p, a)
 		cancel()
 	}
-	return o.run(ctx), dir
+	err := o.run(ctx)
+	return dir, err
 }
 
 func TestProxyInFrontOfTheEmbeddedBackendWritesAProxyResultAndGatesThresholds(t *testing.T) {
 	o := &proxyOptions{thresholds: []string{"proxy.duplicate_refreshes == 0", "proxy.sessions == 1"}}
-	err, dir := runProxy(t, o, func(p, admin string) {
+	dir, err := runProxy(t, o, func(p, admin string) {
 		resp, err := http.Post(p+"/v1/client/sign_ins", "application/json", strings.NewReader(`{}`))
 		if err != nil {
 			t.Fatal(err)
