@@ -451,3 +451,34 @@ func TestProxyResultLeavesOutWhatOnlyARunKnowsAndGatesThresholds(t *testing.T) {
 		t.Errorf("result.json does not read back: %v %+v", err, back)
 	}
 }
+
+func TestProxyOutageHoldsOrResetsTheSessionsRequests(t *testing.T) {
+	h := newHarness(t, &fakeFAPI{}, profiles.Default(), nil)
+	_, tok := h.signIn()
+	if _, err := h.px.AddFault(profiles.Event{Type: profiles.EventOutage, Mode: profiles.OutageFailFast}); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", h.url+"/api/me", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if resp, err := h.hc.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("fail_fast outage: answered %d, want the connection reset", resp.StatusCode)
+	}
+	h.px.ClearFaults()
+	const hold = 150 * time.Millisecond
+	f, err := h.px.AddFault(profiles.Event{Type: profiles.EventOutage, Mode: profiles.OutageBlackhole, Duration: profiles.Duration(hold)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := h.do("GET", "/api/me", tok, "")
+	if code != 200 {
+		t.Errorf("after the blackhole ended: %d, want the held request forwarded (200)", code)
+	}
+	if since := time.Since(h.px.Start().Add(f.Start)); since < hold {
+		t.Errorf("answered %s into a %s blackhole", since, hold)
+	}
+	faults := h.result().Proxy.Faults
+	if faults["outage_fail_fast"] < 1 || faults["outage_blackhole"] != 1 { // Go's client retries an idempotent GET once on a reset
+		t.Errorf("faults %v", faults)
+	}
+}
