@@ -35,6 +35,7 @@ type proxyOptions struct {
 	thresholds                []string
 	sets                      []string
 	adminAddr, adminToken     string
+	metricsAddr               string
 	maxBody                   int64
 	retryLimit                int
 	retryWindow               time.Duration
@@ -68,6 +69,7 @@ func newProxyCmd(s streams) *cobra.Command {
 	f.StringArrayVar(&o.thresholds, "threshold", nil, "pass/fail gate METRIC OP VALUE such as \"proxy.duplicate_refreshes == 0\" (repeatable; adds to the profile's thresholds; any failure exits 99)")
 	f.StringVar(&o.adminAddr, "admin-addr", "127.0.0.1:0", "address of the proxy's admin API (POST /admin/faults); port 0 picks a free one, printed at start")
 	f.StringVar(&o.adminToken, "admin-token", "", "require this token as \"Authorization: Bearer TOKEN\" on the admin API (default $"+adminTokenEnv+"); required to serve it beyond loopback")
+	f.StringVar(&o.metricsAddr, "metrics-addr", "", "serve the proxy's live Prometheus metrics at http://HOST:PORT/metrics, such as 127.0.0.1:9091 (default off)")
 	f.Int64Var(&o.maxBody, "max-body", proxy.DefaultMaxBody, "largest request body, in bytes, the proxy accepts (413 beyond), and largest sign-in or refresh answer it reads (502 beyond)")
 	f.IntVar(&o.retryLimit, "retry-limit", proxy.DefaultRetryLimit, "a request retried more than this many times after 401s is a retry loop")
 	f.DurationVar(&o.retryWindow, "retry-window", proxy.DefaultRetryWindow, "a request sent again within this time of a 401 to it is a retry (toward --retry-limit); later, a new call")
@@ -100,6 +102,11 @@ func (o *proxyOptions) resolve() (profiles.Profile, string, error) {
 	}
 	if o.retryWindow <= 0 {
 		errs = append(errs, fmt.Sprintf("--retry-window: must be greater than 0, got %s", o.retryWindow))
+	}
+	if o.metricsAddr != "" {
+		if err := checkMetricsAddr(o.metricsAddr); err != nil {
+			errs = append(errs, err.Error())
+		}
 	}
 	if _, _, err := net.SplitHostPort(o.listen); err != nil {
 		errs = append(errs, fmt.Sprintf("--listen: %v", err))
@@ -206,6 +213,16 @@ func (o *proxyOptions) run(ctx context.Context) error {
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("proxy: --admin-addr: %w", err)
+	}
+	var metrics *metricsServer
+	if o.metricsAddr != "" {
+		if metrics, err = listenMetrics(o.metricsAddr, newMetricsRegistry(px.Collector())); err != nil {
+			ln.Close()
+			adminLn.Close()
+			return fmt.Errorf("proxy: %w", err)
+		}
+		defer metrics.close()
+		fmt.Fprintf(o.out, "metrics on %s\n", metrics.URL)
 	}
 	srv := &http.Server{Handler: px, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
 	admin := &http.Server{Handler: px.AdminHandler(adminToken), ReadHeaderTimeout: 10 * time.Second}
