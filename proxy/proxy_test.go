@@ -446,6 +446,10 @@ func TestProxyResultLeavesOutWhatOnlyARunKnowsAndGatesThresholds(t *testing.T) {
 	if string(doc["mode"]) != `"proxy"` {
 		t.Errorf("mode %s", doc["mode"])
 	}
+	md, _ := os.ReadFile(filepath.Join(dir, MarkdownName))
+	if !strings.Contains(string(md), "| duplicate refreshes | 1 (in flight 0, same generation 1) |") || strings.Contains(string(md), "**Requests:**") {
+		t.Errorf("report.md shows no proxy figures, or a run's requests:\n%s", md)
+	}
 	back, err := reports.DecodeResult(b)
 	if err != nil || back.Proxy == nil || back.Proxy.DuplicateRefreshes != 1 {
 		t.Errorf("result.json does not read back: %v %+v", err, back)

@@ -1,5 +1,11 @@
 package reports
 
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
 // ModeProxy is Result.Mode of a result stampede proxy wrote: what the
 // server side saw of a fleet it did not drive (docs/proxy.md).
 const ModeProxy = "proxy"
@@ -48,4 +54,35 @@ type ProxySession struct {
 	RefreshTokenReuse  int64  `json:"refresh_token_reuse"`
 	StaleRetries       int64  `json:"stale_retries"`
 	RetryLoops         int64  `json:"retry_loops"`
+}
+
+// writeProxyMarkdown adds the proxy's figures to a Markdown report of a
+// result stampede proxy wrote; nothing for a run's.
+func writeProxyMarkdown(b *strings.Builder, r *Result) {
+	p := r.Proxy
+	if p == nil {
+		return
+	}
+	b.WriteString("### The fleet seen from the proxy\n\n| figure | value |\n|---|--:|\n")
+	fmt.Fprintf(b, "| sessions | %d |\n", p.Sessions)
+	fmt.Fprintf(b, "| duplicate refreshes | %d (in flight %d, same generation %d) |\n", p.DuplicateRefreshes, p.DuplicateInflight, p.DuplicateSameGeneration)
+	fmt.Fprintf(b, "| refresh-token reuse | %d |\n", p.RefreshTokenReuse)
+	fmt.Fprintf(b, "| stale retries | %d |\n", p.StaleRetries)
+	fmt.Fprintf(b, "| retry loops | %d |\n", p.RetryLoops)
+	fmt.Fprintf(b, "| unattributed requests | %d |\n", p.Unattributed)
+	fmt.Fprintf(b, "| upstream errors (502) | %d |\n", p.UpstreamErrors)
+	fmt.Fprintf(b, "| rejected (too large) | %d |\n", p.Rejected)
+	if len(p.Faults) > 0 {
+		names := make([]string, 0, len(p.Faults))
+		for k := range p.Faults {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		parts := make([]string, len(names))
+		for i, k := range names {
+			parts[i] = fmt.Sprintf("%s %d", k, p.Faults[k])
+		}
+		fmt.Fprintf(b, "| answers made by faults | %s |\n", mdCell(strings.Join(parts, " · ")))
+	}
+	b.WriteString("\n")
 }
