@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,6 +37,8 @@ type proxyOptions struct {
 	sets                      []string
 	adminAddr, adminToken     string
 	metricsAddr               string
+	tlsCert, tlsKey           string
+	tlsSelfSigned             bool
 	maxBody                   int64
 	retryLimit                int
 	retryWindow               time.Duration
@@ -73,6 +76,9 @@ func newProxyCmd(s streams) *cobra.Command {
 	f.Int64Var(&o.maxBody, "max-body", proxy.DefaultMaxBody, "largest request body, in bytes, the proxy accepts (413 beyond), and largest sign-in or refresh answer it reads (502 beyond)")
 	f.IntVar(&o.retryLimit, "retry-limit", proxy.DefaultRetryLimit, "a request retried more than this many times after 401s is a retry loop")
 	f.DurationVar(&o.retryWindow, "retry-window", proxy.DefaultRetryWindow, "a request sent again within this time of a 401 to it is a retry (toward --retry-limit); later, a new call")
+	f.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS on --listen with this PEM certificate (with --tls-key)")
+	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	f.BoolVar(&o.tlsSelfSigned, "tls-self-signed", false, "serve HTTPS on --listen with a generated self-signed certificate, written to the results directory as "+proxyCertName+" for clients to trust")
 	o.tls.register(f)
 	cmd.AddCommand(newProxyFaultCmd(s))
 	return cmd
@@ -102,6 +108,12 @@ func (o *proxyOptions) resolve() (profiles.Profile, string, error) {
 	}
 	if o.retryWindow <= 0 {
 		errs = append(errs, fmt.Sprintf("--retry-window: must be greater than 0, got %s", o.retryWindow))
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		errs = append(errs, "--tls-cert and --tls-key go together: give both")
+	}
+	if o.tlsCert != "" && o.tlsSelfSigned {
+		errs = append(errs, "--tls-self-signed and --tls-cert: give one")
 	}
 	if o.metricsAddr != "" {
 		if err := checkMetricsAddr(o.metricsAddr); err != nil {
@@ -205,9 +217,24 @@ func (o *proxyOptions) run(ctx context.Context) error {
 	for _, s := range px.Skipped() {
 		fmt.Fprintf(o.err, "stampede: warning: %s: the proxy does not apply this event type (it applies %s)\n", s, strings.Join(proxy.ProxyEventTypes, ", "))
 	}
+	runID := run.ID(p, 1, time.Time{})
+	outDir := o.outDir
+	if outDir == "" {
+		outDir = filepath.Join("stampede-results", runID)
+	}
+	listenHost, _, _ := net.SplitHostPort(o.listen)
+	serverTLS, certFile, err := o.listenerTLS(listenHost, outDir)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("proxy: --listen: %w", err)
+	}
+	scheme := "http"
+	if serverTLS != nil {
+		ln = tls.NewListener(ln, serverTLS)
+		scheme = "https"
 	}
 	adminLn, err := net.Listen("tcp", o.adminAddr)
 	if err != nil {
@@ -228,14 +255,12 @@ func (o *proxyOptions) run(ctx context.Context) error {
 	admin := &http.Server{Handler: px.AdminHandler(adminToken), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	go func() { _ = admin.Serve(adminLn) }()
-	proxyURL, adminURL := "http://"+ln.Addr().String(), "http://"+adminLn.Addr().String()
-	runID := run.ID(p, 1, time.Time{})
-	outDir := o.outDir
-	if outDir == "" {
-		outDir = filepath.Join("stampede-results", runID)
-	}
+	proxyURL, adminURL := scheme+"://"+ln.Addr().String(), "http://"+adminLn.Addr().String()
 	fmt.Fprintf(o.out, "stampede proxy %s listening on %s → %s (%s target); admin API on %s/admin/faults; stop with Ctrl-C\n",
 		runID, proxyURL, u.Redacted(), p.TargetKind(), adminURL)
+	if certFile != "" {
+		fmt.Fprintf(o.out, "TLS certificate: %s\n", certFile)
+	}
 	if !isLoopbackAddr(o.listen) {
 		fmt.Fprintf(o.err, "stampede: warning: listening on %s, beyond loopback\n", ln.Addr())
 	}

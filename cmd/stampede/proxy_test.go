@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -112,3 +114,41 @@ func TestProxyInFrontOfTheEmbeddedBackendWritesAProxyResultAndGatesThresholds(t 
 }
 
 func eventRate(r float64) profiles.Event { return profiles.Event{Rate: r} }
+
+func TestProxyServesHTTPSWithASelfSignedCertificateClientsCanTrust(t *testing.T) {
+	o := &proxyOptions{tlsSelfSigned: true}
+	var status int
+	dir, err := runProxy(t, o, func(p, _ string) {
+		if !strings.HasPrefix(p, "https://") {
+			t.Errorf("proxy URL %s, want https", p)
+			return
+		}
+		pemBytes, err := os.ReadFile(filepath.Join(o.outDir, proxyCertName))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pemBytes)
+		hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+		resp, err := hc.Post(p+"/v1/client/sign_ins", "application/json", strings.NewReader(`{}`))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		resp.Body.Close()
+		status = resp.StatusCode
+	})
+	if exitCode(err) != exitInterrupted {
+		t.Fatalf("err %v", err)
+	}
+	if status != http.StatusOK {
+		t.Errorf("sign-in over TLS: %d", status)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "result.json")); err != nil {
+		t.Error(err)
+	}
+	if code, _, stderr := runCLI(context.Background(), "proxy", "--upstream", "embedded", "--tls-cert", "x.pem"); code != exitUsage || !strings.Contains(stderr, "--tls-key") {
+		t.Errorf("--tls-cert alone: exit %d, %q", code, stderr)
+	}
+}
