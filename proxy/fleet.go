@@ -222,6 +222,9 @@ func (f *fleet) begin(now time.Time, q request, r *http.Request, body []byte) *f
 		f.tl.APICalls[i]++
 		h := sha256.New()
 		h.Write([]byte(r.Method + " " + r.URL.RequestURI() + "\n"))
+		// A call id the app sends tells a retry (the same id) from a new
+		// call to the same URL.
+		h.Write([]byte(r.Header.Get("Idempotency-Key") + "\n" + r.Header.Get("X-Request-Id") + "\n"))
 		h.Write(body)
 		copy(fl.key[:], h.Sum(nil))
 		retry := false

@@ -486,3 +486,31 @@ func TestProxyOutageHoldsOrResetsTheSessionsRequests(t *testing.T) {
 		t.Errorf("faults %v", faults)
 	}
 }
+
+func TestProxyTellsNewCallsFromRetriesByTheirRequestID(t *testing.T) {
+	up := &fakeFAPI{}
+	h := newHarness(t, up, profiles.Default(), nil)
+	_, tok := h.signIn()
+	up.reject.Store(tok, true)
+	send := func(id string) {
+		req, _ := http.NewRequest("GET", h.url+"/api/me", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("X-Request-Id", id)
+		resp, err := h.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	for _, id := range []string{"a", "b", "c", "d"} { // four new calls, each answered 401
+		send(id)
+	}
+	if got := h.result().Proxy.RetryLoops; got != 0 {
+		t.Errorf("retry loops %d for four calls with their own ids, want 0", got)
+	}
+	send("a")
+	send("a") // the third try of call a after two 401s
+	if got := h.result().Proxy.RetryLoops; got != 1 {
+		t.Errorf("retry loops %d, want 1", got)
+	}
+}
