@@ -450,6 +450,10 @@ func TestProxyResultLeavesOutWhatOnlyARunKnowsAndGatesThresholds(t *testing.T) {
 	if !strings.Contains(string(md), "| duplicate refreshes | 1 (in flight 0, same generation 1) |") || strings.Contains(string(md), "**Requests:**") {
 		t.Errorf("report.md shows no proxy figures, or a run's requests:\n%s", md)
 	}
+	page, _ := os.ReadFile(filepath.Join(dir, ReportName))
+	if !strings.Contains(string(page), "… of the same generation") || strings.Contains(string(page), "scheduling lag") {
+		t.Error("report.html shows no proxy figures, or a run's engine")
+	}
 	back, err := reports.DecodeResult(b)
 	if err != nil || back.Proxy == nil || back.Proxy.DuplicateRefreshes != 1 {
 		t.Errorf("result.json does not read back: %v %+v", err, back)

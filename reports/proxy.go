@@ -3,6 +3,7 @@ package reports
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -85,4 +86,37 @@ func writeProxyMarkdown(b *strings.Builder, r *Result) {
 		fmt.Fprintf(b, "| answers made by faults | %s |\n", mdCell(strings.Join(parts, " · ")))
 	}
 	b.WriteString("\n")
+}
+
+// proxyHTMLRows are the HTML report's sessions, requests and engine tables
+// for a result stampede proxy wrote: what the proxy saw.
+func proxyHTMLRows(p *ProxyFigures) (sessions, requests, engine []htmlRow) {
+	n := func(v int64) string { return strconv.FormatInt(v, 10) }
+	sessions = []htmlRow{{Name: "sessions seen by the proxy", Value: n(p.Sessions)}}
+	for _, s := range p.TopSessions {
+		sessions = append(sessions, htmlRow{Name: "session " + s.Session,
+			Value: fmt.Sprintf("%d refreshes · %d duplicate · %d reuse · %d stale retries · %d retry loops",
+				s.Refreshes, s.DuplicateRefreshes, s.RefreshTokenReuse, s.StaleRetries, s.RetryLoops)})
+	}
+	requests = []htmlRow{
+		{Name: "duplicate refreshes", Value: n(p.DuplicateRefreshes)},
+		{Name: "… in flight at once", Value: n(p.DuplicateInflight)},
+		{Name: "… of the same generation", Value: n(p.DuplicateSameGeneration)},
+		{Name: "refresh-token reuse", Value: n(p.RefreshTokenReuse)},
+		{Name: "stale retries", Value: n(p.StaleRetries)},
+		{Name: "retry loops", Value: n(p.RetryLoops)},
+		{Name: "unattributed", Value: n(p.Unattributed)},
+		{Name: "upstream errors (502)", Value: n(p.UpstreamErrors)},
+		{Name: "rejected (too large)", Value: n(p.Rejected)},
+	}
+	names := make([]string, 0, len(p.Faults))
+	for k := range p.Faults {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	engine = []htmlRow{{Name: "mode", Value: "proxy: the server's view of a fleet it did not drive"}}
+	for _, k := range names {
+		engine = append(engine, htmlRow{Name: "answers made by " + k, Value: n(p.Faults[k])})
+	}
+	return sessions, requests, engine
 }
