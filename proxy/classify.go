@@ -58,8 +58,9 @@ type answer struct {
 // answers issue.
 type Classifier struct {
 	kind string
-	// oauth2: the token endpoint's path; every kind: the API's path prefix.
-	tokenPath, apiPrefix string
+	// oauth2: the token endpoint's path; every kind: the API's path prefix;
+	// fapi: the path of target.url the endpoints sit under.
+	tokenPath, apiPrefix, base string
 	// http: the request templates as patterns.
 	signIn, refresh, api httpPattern
 	resp                 profiles.HTTPResponse
@@ -119,17 +120,39 @@ func urlPath(ref string) string {
 	return ref
 }
 
+// joinPath is the path a request for ref has: ref's own when it is an
+// absolute URL, else ref under the path of base (target.url), as the
+// target joins them (load/target).
+func joinPath(base, ref string) string {
+	if strings.Contains(ref, "://") {
+		return urlPath(ref)
+	}
+	prefix := ""
+	if base != "" {
+		if u, err := url.Parse(base); err == nil {
+			prefix = strings.TrimRight(u.Path, "/")
+		}
+	}
+	return prefix + "/" + strings.TrimLeft(ref, "/")
+}
+
 // NewClassifier reads the target section of p; an http target whose
 // templates do not make patterns is an error naming the field.
 func NewClassifier(p profiles.Profile) (*Classifier, error) {
-	c := &Classifier{kind: p.TargetKind(), apiPrefix: "/api/"}
 	t := p.Target
+	c := &Classifier{kind: p.TargetKind(), apiPrefix: joinPath(t.URL, "/api/")}
+	if c.kind == profiles.TargetFAPI || c.kind == profiles.TargetBuiltin {
+		c.base = strings.TrimRight(urlPath(t.URL), "/")
+		if t.URL == "" {
+			c.base = ""
+		}
+	}
 	if t.APIURL != "" {
-		c.apiPrefix = urlPath(t.APIURL)
+		c.apiPrefix = joinPath(t.URL, t.APIURL)
 	}
 	switch c.kind {
 	case profiles.TargetOAuth2:
-		c.tokenPath = urlPath(t.TokenEndpoint)
+		c.tokenPath = joinPath(t.URL, t.TokenEndpoint)
 		if t.APIURL == "" {
 			c.apiPrefix = ""
 		}
@@ -144,7 +167,7 @@ func NewClassifier(p profiles.Profile) (*Classifier, error) {
 			if x.req.Path == "" {
 				continue
 			}
-			re, _ := templateRegexp(urlPath(x.req.Path), "[^/]*", "")
+			re, _ := templateRegexp(joinPath(t.URL, x.req.Path), "[^/]*", "")
 			if re == nil {
 				return nil, fmt.Errorf("target.%s.path: cannot match requests by %q", x.field, x.req.Path)
 			}
@@ -197,12 +220,13 @@ func (c *Classifier) classify(r *http.Request, body []byte) request {
 			q.kind = KindAPI
 		}
 	default: // builtin, fapi: the embedded backend's endpoints
+		path := strings.TrimPrefix(r.URL.Path, c.base)
 		switch {
-		case r.URL.Path == "/v1/client/sign_ins" && r.Method == http.MethodPost:
+		case path == "/v1/client/sign_ins" && r.Method == http.MethodPost:
 			q.kind = KindSignIn
-		case strings.HasPrefix(r.URL.Path, "/v1/client/sessions/") && strings.HasSuffix(r.URL.Path, "/tokens") && r.Method == http.MethodPost:
+		case strings.HasPrefix(path, "/v1/client/sessions/") && strings.HasSuffix(path, "/tokens") && r.Method == http.MethodPost:
 			q.kind = KindRefresh
-			q.sid = strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/v1/client/sessions/"), "/tokens")
+			q.sid = strings.TrimSuffix(strings.TrimPrefix(path, "/v1/client/sessions/"), "/tokens")
 			q.presented = q.bearer
 		case strings.HasPrefix(r.URL.Path, c.apiPrefix):
 			q.kind = KindAPI
