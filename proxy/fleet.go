@@ -59,6 +59,20 @@ type retryState struct {
 	counted bool
 }
 
+// maxRetryStates is how many calls answered 401 a session keeps before
+// it forgets those past the retry window (calls the app gave up on).
+const maxRetryStates = 64
+
+// pruneRetries forgets the calls whose last 401 is past the window: a
+// request for them now would be a new call anyway.
+func (s *session) pruneRetries(now time.Time, window time.Duration) {
+	for k, st := range s.retries {
+		if now.Sub(st.last) > window {
+			delete(s.retries, k)
+		}
+	}
+}
+
 type session struct {
 	reports.ProxySession
 	inflight  int
@@ -294,6 +308,9 @@ func (f *fleet) end(now time.Time, fl *flight, status int, a answer) {
 			if s != nil {
 				st := s.retries[fl.key]
 				if st == nil {
+					if len(s.retries) >= maxRetryStates {
+						s.pruneRetries(now, f.retryWindow)
+					}
 					st = &retryState{}
 					s.retries[fl.key] = st
 				}

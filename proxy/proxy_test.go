@@ -518,3 +518,26 @@ func TestProxyTellsNewCallsFromRetriesByTheirRequestID(t *testing.T) {
 		t.Errorf("retry loops %d, want 1", got)
 	}
 }
+
+func TestProxyForgetsCallsTheAppGaveUpOn(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	h := newHarness(t, &fakeFAPI{}, profiles.Default(), func(c *Config) {
+		c.Now = func() time.Time { return now }
+		c.RetryWindow = time.Second
+	})
+	_, tok := h.signIn()
+	if _, err := h.px.AddFault(profiles.Event{Type: profiles.EventSpurious401, Rate: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1000 { // each call answered 401 once and given up on
+		h.do("GET", fmt.Sprintf("/api/items?req=%d", i), tok, "")
+		now = now.Add(100 * time.Millisecond)
+	}
+	h.px.fleet.mu.Lock()
+	defer h.px.fleet.mu.Unlock()
+	for _, s := range h.px.fleet.sessions {
+		if len(s.retries) > maxRetryStates {
+			t.Errorf("a session keeps %d calls answered 401, want at most %d", len(s.retries), maxRetryStates)
+		}
+	}
+}
