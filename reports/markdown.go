@@ -100,6 +100,7 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 		b.WriteString("**No refreshes:** " + mdCell(why) + "\n\n")
 	}
 	writeMarkdownServerSaid(&b, r)
+	writeProxyMarkdown(&b, r)
 
 	h := r.Herd
 	b.WriteString("### Refresh herd\n\n| figure | value |\n|---|--:|\n")
@@ -131,6 +132,10 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 		b.WriteString("\n")
 	}
 
+	if r.Mode == ModeProxy { // sessions, requests and engine are a run's
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
 	s := r.Sessions
 	fmt.Fprintf(&b, "**Sessions:** %s · %d forced sign-outs · %d re-sign-ins  \n", mdCell(byStatus(s.ByStatus)), s.ForcedSignouts, s.ReSignIns)
 	if len(s.ForcedSignoutsByCause) > 0 {

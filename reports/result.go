@@ -57,6 +57,10 @@ type Result struct {
 	// TimeScale says how far the time scale stretched the request timeout
 	// and round trips next to the token lifetime (timescale.go).
 	TimeScale *TimeScale `json:"time_scale,omitempty"`
+	// Mode is "proxy" for a result stampede proxy wrote, "" for a run's.
+	Mode string `json:"mode,omitempty"`
+	// Proxy is what stampede proxy saw of the fleet (reports/proxy.go).
+	Proxy *ProxyFigures `json:"proxy,omitempty"`
 }
 
 // Verdicts.

@@ -115,6 +115,26 @@ func buildGetters() map[string]func(*Result) float64 {
 		rf{"lag_p99", func(r *Result) float64 { return r.Engine.LagMs.P99 }},
 		rf{"lag_max", func(r *Result) float64 { return r.Engine.LagMs.Max }},
 	)
+	proxyField := func(name string, get func(*ProxyFigures) int64) rf {
+		return rf{name, func(r *Result) float64 {
+			if r.Proxy == nil {
+				return math.NaN() // a run's result has no proxy figures
+			}
+			return float64(get(r.Proxy))
+		}}
+	}
+	section("proxy",
+		proxyField("sessions", func(p *ProxyFigures) int64 { return p.Sessions }),
+		proxyField("duplicate_refreshes", func(p *ProxyFigures) int64 { return p.DuplicateRefreshes }),
+		proxyField("duplicate_refreshes_inflight", func(p *ProxyFigures) int64 { return p.DuplicateInflight }),
+		proxyField("duplicate_refreshes_same_generation", func(p *ProxyFigures) int64 { return p.DuplicateSameGeneration }),
+		proxyField("refresh_token_reuse", func(p *ProxyFigures) int64 { return p.RefreshTokenReuse }),
+		proxyField("stale_retries", func(p *ProxyFigures) int64 { return p.StaleRetries }),
+		proxyField("retry_loops", func(p *ProxyFigures) int64 { return p.RetryLoops }),
+		proxyField("unattributed", func(p *ProxyFigures) int64 { return p.Unattributed }),
+		proxyField("upstream_errors", func(p *ProxyFigures) int64 { return p.UpstreamErrors }),
+		proxyField("rejected", func(p *ProxyFigures) int64 { return p.Rejected }),
+	)
 	return table
 }
 

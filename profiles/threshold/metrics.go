@@ -93,6 +93,12 @@ var groups = func() []group {
 		}},
 		{[]string{"sessions"}, []field{{"forced_signouts", Count}, {"re_sign_ins", Count}}},
 		{[]string{"engine"}, []field{{"lag_p50", Latency}, {"lag_p99", Latency}, {"lag_max", Latency}}},
+		{[]string{"proxy"}, []field{
+			{"sessions", Count}, {"duplicate_refreshes", Count}, {"duplicate_refreshes_inflight", Count},
+			{"duplicate_refreshes_same_generation", Count}, {"refresh_token_reuse", Count},
+			{"stale_retries", Count}, {"retry_loops", Count}, {"unattributed", Count},
+			{"upstream_errors", Count}, {"rejected", Count},
+		}},
 	}
 }()
 

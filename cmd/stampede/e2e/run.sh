@@ -14,7 +14,7 @@
 #
 # Environment: STAMPEDE_E2E_CACHE (binaries; default ~/.cache/stampede-e2e),
 # STAMPEDE_E2E_OUT (result files; default ./stampede-results/e2e-<time>),
-# E2E_USERS (Dex users; default 250).
+# E2E_USERS (Dex users; default 250), E2E_RUN (a go test -run filter).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 root=$(pwd)
@@ -131,7 +131,7 @@ log "Dex at $DEX_URL ($users users), toxiproxy API at $TOXIPROXY_URL; results in
 # --- test ------------------------------------------------------------------
 t1=$(date +%s)
 set +e
-go test -tags e2e -count=1 -v -timeout 8m ./cmd/stampede/e2e/ 2>&1 | tee "$out/go-test.log"
+go test -tags e2e -count=1 -v -timeout 8m ${E2E_RUN:+-run "$E2E_RUN"} ./cmd/stampede/e2e/ 2>&1 | tee "$out/go-test.log"
 status=${PIPESTATUS[0]}
 set -e
 log "tests took $(( $(date +%s) - t1 ))s; e2e took $(( $(date +%s) - t0 ))s in all"

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stampede-load/stampede/profiles"
+	"github.com/stampede-load/stampede/proxy"
+	"github.com/stampede-load/stampede/reports"
+)
+
+// TestRunThroughTheProxySeesTheSameDuplicateRefreshes runs stampede run
+// through stampede proxy, for each built-in interceptor strategy, with a
+// key rotation and a spurious-401 storm on the proxy's timeline, and holds
+// both views of one fleet together: the refreshes the run's clients
+// started while another of their own was in flight against the proxy's
+// duplicate refreshes (in flight, plus those the proxy saw just after the
+// first answer left it but before the client had read it), and neither
+// seeing a rotated token reused (the embedded backend does not rotate
+// client tokens).
+func TestRunThroughTheProxySeesTheSameDuplicateRefreshes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a 4 s fleet per interceptor strategy")
+	}
+	storm := filepath.Join(t.TempDir(), "storm.yaml")
+	if err := os.WriteFile(storm, []byte(`name: storm
+time_scale: 1
+events:
+  - {type: key_rotation, at: 1500ms}
+  - {type: spurious_401, at: 2s, duration: 1500ms, rate: 0.3}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, ic := range profiles.Interceptors() {
+		t.Run(ic, func(t *testing.T) {
+			runDir, pxDir := t.TempDir(), t.TempDir()
+			var runCode int
+			var runErr string
+			o := &proxyOptions{
+				streams:  streams{out: &bytes.Buffer{}, err: &bytes.Buffer{}},
+				upstream: "embedded", listen: "127.0.0.1:0", adminAddr: "127.0.0.1:0", profile: storm, outDir: pxDir,
+				maxBody: proxy.DefaultMaxBody, retryLimit: proxy.DefaultRetryLimit, retryWindow: proxy.DefaultRetryWindow,
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			o.onListen = func(proxyURL, _ string) {
+				go func() {
+					defer cancel()
+					runCode, _, runErr = runCLI(context.Background(), "run", "--target", proxyURL, "--clients", "30",
+						"--duration", "4s", "--ramp", "500ms", "--time-scale", "3", "--out", runDir, "-q",
+						"--set", "sdk.interceptor="+ic, "--set", "app.api_calls_per_minute=60", "--set", "app.burst=3")
+				}()
+			}
+			_ = o.run(ctx) // stopped by cancel: partial, exit 130
+			if runCode != exitOK && runCode != exitThresholds {
+				t.Fatalf("run exit %d: %s", runCode, runErr)
+			}
+			run, err := reports.ReadFile(filepath.Join(runDir, "result.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			px, err := reports.ReadFile(filepath.Join(pxDir, "result.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if px.Proxy == nil || px.Proxy.Sessions != 30 {
+				t.Fatalf("proxy figures %+v, want 30 sessions", px.Proxy)
+			}
+			if px.Proxy.Faults["spurious_401"] == 0 {
+				t.Fatalf("the storm made no 401: %+v", px.Proxy.Faults)
+			}
+			runDup, pxDup := run.Herd.DuplicateRefreshes, px.Proxy.DuplicateRefreshes
+			// The two views differ only by the client's reading of an
+			// answer after it left the proxy: a few refreshes at most.
+			tol := max(int64(2), runDup/20)
+			if d := runDup - pxDup; d > tol || d < -tol {
+				t.Errorf("duplicate refreshes: run %d, proxy %d (in flight %d, same generation %d)",
+					runDup, pxDup, px.Proxy.DuplicateInflight, px.Proxy.DuplicateSameGeneration)
+			}
+			if px.Proxy.RefreshTokenReuse != 0 {
+				t.Errorf("refresh-token reuse %d, want 0", px.Proxy.RefreshTokenReuse)
+			}
+			t.Logf("%s: duplicate refreshes run %d, proxy %d; stale retries run %d, proxy %d; retry loops run %d, proxy %d",
+				ic, runDup, pxDup, run.Requests.StaleTokenRetries, px.Proxy.StaleRetries, run.Requests.RetryLoops, px.Proxy.RetryLoops)
+		})
+	}
+}
