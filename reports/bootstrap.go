@@ -59,20 +59,13 @@ func (e ecdf) atRank(k int64) float64 {
 // quantile is the q-quantile (0–1), equal to ValueAtQuantile(100q)/1000.
 func (e ecdf) quantile(q float64) float64 { return e.atRank(rank(q, e.n)) }
 
-// resampleQuantile draws the q-quantile of one bootstrap resample (n draws
-// with replacement from the recorded values) without drawing n values. The
-// k-th smallest of n draws from the recorded distribution F is F⁻¹(U₍ₖ₎),
-// where U₍ₖ₎, the k-th smallest of n uniforms, is Beta(k, n−k+1): one Beta
-// draw and one binary search over the buckets give exactly the bootstrap
-// distribution of the quantile.
-func (e ecdf) resampleQuantile(r *rand.Rand, q float64) float64 {
-	return e.resampleQuantileOf(r, q, e.n)
-}
-
-// resampleQuantileOf draws the q-quantile of m draws with replacement
-// from the recorded values (m ≤ n: a resample of the effective size of
-// latencies clustered in time, see designEffect): the k-th smallest of m
-// uniforms is Beta(k, m−k+1).
+// resampleQuantileOf draws the q-quantile of one bootstrap resample of m
+// draws with replacement from the recorded values (m = n, or the effective
+// size of latencies clustered in time, see designEffect) without drawing m
+// values. The k-th smallest of m draws from the recorded distribution F is
+// F⁻¹(U₍ₖ₎), where U₍ₖ₎, the k-th smallest of m uniforms, is Beta(k,
+// m−k+1): one Beta draw and one binary search over the buckets give exactly
+// the bootstrap distribution of the quantile.
 func (e ecdf) resampleQuantileOf(r *rand.Rand, q float64, m int64) float64 {
 	k := rank(q, m)
 	u := betaDraw(r, float64(k), float64(m-k+1))
