@@ -59,6 +59,12 @@ type Profile struct {
 	// Invariants relaxes (or forces) the default invariant gates every
 	// run has besides its thresholds (docs/profiles.md#invariants).
 	Invariants Invariants `json:"invariants,omitzero" yaml:"invariants"`
+	// Stages grow or shrink the fleet over the run (docs/profiles.md#stages);
+	// with stages, Clients, Duration and Ramp follow from them (FitStages).
+	Stages []Stage `json:"stages,omitempty" yaml:"stages"`
+	// StageLeave is how a client a shrinking stage removes leaves:
+	// StageLeaveGoAway (default) or StageLeaveSignOut.
+	StageLeave string `json:"stage_leave,omitempty" yaml:"stage_leave"`
 }
 
 // Invariants turns the default invariant gates on or off by name: each

@@ -95,6 +95,7 @@ func (p Profile) Validate() error {
 		v.bad("time_scale", "must be at least 1, got %g", p.TimeScale)
 	}
 	p.validateLimits(v)
+	p.validateStages(v)
 	v.oneOf("connections", p.Connections, []string{ConnectionsShared, ConnectionsPerClient})
 	p.validateSDK(v)
 	p.validateApp(v)

@@ -57,6 +57,9 @@ type Result struct {
 	// TimeScale says how far the time scale stretched the request timeout
 	// and round trips next to the token lifetime (timescale.go).
 	TimeScale *TimeScale `json:"time_scale,omitempty"`
+	// Stages are a staged run's stages, each with its span and figures
+	// (stages.go); none without stages.
+	Stages []Stage `json:"stages,omitempty"`
 }
 
 // Verdicts.
