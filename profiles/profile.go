@@ -541,6 +541,11 @@ type Backend struct {
 	MaxLifetime       Duration `json:"max_lifetime" yaml:"max_lifetime"`
 	InactivityTimeout Duration `json:"inactivity_timeout" yaml:"inactivity_timeout"`
 	Signing           string   `json:"signing" yaml:"signing"`
+	// MaxInflight and MaxQueue bound the embedded backend's admission
+	// control (stampede serve --max-inflight, --max-queue): beyond them it
+	// sheds with 503. 0 is the backend's default.
+	MaxInflight int `json:"max_inflight,omitempty" yaml:"max_inflight"`
+	MaxQueue    int `json:"max_queue,omitempty" yaml:"max_queue"`
 }
 
 // Default returns the "default" profile: 1,000 clients for 60 s of wall time

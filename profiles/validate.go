@@ -96,6 +96,12 @@ func (p Profile) Validate() error {
 	}
 	p.validateLimits(v)
 	p.validateStages(v)
+	if p.Backend.MaxInflight < 0 {
+		v.bad("backend.max_inflight", "must not be negative, got %d", p.Backend.MaxInflight)
+	}
+	if p.Backend.MaxQueue < 0 {
+		v.bad("backend.max_queue", "must not be negative, got %d", p.Backend.MaxQueue)
+	}
 	v.oneOf("connections", p.Connections, []string{ConnectionsShared, ConnectionsPerClient})
 	p.validateSDK(v)
 	p.validateApp(v)
