@@ -211,11 +211,6 @@ type Report struct {
 // what moved at it. A stage whose engine lag p99 is beyond lagBound is
 // never a knee.
 func Knee(res *reports.Result, p profiles.Profile, lagBound time.Duration) (*Report, error) {
-	if len(res.Stages) == 0 {
-		if err := reports.EvaluateStages(res, p.Thresholds); err != nil {
-			return nil, err
-		}
-	}
 	if len(res.Stages) > 0 && res.Stages[0].Verdict == "" {
 		if err := reports.EvaluateStages(res, p.Thresholds); err != nil {
 			return nil, err
@@ -228,6 +223,9 @@ func Knee(res *reports.Result, p profiles.Profile, lagBound time.Duration) (*Rep
 	ended := res.EndedAt.Sub(res.StartedAt).Seconds()
 	var prev *Row
 	for i, s := range res.Stages {
+		if res.Partial && ended > 0 && ended <= s.StartS {
+			break // the run was stopped before the stage began
+		}
 		row := rowOf(s)
 		switch {
 		case res.Partial && ended > 0 && ended < s.EndS:

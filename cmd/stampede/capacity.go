@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/stampede-load/stampede/capacity"
+	"github.com/stampede-load/stampede/load"
 	"github.com/stampede-load/stampede/load/run"
 	"github.com/stampede-load/stampede/profiles"
 	"github.com/stampede-load/stampede/reports"
@@ -96,9 +98,19 @@ func (o *capacityOptions) search(ctx context.Context) error {
 	fmt.Fprintf(o.err, "stampede capacity: %d stages %v, %s each held %s, about %s\n",
 		len(staged.Stages), capacity.Sizes(o.start, o.max, step), step, staged.Stages[0].Hold, staged.Duration)
 	opts.Run = func(ctx context.Context, sp profiles.Profile) (*reports.Result, error) {
-		return run.Execute(ctx, run.Options{Profile: sp, RunID: runID, OutDir: out, ToolVersion: toolVersion(),
+		// The watch stops the run once a stage fails: larger fleets would
+		// only load the target further.
+		runCtx, stop := context.WithCancel(ctx)
+		defer stop()
+		var watching sync.WaitGroup
+		defer func() { stop(); watching.Wait() }()
+		return run.Execute(runCtx, run.Options{Profile: sp, RunID: runID, OutDir: out, ToolVersion: toolVersion(),
 			TargetSource: o.targetSource(), AdminToken: o.targetAdminToken(), PreflightTimeout: o.preflightTimeout,
-			Interrupted: interruptGrace, Warn: o.err, OnBackend: o.onBackend})
+			Interrupted: interruptGrace, Warn: o.err, OnBackend: o.onBackend,
+			Started: func(eng *load.Engine, _ reports.Target) {
+				watching.Go(func() { capacity.Watch(runCtx, sp, o.lagBound, eng.Snapshot, stop) })
+			},
+		})
 	}
 	rep, err := capacity.Search(ctx, opts)
 	if err != nil {
