@@ -1,9 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
 	"sync"
 	"time"
@@ -58,7 +59,7 @@ func newCapacityCmd(s streams) *cobra.Command {
 	f.DurationVar(&o.lagBound, "lag-bound", capacity.DefaultLagBound, "a stage whose engine lag p99 passes this is marked generator_behind and never the knee")
 	f.IntVar(&o.require, "require", 0, "exit 99 unless the knee (last passing fleet size) is at least this")
 	f.StringVar(&o.format, "format", "text", "report on stdout: text, markdown or json")
-	f.StringVar(&o.outDir, "out", "", "results directory (default ./stampede-results/<run-id>): result.json of the staged run and capacity.json")
+	f.StringVar(&o.outDir, "out", "", "results directory (default ./stampede-results/<run-id>): result.json of the staged run, capacity.json and capacity.html")
 	return cmd
 }
 
@@ -116,15 +117,14 @@ func (o *capacityOptions) search(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.Create(filepath.Join(out, "capacity.json"))
-	if err == nil {
-		err = rep.WriteJSON(f)
-		if cerr := f.Close(); err == nil {
-			err = cerr
+	for name, render := range map[string]func(io.Writer) error{"capacity.json": rep.WriteJSON, "capacity.html": rep.WriteHTML} {
+		var b bytes.Buffer
+		if err := render(&b); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
 		}
-	}
-	if err != nil {
-		return fmt.Errorf("capacity.json: %w", err)
+		if err := reports.WriteAtomic(filepath.Join(out, name), b.Bytes()); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
 	}
 	if err := write(rep); err != nil {
 		return err
