@@ -546,6 +546,10 @@ type Backend struct {
 	// sheds with 503. 0 is the backend's default.
 	MaxInflight int `json:"max_inflight,omitempty" yaml:"max_inflight"`
 	MaxQueue    int `json:"max_queue,omitempty" yaml:"max_queue"`
+	// ServiceTime is how long the embedded backend holds each admitted
+	// request's slot (simulated): a stand-in for a real endpoint's
+	// database work, so that its capacity is MaxInflight / ServiceTime.
+	ServiceTime Duration `json:"service_time,omitempty" yaml:"service_time"`
 }
 
 // Default returns the "default" profile: 1,000 clients for 60 s of wall time

@@ -99,6 +99,7 @@ func (p Profile) Validate() error {
 	if p.Backend.MaxInflight < 0 {
 		v.bad("backend.max_inflight", "must not be negative, got %d", p.Backend.MaxInflight)
 	}
+	v.nonNegative("backend.service_time", p.Backend.ServiceTime)
 	if p.Backend.MaxQueue < 0 {
 		v.bad("backend.max_queue", "must not be negative, got %d", p.Backend.MaxQueue)
 	}

@@ -115,6 +115,7 @@ func Open(ctx context.Context, p profiles.Profile, o Options) (*Opened, error) {
 			Signing:           p.Backend.Signing,
 			MaxInflight:       p.Backend.MaxInflight,
 			MaxQueue:          p.Backend.MaxQueue,
+			ServiceTime:       p.Scale(p.Backend.ServiceTime),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("embedded backend: %w", err)
