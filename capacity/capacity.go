@@ -159,9 +159,12 @@ type Row struct {
 	Clients int    `json:"clients"`
 	Verdict string `json:"verdict"`
 	// Behind says why the stage's measurement is not trusted.
-	Behind        string                    `json:"behind,omitempty"`
-	ThroughputRPS float64                   `json:"throughput_rps"`
-	RefreshP99Ms  float64                   `json:"refresh_p99_ms"`
+	Behind        string  `json:"behind,omitempty"`
+	ThroughputRPS float64 `json:"throughput_rps"`
+	RefreshP99Ms  float64 `json:"refresh_p99_ms"`
+	// ServiceP50Ms is the refreshes' median service time: from when the
+	// client sent one to its answer, without the time it waited to start.
+	ServiceP50Ms  float64                   `json:"service_p50_ms"`
 	ErrorRate     float64                   `json:"error_rate"`
 	Amplification float64                   `json:"amplification"`
 	Retries       int64                     `json:"retries"`
@@ -273,6 +276,9 @@ func rowOf(s reports.Stage) Row {
 	row.ErrorRate = ratio(float64(errs), float64(n))
 	if o := s.Ops[reports.OpRefresh]; o != nil {
 		row.RefreshP99Ms = o.LatencyMs.P99
+		if o.ServiceMs != nil {
+			row.ServiceP50Ms = o.ServiceMs.P50
+		}
 	}
 	row.Shed503, row.ShedShare = s.Shed()
 	return row

@@ -40,6 +40,9 @@ func (r *Recorder) SetStages(layout []reports.Stage) {
 		s.st[i].lag = reports.NewHistogram()
 		for o := range s.st[i].ops {
 			s.st[i].ops[o].latency = reports.NewHistogram()
+			if o <= int(OpAPI) {
+				s.st[i].ops[o].service = reports.NewHistogram()
+			}
 		}
 	}
 	r.stages = s
@@ -96,8 +99,13 @@ func (r *Recorder) stageFact(f Fact) {
 			rec.errors[f.Class]++
 		}
 		st.statuses[reports.StatusKey(f.HTTPStatus)]++
-		if f.Class != model.ClassCancelled && !reports.RecordLatency(rec.latency, f.Latency) {
-			rec.outOfRange++
+		if f.Class != model.ClassCancelled {
+			if !reports.RecordLatency(rec.latency, f.Latency) {
+				rec.outOfRange++
+			}
+			if rec.service != nil {
+				reports.RecordLatency(rec.service, f.Service)
+			}
 		}
 	}
 }
@@ -119,6 +127,10 @@ func (r *Recorder) fillStages(res *reports.Result) {
 			m := &st.ops[o]
 			out := &reports.Op{Count: m.count, OK: m.ok, Errors: map[string]int64{}, OutOfRange: m.outOfRange,
 				LatencyMs: reports.Summarize(m.latency)}
+			if m.service != nil {
+				sum := reports.Summarize(m.service)
+				out.ServiceMs = &sum
+			}
 			for c := model.Class401; c < model.NumClasses; c++ {
 				out.Errors[c.String()] = m.errors[c]
 			}
