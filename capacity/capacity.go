@@ -100,6 +100,9 @@ type Options struct {
 	// LagBound bounds the engine lag p99 of a stage that is trusted;
 	// default DefaultLagBound.
 	LagBound time.Duration
+	// Usage is the CPU the process used per stage (Watch measures it);
+	// nil is not measured.
+	Usage *Usage
 	// Run runs the staged profile and returns its result (run.Execute in
 	// the CLI; tests may run it in fake time).
 	Run func(ctx context.Context, p profiles.Profile) (*reports.Result, error)
@@ -133,7 +136,7 @@ func Search(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Knee(res, p, cmpOr(o.LagBound, DefaultLagBound))
+	return Knee(res, p, cmpOr(o.LagBound, DefaultLagBound), o.Usage)
 }
 
 func cmpOr(d, def time.Duration) time.Duration {
@@ -164,16 +167,19 @@ type Row struct {
 	RefreshP99Ms  float64 `json:"refresh_p99_ms"`
 	// ServiceP50Ms is the refreshes' median service time: from when the
 	// client sent one to its answer, without the time it waited to start.
-	ServiceP50Ms  float64                   `json:"service_p50_ms"`
-	ErrorRate     float64                   `json:"error_rate"`
-	Amplification float64                   `json:"amplification"`
-	Retries       int64                     `json:"retries"`
-	PeakToMean    float64                   `json:"peak_to_mean"`
-	MaxInflight   int64                     `json:"max_inflight"`
-	Shed503       int64                     `json:"shed_503"`
-	ShedShare     float64                   `json:"shed_share"`
-	LagP99Ms      float64                   `json:"lag_p99_ms"`
-	Thresholds    []reports.ThresholdResult `json:"thresholds"`
+	ServiceP50Ms  float64 `json:"service_p50_ms"`
+	ErrorRate     float64 `json:"error_rate"`
+	Amplification float64 `json:"amplification"`
+	Retries       int64   `json:"retries"`
+	PeakToMean    float64 `json:"peak_to_mean"`
+	MaxInflight   int64   `json:"max_inflight"`
+	Shed503       int64   `json:"shed_503"`
+	ShedShare     float64 `json:"shed_share"`
+	LagP99Ms      float64 `json:"lag_p99_ms"`
+	// CPUShare is the share of its cores stampede's process used in the
+	// stage (0 when not measured).
+	CPUShare   float64                   `json:"cpu_share,omitempty"`
+	Thresholds []reports.ThresholdResult `json:"thresholds"`
 }
 
 // Move is a herd figure at the last passing and the first failing size.
@@ -213,7 +219,10 @@ type Report struct {
 // Knee reads a staged run's result: each stage's verdict, the knee and
 // what moved at it. A stage whose engine lag p99 is beyond lagBound is
 // never a knee.
-func Knee(res *reports.Result, p profiles.Profile, lagBound time.Duration) (*Report, error) {
+//
+// With usage (nil: not measured), a stage in which stampede's process
+// used its cores beyond usage's bound is not trusted either.
+func Knee(res *reports.Result, p profiles.Profile, lagBound time.Duration, usage *Usage) (*Report, error) {
 	if len(res.Stages) > 0 && res.Stages[0].Verdict == "" {
 		if err := reports.EvaluateStages(res, p.Thresholds); err != nil {
 			return nil, err
@@ -230,12 +239,17 @@ func Knee(res *reports.Result, p profiles.Profile, lagBound time.Duration) (*Rep
 			break // the run was stopped before the stage began
 		}
 		row := rowOf(s)
+		share, saturated := usage.saturated(i)
+		row.CPUShare = share
 		switch {
 		case res.Partial && ended > 0 && ended < s.EndS:
 			row.Verdict = StageNotRun
 		case s.LagMs.P99 > float64(lagBound)/float64(time.Millisecond):
 			row.Verdict = StageBehind
 			row.Behind = fmt.Sprintf("engine lag p99 %.0f ms is beyond %s: stampede fell behind its schedule", s.LagMs.P99, lagBound)
+		case saturated:
+			row.Verdict = StageBehind
+			row.Behind = fmt.Sprintf("stampede's process used %.0f %% of its cores: the machine, not the target, was saturated", 100*share)
 		}
 		r.Stages = append(r.Stages, row)
 		if r.FirstFail != 0 || r.GeneratorLimited || row.Verdict == StageNotRun {

@@ -73,7 +73,7 @@ func TestKneeNamesTheThresholdAndWhatMoved(t *testing.T) {
 	res := &reports.Result{Stages: []reports.Stage{
 		stage(0, 200, 20, 1000, 0, 2), stage(1, 400, 90, 2000, 0, 3),
 		stage(2, 800, 900, 2000, 450, 4), stage(3, 1600, 2000, 2000, 2000, 5)}}
-	rep, err := Knee(res, p, 50*time.Millisecond)
+	rep, err := Knee(res, p, 50*time.Millisecond, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestKneeNeverFromAStageTheGeneratorCouldNotDrive(t *testing.T) {
 	// At 800 clients stampede ran 300 ms late: the failure is its own.
 	res := &reports.Result{Stages: []reports.Stage{
 		stage(0, 200, 20, 1000, 0, 2), stage(1, 400, 90, 2000, 0, 3), stage(2, 800, 900, 2000, 0, 300)}}
-	rep, err := Knee(res, p, 50*time.Millisecond)
+	rep, err := Knee(res, p, 50*time.Millisecond, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,5 +115,23 @@ func TestKneeNeverFromAStageTheGeneratorCouldNotDrive(t *testing.T) {
 	}
 	if !strings.Contains(rep.Summary, "the measurement, not the target, was the limit") || !strings.Contains(rep.Summary, "--shard") {
 		t.Errorf("summary %q", rep.Summary)
+	}
+}
+
+func TestKneeNeverFromAStageThatSaturatedTheCPU(t *testing.T) {
+	p := profiles.Default()
+	p.Thresholds = []profiles.Threshold{{Expr: "refresh.p99 < 250ms"}}
+	res := &reports.Result{Stages: []reports.Stage{
+		stage(0, 200, 20, 1000, 0, 2), stage(1, 400, 900, 2000, 0, 3)}}
+	u := NewUsage()
+	u.set(0, 300*time.Millisecond, time.Second)
+	u.set(1, 1990*time.Millisecond, time.Second)
+	u.shares[1] = 0.99 // GOMAXPROCS differs between machines: the share itself
+	rep, err := Knee(res, p, 50*time.Millisecond, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.FirstFail != 0 || !rep.GeneratorLimited || rep.Stages[1].Verdict != StageBehind || !strings.Contains(rep.Stages[1].Behind, "99 %") {
+		t.Fatalf("report %+v", rep)
 	}
 }

@@ -20,7 +20,7 @@ func sampleReport(t *testing.T) *Report {
 	p.Thresholds = []profiles.Threshold{{Expr: "refresh.p99 < 250ms"}}
 	res := &reports.Result{RunID: "cap-</script>", Stages: []reports.Stage{
 		stage(0, 200, 20, 1000, 0, 2), stage(1, 400, 90, 2000, 0, 3), stage(2, 800, 900, 2000, 450, 4)}}
-	rep, err := Knee(res, p, 50*time.Millisecond)
+	rep, err := Knee(res, p, 50*time.Millisecond, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

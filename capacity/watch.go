@@ -18,10 +18,14 @@ const settle = 250 * time.Millisecond
 // larger fleets would only load the target further. start is when the
 // run began (the snapshot's StartedAt once it has one); Watch returns
 // when ctx ends or stop was called.
-func Watch(ctx context.Context, p profiles.Profile, lagBound time.Duration, snapshot func(*reports.Result) error, stop func()) {
+//
+// Watch also measures the CPU the process uses in each stage into usage
+// (nil: not measured), for Knee's check that stampede was not saturated.
+func Watch(ctx context.Context, p profiles.Profile, lagBound time.Duration, usage *Usage, snapshot func(*reports.Result) error, stop func()) {
 	bounds := p.StageBounds()
 	var start time.Time
-	for i := 1; i < len(bounds)-1; i++ { // the last stage ends the run anyway
+	cpuAt, wallAt := usage.read(), time.Now()
+	for i := 1; i < len(bounds); i++ {
 		var snap reports.Result
 		if start.IsZero() {
 			if err := snapshot(&snap); err == nil && !snap.StartedAt.IsZero() {
@@ -41,6 +45,12 @@ func Watch(ctx context.Context, p profiles.Profile, lagBound time.Duration, snap
 			return
 		case <-t.C:
 		}
+		cpu, wall := usage.read(), time.Now()
+		usage.set(i-1, cpu-cpuAt, wall.Sub(wallAt))
+		cpuAt, wallAt = cpu, wall
+		if i == len(bounds)-1 {
+			return // the last stage ends the run anyway
+		}
 		snap = reports.Result{}
 		if err := snapshot(&snap); err != nil || len(snap.Stages) < i {
 			continue
@@ -51,7 +61,7 @@ func Watch(ctx context.Context, p profiles.Profile, lagBound time.Duration, snap
 		snap.Stages = snap.Stages[:i] // only the stages that are over
 		snap.EndedAt = snap.StartedAt.Add(bounds[i])
 		snap.Partial = false
-		rep, err := Knee(&snap, p, cmpOr(lagBound, DefaultLagBound))
+		rep, err := Knee(&snap, p, cmpOr(lagBound, DefaultLagBound), usage)
 		if err != nil {
 			continue
 		}

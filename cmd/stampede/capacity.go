@@ -25,6 +25,7 @@ type capacityOptions struct {
 	step                string
 	stageRamp, hold     time.Duration
 	lagBound            time.Duration
+	cpuBound            float64
 	format              string
 }
 
@@ -57,6 +58,7 @@ func newCapacityCmd(s streams) *cobra.Command {
 	f.DurationVar(&o.stageRamp, "stage-ramp", 5*time.Second, "wall-clock ramp from one stage's fleet to the next")
 	f.DurationVar(&o.hold, "hold", 0, "wall-clock hold of each stage (default and minimum: two token lifetimes at --time-scale)")
 	f.DurationVar(&o.lagBound, "lag-bound", capacity.DefaultLagBound, "a stage whose engine lag p99 passes this is marked generator_behind and never the knee")
+	f.Float64Var(&o.cpuBound, "cpu-bound", capacity.DefaultCPUBound, "a stage in which stampede's process used more than this share of its cores is marked generator_behind and never the knee")
 	f.IntVar(&o.require, "require", 0, "exit 99 unless the knee (last passing fleet size) is at least this")
 	f.StringVar(&o.format, "format", "text", "report on stdout: text, markdown or json")
 	f.StringVar(&o.outDir, "out", "", "results directory (default ./stampede-results/<run-id>): result.json of the staged run, capacity.json and capacity.html")
@@ -83,7 +85,12 @@ func (o *capacityOptions) search(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := capacity.Options{Profile: p, Start: o.start, Max: o.max, Step: step, Ramp: o.stageRamp, Hold: o.hold, LagBound: o.lagBound}
+	if !(o.cpuBound > 0 && o.cpuBound <= 1) {
+		return usageErrorf("--cpu-bound: want a share of the cores above 0 and at most 1, got %g", o.cpuBound)
+	}
+	usage := capacity.NewUsage()
+	usage.Bound = o.cpuBound
+	opts := capacity.Options{Profile: p, Start: o.start, Max: o.max, Step: step, Ramp: o.stageRamp, Hold: o.hold, LagBound: o.lagBound, Usage: usage}
 	staged, err := capacity.Plan(opts)
 	if err != nil {
 		return usageError(err)
@@ -109,7 +116,7 @@ func (o *capacityOptions) search(ctx context.Context) error {
 			TargetSource: o.targetSource(), AdminToken: o.targetAdminToken(), PreflightTimeout: o.preflightTimeout,
 			Interrupted: interruptGrace, Warn: o.err, OnBackend: o.onBackend,
 			Started: func(eng *load.Engine, _ reports.Target) {
-				watching.Go(func() { capacity.Watch(runCtx, sp, o.lagBound, eng.Snapshot, stop) })
+				watching.Go(func() { capacity.Watch(runCtx, sp, o.lagBound, opts.Usage, eng.Snapshot, stop) })
 			},
 		})
 	}
