@@ -1,6 +1,7 @@
 package load
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -30,7 +31,10 @@ func TestStagesAddAndRemoveClientsOnSchedule(t *testing.T) {
 	var origin time.Time
 	started := map[int]time.Time{}
 	stopped := map[int]time.Time{}
+	var mu sync.Mutex // every worker observes its own clients
 	res, st := runFakeObserved(t, p, nil, func(c int, now time.Time, ev model.Event) {
+		mu.Lock()
+		defer mu.Unlock()
 		switch ev.Kind {
 		case model.EvStart:
 			if origin.IsZero() && c == 0 {
