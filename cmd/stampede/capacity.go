@@ -136,6 +136,9 @@ func (o *capacityOptions) search(ctx context.Context) error {
 	if err := write(rep); err != nil {
 		return err
 	}
+	if ctx.Err() != nil {
+		return errInterrupted // the search was cut short: no knee to gate on
+	}
 	if !rep.Holds(o.require) {
 		return &exitError{code: exitThresholds, err: fmt.Errorf("the knee (%d clients) is below --require %d", rep.LastPass, o.require)}
 	}
