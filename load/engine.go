@@ -154,6 +154,7 @@ func (e *Engine) Run(ctx context.Context, res *reports.Result) error {
 	}
 	timeout := p.SDK.RequestTimeout.D()
 	rec := record.NewRecorder(shardCount(p.Clients), e.start, p.Duration.D()+timeout, len(e.windows))
+	rec.SetStages(reports.StagesOf(p))
 	e.rec.Store(rec)
 
 	// requests run under reqCtx; when the drain is over it is cancelled with

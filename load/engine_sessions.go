@@ -54,6 +54,8 @@ func (e *Engine) sessionChange(ctx context.Context, o driver.Output) {
 				err = fmt.Errorf("end session: %s %d %s", out.Class, out.Status, out.Code)
 			}
 		}
-		e.rec.Load().Revoked(o.Window, err)
+		if o.Window >= 0 { // a stage's sign-out (Window -1) is no fleet event
+			e.rec.Load().Revoked(o.Window, err)
+		}
 	}()
 }

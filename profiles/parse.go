@@ -93,6 +93,7 @@ func parse(file string, data []byte, adjust func(*Profile)) (Profile, error) {
 	if adjust != nil {
 		adjust(&p)
 	}
+	p.FitStages()
 	for _, fe := range FieldErrors(p.Validate()) {
 		if !d.suppressed(fe) {
 			d.locate(fe)

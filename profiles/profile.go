@@ -59,6 +59,12 @@ type Profile struct {
 	// Invariants relaxes (or forces) the default invariant gates every
 	// run has besides its thresholds (docs/profiles.md#invariants).
 	Invariants Invariants `json:"invariants,omitzero" yaml:"invariants"`
+	// Stages grow or shrink the fleet over the run (docs/profiles.md#stages);
+	// with stages, Clients, Duration and Ramp follow from them (FitStages).
+	Stages []Stage `json:"stages,omitempty" yaml:"stages"`
+	// StageLeave is how a client a shrinking stage removes leaves:
+	// StageLeaveGoAway (default) or StageLeaveSignOut.
+	StageLeave string `json:"stage_leave,omitempty" yaml:"stage_leave"`
 }
 
 // Invariants turns the default invariant gates on or off by name: each
@@ -535,6 +541,15 @@ type Backend struct {
 	MaxLifetime       Duration `json:"max_lifetime" yaml:"max_lifetime"`
 	InactivityTimeout Duration `json:"inactivity_timeout" yaml:"inactivity_timeout"`
 	Signing           string   `json:"signing" yaml:"signing"`
+	// MaxInflight and MaxQueue bound the embedded backend's admission
+	// control (stampede serve --max-inflight, --max-queue): beyond them it
+	// sheds with 503. 0 is the backend's default.
+	MaxInflight int `json:"max_inflight,omitempty" yaml:"max_inflight"`
+	MaxQueue    int `json:"max_queue,omitempty" yaml:"max_queue"`
+	// ServiceTime is how long the embedded backend holds each admitted
+	// request's slot (simulated): a stand-in for a real endpoint's
+	// database work, so that its capacity is MaxInflight / ServiceTime.
+	ServiceTime Duration `json:"service_time,omitempty" yaml:"service_time"`
 }
 
 // Default returns the "default" profile: 1,000 clients for 60 s of wall time

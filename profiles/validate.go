@@ -95,6 +95,14 @@ func (p Profile) Validate() error {
 		v.bad("time_scale", "must be at least 1, got %g", p.TimeScale)
 	}
 	p.validateLimits(v)
+	p.validateStages(v)
+	if p.Backend.MaxInflight < 0 {
+		v.bad("backend.max_inflight", "must not be negative, got %d", p.Backend.MaxInflight)
+	}
+	v.nonNegative("backend.service_time", p.Backend.ServiceTime)
+	if p.Backend.MaxQueue < 0 {
+		v.bad("backend.max_queue", "must not be negative, got %d", p.Backend.MaxQueue)
+	}
 	v.oneOf("connections", p.Connections, []string{ConnectionsShared, ConnectionsPerClient})
 	p.validateSDK(v)
 	p.validateApp(v)

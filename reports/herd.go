@@ -66,6 +66,7 @@ func Analyze(r *Result) {
 		// The last bucket of the run may already see clients stopping.
 		e.RecoveryS = recovery(tl.ValidToken[:max(min(end-1, len(tl.ValidToken)), 0)], e.StartS, from, bucket)
 	}
+	analyzeStages(r)
 }
 
 // recovery is the time from `from` until the valid-token gauge, sampled at

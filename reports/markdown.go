@@ -136,6 +136,8 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 		_, err := io.WriteString(w, b.String())
 		return err
 	}
+	writeStagesMarkdown(&b, r)
+
 	s := r.Sessions
 	fmt.Fprintf(&b, "**Sessions:** %s · %d forced sign-outs · %d re-sign-ins  \n", mdCell(byStatus(s.ByStatus)), s.ForcedSignouts, s.ReSignIns)
 	if len(s.ForcedSignoutsByCause) > 0 {

@@ -61,6 +61,9 @@ type Result struct {
 	Mode string `json:"mode,omitempty"`
 	// Proxy is what stampede proxy saw of the fleet (reports/proxy.go).
 	Proxy *ProxyFigures `json:"proxy,omitempty"`
+	// Stages are a staged run's stages, each with its span and figures
+	// (stages.go); none without stages.
+	Stages []Stage `json:"stages,omitempty"`
 }
 
 // Verdicts.

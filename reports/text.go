@@ -95,6 +95,8 @@ func WriteText(w io.Writer, r *Result) error {
 		tw.Flush()
 	}
 
+	writeStagesText(&b, r)
+
 	h := r.Herd
 	fmt.Fprintf(&b, "\nherd       peak %.0f/s, mean %.0f/s (peak/mean %.2f) · dispersion %.2f · max in flight %d · amplification %.3f · retries %d (%.1f%%) · duplicate refreshes %d\n",
 		h.PeakRPS, h.MeanRPS, h.PeakToMean, h.Dispersion, h.MaxInflight, h.Amplification, h.Retries, 100*h.RetriesShare, h.DuplicateRefreshes)

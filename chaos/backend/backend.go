@@ -98,6 +98,11 @@ type Config struct {
 	MaxQueue int
 	// QueueWait bounds how long a request waits for a slot; see MaxInflight.
 	QueueWait time.Duration
+	// ServiceTime is how long each admitted client request holds its slot
+	// before it is handled: a stand-in for the database work behind a real
+	// token endpoint, which makes the backend's capacity MaxInflight /
+	// ServiceTime requests a second whatever the machine. 0 is none.
+	ServiceTime time.Duration
 }
 
 // withDefaults returns c with zero fields set to their defaults, or an error
@@ -346,12 +351,30 @@ func (b *Backend) serveClient(w http.ResponseWriter, r *http.Request, rt route) 
 	switch res := b.admission.admit(r.Context()); res {
 	case admitted:
 		defer b.admission.release()
+		if b.cfg.ServiceTime > 0 && !b.serve(r.Context()) {
+			writeError(w, StatusClientClosedRequest, CodeClientClosedRequest,
+				"request ended while it was served: "+context.Cause(r.Context()).Error())
+			return
+		}
 		rt.handler(b, w, r, rt.sid)
 	case admitAborted:
 		writeError(w, StatusClientClosedRequest, CodeClientClosedRequest,
 			"request ended while it waited for a slot: "+context.Cause(r.Context()).Error())
 	default:
 		b.admission.writeOverloaded(w, res)
+	}
+}
+
+// serve holds an admitted request's slot for Config.ServiceTime; false
+// when ctx ended first.
+func (b *Backend) serve(ctx context.Context) bool {
+	t := time.NewTimer(b.cfg.ServiceTime)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 

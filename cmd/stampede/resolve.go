@@ -70,6 +70,13 @@ func (o *runOptions) resolve() (profiles.Profile, error) {
 		if given("seed") {
 			p.Seed = o.seed
 		}
+		if o.stages != "" {
+			st, err := profiles.ParseStages(o.stages)
+			if err != nil {
+				flagErr("stages", "%v", err)
+			}
+			p.Stages = st
+		}
 		if o.target != "" {
 			p.Target.URL = o.target
 		}

@@ -29,6 +29,7 @@ func newRootCmd(s streams) *cobra.Command {
 	root.AddCommand(newRunCmd(s), newServeCmd(s), newProfilesCmd(s), newVersionCmd(s))
 	root.AddCommand(newReportCmd(s), newCompareCmd(s))
 	root.AddCommand(newMergeCmd(s))
+	root.AddCommand(newCapacityCmd(s))
 	root.AddCommand(newCredsCmd(s))
 	root.AddCommand(newProxyCmd(s))
 	for _, c := range root.Commands() {

@@ -57,6 +57,8 @@ type runOptions struct {
 
 	// sets are the --set path=value overrides, applied in order.
 	sets []string
+	// stages is --stages: the fleet's stages, CLIENTS:RAMP:HOLD,...
+	stages string
 	// shardFlags: --shard i/n, --start-at and --run-id (shard.go).
 	shardFlags
 
@@ -106,6 +108,7 @@ func newRunCmd(s streams) *cobra.Command {
 	f.DurationVar(&o.ramp, "ramp", def.Ramp.D(), "wall-clock time over which clients start")
 	f.Float64Var(&o.timeScale, "time-scale", def.TimeScale, "divide every simulated duration by this (≥ 1)")
 	f.Uint64Var(&o.seed, "seed", def.Seed, "random seed: the same seed gives the same schedule")
+	f.StringVar(&o.stages, "stages", "", "grow or shrink the fleet over the run: CLIENTS:RAMP:HOLD,... such as 200:10s:30s,400:10s:30s,0:5s:0s (wall-clock; sets --clients, --duration and --ramp; see stages in docs/profiles.md)")
 	f.StringVar(&o.shard, "shard", "", "run shard i of n, \"i/n\" counting from 0 (such as 0/4): the clients whose index ≡ i (mod n), with the whole run's seeds; needs --start-at and --target; results default to ./stampede-results/<run-id>/<i>; stampede merge combines the shards' results")
 	f.StringVar(&o.startAt, "start-at", "", "begin at this instant, RFC 3339 such as 2026-11-28T09:30:00Z: every shard of a run is given the same, so their clocks and fleet events coincide")
 	f.StringVar(&o.runID, "run-id", "", "the run's ID (default: derived from --start-at, the profile's name and seed and the shard count, so the shards of a run share it; random without --start-at)")

@@ -19,6 +19,7 @@ type client struct {
 	m       *model.Client
 	started bool
 	start   time.Time                  // its ramp slot
+	leaveAt time.Time                  // when a shrinking stage removes it; zero if never
 	armed   [model.NumTimers]time.Time // the model's timers, in engine time
 	heapAt  time.Time                  // its entry in the driver's heap; zero if none
 
@@ -55,6 +56,7 @@ const (
 	dueChange = -2
 	dueExpiry = -3
 	dueStart  = -4
+	dueLeave  = -5
 )
 
 // earliest is the next deadline: a model timer (its kind), the lifecycle
@@ -81,6 +83,9 @@ func (c *client) earliest() (int, time.Time) {
 	if !c.expireAt.IsZero() && (at.IsZero() || c.expireAt.Before(at)) {
 		k, at = dueExpiry, c.expireAt
 	}
+	if !c.leaveAt.IsZero() && (at.IsZero() || !c.leaveAt.After(at)) {
+		k, at = dueLeave, c.leaveAt
+	}
 	return k, at
 }
 
@@ -92,7 +97,7 @@ func (c *client) fire(now time.Time) {
 			return
 		}
 		c.started = true
-		c.d.record(record.Fact{Kind: record.FactStarted, Lag: now.Sub(c.start)})
+		c.d.record(record.Fact{Kind: record.FactStarted, Lag: now.Sub(c.start), At: now})
 		c.step(now, model.Event{Kind: model.EvStart, At: c.start})
 		if c.life != nil {
 			c.lifeAt = now.Add(c.life.Foreground())
@@ -115,9 +120,12 @@ func (c *client) fire(now time.Time) {
 		case dueExpiry:
 			c.expireAt = time.Time{}
 			c.countValid(now)
+		case dueLeave:
+			c.leave(now)
+			return
 		default:
 			c.armed[k] = time.Time{}
-			c.d.record(record.Fact{Kind: record.FactLag, Lag: now.Sub(at)})
+			c.d.record(record.Fact{Kind: record.FactLag, Lag: now.Sub(at), At: now})
 			c.step(now, model.Event{Kind: model.EvTimer, Timer: model.TimerKind(k), At: at})
 		}
 	}

@@ -132,6 +132,7 @@ type Driver struct {
 func New(cfg Config, indices []int) *Driver {
 	d := &Driver{cfg: cfg, clients: make([]*client, len(indices))}
 	p := cfg.Profile
+	plan := StagePlan(p)
 	for i, idx := range indices {
 		c := &client{
 			d: d, idx: idx, slot: i,
@@ -140,6 +141,12 @@ func New(cfg Config, indices []int) *Driver {
 			link:    chaos.NewLink(p, idx),
 			life:    chaos.NewLifecycle(p, idx),
 			changes: chaos.ClientChanges(p, cfg.Windows, idx),
+		}
+		if plan != nil && idx < len(plan) {
+			c.start = cfg.Start.Add(plan[idx].Join)
+			if plan[idx].Leave >= 0 {
+				c.leaveAt = cfg.Start.Add(plan[idx].Leave)
+			}
 		}
 		d.clients[i] = c
 		d.push(c)

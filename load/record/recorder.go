@@ -119,6 +119,9 @@ type Recorder struct {
 	gmu     sync.Mutex
 	gauges  [][numGauges]int64 // per bucket
 	maxGoro int
+
+	// stages, if set (SetStages), records figures per stage of a staged run.
+	stages *stages
 }
 
 // NewRecorder returns a recorder with n shards whose timeline starts at start
@@ -545,5 +548,6 @@ func (r *Recorder) Fill(res *reports.Result, end time.Time) error {
 	res.Timeline = t
 	res.Herd.Retries = r.retries.Load()
 	res.Herd.DuplicateRefreshes = r.duplicates.Load()
+	r.fillStages(res)
 	return nil
 }

@@ -44,6 +44,8 @@ const (
 	// request it issued at At; Action tells its token generations, retries
 	// and where it was stuck (model.Client.Unsettled).
 	FactUnsettled
+	// FactLeft: a shrinking stage took Client out of the fleet at At.
+	FactLeft
 )
 
 // Gauge is one of the fleet's client counts that the timeline samples.
@@ -84,6 +86,9 @@ type Fact struct {
 
 // Record adds one fact of shard's clients to the recording.
 func (r *Recorder) Record(shard int, f Fact) {
+	if r.stages != nil {
+		r.stageFact(f)
+	}
 	switch f.Kind {
 	case FactStarted:
 		r.started.Add(1)

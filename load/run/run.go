@@ -229,6 +229,9 @@ func Execute(ctx context.Context, o Options) (*reports.Result, error) {
 	if err := reports.Evaluate(res, p.Thresholds); err != nil {
 		return nil, fmt.Errorf("thresholds: %w", err)
 	}
+	if err := reports.EvaluateStages(res, p.Thresholds); err != nil {
+		return nil, fmt.Errorf("thresholds: %w", err)
+	}
 	if abortedBy >= 0 {
 		reports.MarkAborted(res, abortedBy, abortResult)
 	}

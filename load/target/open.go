@@ -113,6 +113,9 @@ func Open(ctx context.Context, p profiles.Profile, o Options) (*Opened, error) {
 			MaxLifetime:       p.Scale(p.Backend.MaxLifetime),
 			InactivityTimeout: p.Scale(p.Backend.InactivityTimeout),
 			Signing:           p.Backend.Signing,
+			MaxInflight:       p.Backend.MaxInflight,
+			MaxQueue:          p.Backend.MaxQueue,
+			ServiceTime:       p.Scale(p.Backend.ServiceTime),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("embedded backend: %w", err)
