@@ -59,6 +59,9 @@ type Profile struct {
 	// Invariants relaxes (or forces) the default invariant gates every
 	// run has besides its thresholds (docs/profiles.md#invariants).
 	Invariants Invariants `json:"invariants,omitzero" yaml:"invariants"`
+	// BackendModel is the modelled backend of stampede simulate; a live
+	// run ignores it (backendmodel.go).
+	BackendModel BackendModel `json:"backend_model,omitzero" yaml:"backend_model"`
 }
 
 // Invariants turns the default invariant gates on or off by name: each

@@ -28,7 +28,10 @@ var ErrorClasses = []string{"http_401", "http_429", "http_5xx", "network", "time
 
 // Result is everything one run measured: the content of result.json.
 type Result struct {
-	Schema      string           `json:"schema"`
+	Schema string `json:"schema"`
+	// Mode is ModeSimulate for a result of stampede simulate (virtual time
+	// against a modelled backend); "" for a live run.
+	Mode        string           `json:"mode,omitempty"`
 	RunID       string           `json:"run_id"`
 	ToolVersion string           `json:"tool_version"`
 	Profile     profiles.Profile `json:"profile"`
@@ -246,6 +249,9 @@ type Engine struct {
 	FDLimit uint64 `json:"fd_limit,omitempty"`
 	// Connections counts the connections the run opened to the target.
 	Connections Connections `json:"connections,omitzero"`
+	// Sim describes the simulator of stampede simulate (sim.go); absent
+	// for a live run.
+	Sim *Sim `json:"sim,omitempty"`
 }
 
 // Connections counts a run's connections to the target.
