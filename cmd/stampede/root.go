@@ -29,6 +29,7 @@ func newRootCmd(s streams) *cobra.Command {
 	root.AddCommand(newReportCmd(s), newCompareCmd(s))
 	root.AddCommand(newMergeCmd(s))
 	root.AddCommand(newCredsCmd(s))
+	root.AddCommand(newSimulateCmd(s))
 	for _, c := range root.Commands() {
 		if v := c.Args; v != nil {
 			c.Args = func(cmd *cobra.Command, args []string) error {
