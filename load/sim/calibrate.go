@@ -36,10 +36,13 @@ func (c Calibrated) String() string {
 // Calibrate reads the service-time histograms of a live run's result
 // (ops.*.service_hdr) into calibrated distributions, per operation
 // (sign_in, refresh, api), with the throughput each was served at.
-// Operations the run never served are left out.
+// Operations the run never served are left out. Service times at or
+// past the run's request timeout are its timeouts, not the backend's
+// work, and are left out too.
 func Calibrate(res *reports.Result) (map[string]Calibrated, error) {
 	out := map[string]Calibrated{}
 	secs := res.EndedAt.Sub(res.StartedAt).Seconds()
+	timeout := res.Profile.SDK.RequestTimeout.D()
 	for _, name := range endpointNames {
 		op := res.Ops[name]
 		if op == nil || op.ServiceHDR == "" {
@@ -51,7 +54,7 @@ func Calibrate(res *reports.Result) (map[string]Calibrated, error) {
 		}
 		var c Calibrated
 		for _, b := range h.Distribution() {
-			if b.Count == 0 {
+			if b.Count == 0 || timeout > 0 && time.Duration(b.From)*time.Microsecond >= timeout*99/100 {
 				continue
 			}
 			c.total += b.Count

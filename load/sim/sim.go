@@ -303,6 +303,8 @@ func (s *sim) send(o driver.Output) {
 		s.schedule(q.deadline, evTimeout, r, q.gen)
 	case s.now+int64(o.Delay) >= q.deadline:
 		s.schedule(q.deadline, evTimeout, r, q.gen)
+	case o.Delay <= 0:
+		s.arrive(r) // no network delay: it reaches the endpoint now
 	default:
 		s.schedule(s.now+int64(o.Delay), evArrive, r, q.gen)
 	}
@@ -340,21 +342,9 @@ func (s *sim) handle(e event) {
 	r := e.ref
 	switch e.kind {
 	case evArrive:
-		if q.state != rqNet {
-			return
+		if q.state == rqNet {
+			s.arrive(r)
 		}
-		q.wire = s.now
-		if q.ep == epRefresh {
-			if lat := int64(s.be.faults.TokenLatency); lat > 0 {
-				if s.now+lat >= q.deadline {
-					s.schedule(q.deadline, evTimeout, r, q.gen)
-					return
-				}
-				s.schedule(s.now+lat, evAdmit, r, q.gen)
-				return
-			}
-		}
-		s.admit(r)
 	case evAdmit:
 		if q.state == rqNet {
 			s.admit(r)
@@ -394,6 +384,24 @@ func (s *sim) handle(e event) {
 
 func overloaded(ep *endpoint) model.Outcome {
 	return model.Outcome{Class: model.Class5xx, Status: 503, Code: "overloaded", RetryAfter: ep.retryAfter}
+}
+
+// arrive brings a request to its endpoint: a brownout's latency first
+// (refresh), then admission.
+func (s *sim) arrive(r uint32) {
+	q := &s.reqs[r]
+	q.wire = s.now
+	if q.ep == epRefresh {
+		if lat := int64(s.be.faults.TokenLatency); lat > 0 {
+			if s.now+lat >= q.deadline {
+				s.schedule(q.deadline, evTimeout, r, q.gen)
+				return
+			}
+			s.schedule(s.now+lat, evAdmit, r, q.gen)
+			return
+		}
+	}
+	s.admit(r)
 }
 
 // admit asks the request's endpoint for a server: the token faults first
