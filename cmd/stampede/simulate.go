@@ -32,6 +32,10 @@ type simulateOptions struct {
 	measure bool
 	// calibrate is a live run's result.json to take the service times from.
 	calibrate string
+	// sweeps are the --sweep PATH=v1,v2,... axes of a grid.
+	sweeps []string
+	// parallel bounds the sweep's points run at once; 0 is GOMAXPROCS.
+	parallel int
 
 	flags func(name string) bool
 }
@@ -65,6 +69,8 @@ func newSimulateCmd(s streams) *cobra.Command {
 	f.StringVar(&o.outDir, "out", "", "results directory (default ./stampede-results/<run-id>)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print the summary only")
 	f.BoolVar(&o.measure, "measure", false, "write the wall-clock figures (engine.sim.events_per_second, bytes_per_client, wall_s) into result.json, which then differs from run to run")
+	f.StringArrayVar(&o.sweeps, "sweep", nil, "sweep a profile field over values, PATH=v1,v2,... such as sdk.retry.jitter=none,full (repeatable: a grid); one result per point and a comparison (sweep.txt, sweep.json, sweep.html)")
+	f.IntVar(&o.parallel, "parallel", 0, "sweep points simulated at once (default: the number of CPUs)")
 	f.StringVar(&o.calibrate, "calibrate", "", "a live run's result.json: take each endpoint's service-time distribution from its ops.*.service_hdr")
 	return cmd
 }
@@ -78,12 +84,22 @@ func (o *simulateOptions) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	axes, err := sim.ParseAxes(o.sweeps)
+	if err != nil {
+		return usageError(err)
+	}
+	if o.flags != nil && o.flags("parallel") && o.parallel < 1 {
+		return usageErrorf("--parallel: must be at least 1, got %d", o.parallel)
+	}
 	out := o.outDir
 	if out == "" {
 		out = filepath.Join("stampede-results", sim.ID(p))
 	}
 	if err := prepareOut(out); err != nil {
 		return err
+	}
+	if len(axes) > 0 {
+		return o.sweep(ctx, p, axes, service, out)
 	}
 	if !o.quiet {
 		fmt.Fprintf(o.err, "stampede simulate %s: %d clients for %s of simulated time (seed %d)\n", sim.ID(p), p.Clients, p.Duration, p.Seed)
@@ -101,6 +117,30 @@ func (o *simulateOptions) run(ctx context.Context) error {
 		res.Engine.Sim.EventsProcessed, float64(res.Engine.Sim.EventsProcessed)/wall.Seconds(),
 		filepath.Join(out, sim.ResultName), filepath.Join(out, sim.ReportName))
 	return thresholdsFailed(res)
+}
+
+// sweep runs every point of the grid and writes the comparison.
+func (o *simulateOptions) sweep(ctx context.Context, p profiles.Profile, axes []sim.Axis, service map[string]sim.Calibrated, out string) error {
+	points, err := sim.Grid(p, axes)
+	if err != nil {
+		return usageError(err)
+	}
+	if !o.quiet {
+		fmt.Fprintf(o.err, "stampede simulate: sweeping %d points of %d clients for %s of simulated time\n", len(points), p.Clients, p.Duration)
+	}
+	sw, err := sim.RunSweep(ctx, sim.SweepOptions{Points: points, OutDir: out, ToolVersion: toolVersion(),
+		Service: service, Measure: o.measure, Parallel: o.parallel})
+	if err != nil {
+		return o.failed(ctx, err)
+	}
+	if err := sim.WriteSweepText(o.out, sw); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.out, "\ncomparison: %s\n", filepath.Join(out, sim.SweepHTMLName))
+	if n := sw.Failed(); n > 0 {
+		return &exitError{code: exitThresholds, err: fmt.Errorf("%d of %d sweep points failed their thresholds or invariants", n, len(sw.Points))}
+	}
+	return nil
 }
 
 func (o *simulateOptions) failed(ctx context.Context, err error) error {
