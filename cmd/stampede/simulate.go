@@ -80,6 +80,9 @@ func (o *simulateOptions) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range sim.Warnings(p) {
+		fmt.Fprintf(o.err, "stampede: warning: %s\n", w)
+	}
 	service, err := o.calibration()
 	if err != nil {
 		return err

@@ -66,3 +66,21 @@ func Execute(ctx context.Context, o Options) (*reports.Result, error) {
 	}
 	return res, nil
 }
+
+// Warnings are the lines a simulation of p prints before it starts: the
+// parts of the profile it leaves out.
+func Warnings(p profiles.Profile) []string {
+	var out []string
+	for i, e := range p.Events {
+		if e.Type == profiles.EventToxic {
+			out = append(out, fmt.Sprintf("events[%d] (toxic) acts through a Toxiproxy proxy, which a simulation has not: it is left out", i))
+		}
+	}
+	if p.Connections == profiles.ConnectionsPerClient {
+		out = append(out, "connections: per_client is not modelled: a simulation has no connections, dials or TLS handshakes")
+	}
+	if k := p.TargetKind(); k != profiles.TargetBuiltin && k != profiles.TargetFAPI {
+		out = append(out, fmt.Sprintf("target.kind %s is not simulated: the modelled backend answers as the embedded backend does", k))
+	}
+	return out
+}

@@ -134,7 +134,11 @@ func Run(ctx context.Context, cfg Config, res *reports.Result) error {
 	}
 	var heapAfter runtime.MemStats
 	if cfg.Measure {
-		runtime.ReadMemStats(&heapAfter) // before the result's own allocations
+		runtime.ReadMemStats(&heapAfter)
+		sys := heapAfter.Sys
+		runtime.GC() // what the fleet and the backend hold, not garbage
+		runtime.ReadMemStats(&heapAfter)
+		heapAfter.Sys = sys
 	}
 	if err := s.fill(res); err != nil {
 		return err
