@@ -357,10 +357,13 @@ func (s *sim) handle(e event) {
 		ep := s.eps[q.ep]
 		ep.busy--
 		q.serving = false
+		// The backend does the work whether or not its client still
+		// waits (a sign-in creates a session, a refresh rotates the
+		// client token), as the embedded backend's handlers do.
+		ev := s.backendAnswer(q)
 		if q.state == rqServing {
-			ev := s.backendAnswer(q)
 			s.deliver(r, ev, s.now)
-		} else if q.state == rqAnswered {
+		} else {
 			s.release1(r)
 		}
 		s.startNext(ep)
