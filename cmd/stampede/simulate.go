@@ -108,7 +108,15 @@ func (o *simulateOptions) run(ctx context.Context) error {
 		fmt.Fprintf(o.err, "stampede simulate %s: %d clients for %s of simulated time (seed %d)\n", sim.ID(p), p.Clients, p.Duration, p.Seed)
 	}
 	start := time.Now()
-	res, err := sim.Execute(ctx, sim.Options{Profile: p, OutDir: out, ToolVersion: toolVersion(), Service: service, Measure: o.measure})
+	progress := func(at time.Duration, events int64) {
+		fmt.Fprintf(o.err, "simulated %s of %s (%.0f%%), %d events, %.0f events/s\n", at.Round(time.Second), p.Duration,
+			100*at.Seconds()/p.Duration.D().Seconds(), events, float64(events)/time.Since(start).Seconds())
+	}
+	if o.quiet {
+		progress = nil
+	}
+	res, err := sim.Execute(ctx, sim.Options{Profile: p, OutDir: out, ToolVersion: toolVersion(), Service: service, Measure: o.measure,
+		Progress: progress})
 	if err != nil {
 		return o.failed(ctx, err)
 	}

@@ -100,3 +100,24 @@ func TestSimulateSweep(t *testing.T) {
 		}
 	}
 }
+
+// TestSimulateCalibratesFromAResult: --calibrate takes the service times of
+// a result.json's histograms; the endpoints then say so in engine.sim.
+func TestSimulateCalibratesFromAResult(t *testing.T) {
+	t.Parallel()
+	first, second := t.TempDir(), t.TempDir()
+	if code, _, stderr := runCLI(context.Background(), "simulate", "--clients", "100", "--duration", "3m", "--out", first, "-q"); code != exitOK {
+		t.Fatalf("exit %d; stderr %s", code, stderr)
+	}
+	code, _, stderr := runCLI(context.Background(), "simulate", "--clients", "100", "--duration", "3m", "--out", second, "-q",
+		"--calibrate", filepath.Join(first, "result.json"))
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr %s", code, stderr)
+	}
+	res := readResult(t, second)
+	for _, op := range []string{reports.OpSignIn, reports.OpRefresh, reports.OpAPI} {
+		if got := res.Engine.Sim.Backend[op].Service; !strings.HasPrefix(got, "calibrated") {
+			t.Errorf("engine.sim.backend.%s.service = %q, want calibrated", op, got)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/stampede-load/stampede/profiles"
 	"github.com/stampede-load/stampede/reports"
@@ -25,9 +26,10 @@ type Options struct {
 	// OutDir is the results directory, created if need be.
 	OutDir      string
 	ToolVersion string
-	// Service and Measure: see Config.
-	Service map[string]Calibrated
-	Measure bool
+	// Service, Measure and Progress: see Config.
+	Service  map[string]Calibrated
+	Measure  bool
+	Progress func(simulated time.Duration, events int64)
 }
 
 // ID is a simulation's default run ID: the profile's name and seed, so
@@ -48,7 +50,7 @@ func Execute(ctx context.Context, o Options) (*reports.Result, error) {
 	}
 	res := &reports.Result{Schema: reports.Schema, RunID: o.RunID, ToolVersion: o.ToolVersion,
 		Target: reports.Target{Kind: "simulated", URL: "sim://backend_model"}}
-	cfg := Config{Profile: o.Profile.Redacted(), Service: o.Service, Measure: o.Measure}
+	cfg := Config{Profile: o.Profile.Redacted(), Service: o.Service, Measure: o.Measure, Progress: o.Progress}
 	if err := Run(ctx, cfg, res); err != nil {
 		return nil, err
 	}

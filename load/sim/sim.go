@@ -40,11 +40,19 @@ type Config struct {
 	// endpoint by the one calibrated from a live run (see Calibrate),
 	// keyed by operation name (reports.OpSignIn, OpRefresh, OpAPI).
 	Service map[string]Calibrated
+	// Progress, if set, is called from the simulating goroutine about
+	// every ProgressEvery events with the simulated time reached and the
+	// events processed so far.
+	Progress func(simulated time.Duration, events int64)
 	// Measure fills the wall-clock figures of result.json's engine.sim
 	// (events per second, bytes per client): they differ from one run to
 	// the next, so a result with them is not byte-identical.
 	Measure bool
 }
+
+// ProgressEvery is how many events pass between two calls of
+// Config.Progress (a power of two times 65,536).
+const ProgressEvery = 1 << 22
 
 // Simulated returns p in simulated time: the durations a live run would
 // cover at p's time scale (duration and ramp × time scale) with a time
@@ -90,26 +98,27 @@ const (
 
 // sim is one simulation's state.
 type sim struct {
-	p       profiles.Profile
-	d       *driver.Driver
-	rec     *record.Recorder
-	be      *backend
-	eps     [numEndpoints]*endpoint
-	heap    events
-	seq     uint64
-	now     int64
-	reqs    []request
-	free    []uint32
-	held    map[int32][]uint32
-	rng     *rand.Rand
-	todo    []driver.Output
-	windows []chaos.Window
-	steps   []fleetStep
-	active  map[int]bool
-	applied []chaos.Applied
-	n       int64 // events processed
-	head    int   // of todo
-	scratch *hdrhistogram.Histogram
+	p        profiles.Profile
+	d        *driver.Driver
+	rec      *record.Recorder
+	be       *backend
+	eps      [numEndpoints]*endpoint
+	heap     events
+	seq      uint64
+	now      int64
+	reqs     []request
+	free     []uint32
+	held     map[int32][]uint32
+	rng      *rand.Rand
+	todo     []driver.Output
+	windows  []chaos.Window
+	steps    []fleetStep
+	active   map[int]bool
+	applied  []chaos.Applied
+	n        int64 // events processed
+	head     int   // of todo
+	progress func(time.Duration, int64)
+	scratch  *hdrhistogram.Histogram
 }
 
 // Run simulates cfg.Profile and fills res as a live run's result, with
@@ -162,7 +171,7 @@ func newSim(cfg Config) *sim {
 		be:      newBackend(p, p.Clients, p.Seed),
 		held:    map[int32][]uint32{},
 		rng:     rand.New(rand.NewPCG(p.Seed, 0x73696d756c617465)),
-		windows: windows, active: map[int]bool{},
+		windows: windows, active: map[int]bool{}, progress: cfg.Progress,
 		scratch: reports.NewHistogram(),
 	}
 	m := Resolve(p.BackendModel)
@@ -196,8 +205,13 @@ func (s *sim) schedule(at int64, k evKind, ref, gen uint32) {
 func (s *sim) loop(ctx context.Context) error {
 	end := int64(s.p.Duration.D())
 	for stopped := false; ; {
-		if s.n&0xffff == 0 && ctx.Err() != nil {
-			return ctx.Err()
+		if s.n&0xffff == 0 {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if s.progress != nil && s.n > 0 && s.n%ProgressEvery == 0 {
+				s.progress(time.Duration(s.now), s.n)
+			}
 		}
 		dAt, dOK := s.d.Next()
 		dn := int64(0)
