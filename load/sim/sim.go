@@ -86,6 +86,11 @@ type request struct {
 	token        string
 }
 
+// heldRef is a request held by a blackhole outage: its index and its
+// generation, since a request that timed out meanwhile gave its slot to
+// another.
+type heldRef struct{ r, gen uint32 }
+
 // Request states.
 const (
 	rqFree     uint8 = iota
@@ -108,7 +113,7 @@ type sim struct {
 	now      int64
 	reqs     []request
 	free     []uint32
-	held     map[int32][]uint32
+	held     map[int32][]heldRef
 	rng      *rand.Rand
 	todo     []driver.Output
 	windows  []chaos.Window
@@ -169,7 +174,7 @@ func newSim(cfg Config) *sim {
 	s := &sim{
 		p: p, rec: record.NewRecorder(1, epoch, span, len(windows)),
 		be:      newBackend(p, p.Clients, p.Seed),
-		held:    map[int32][]uint32{},
+		held:    map[int32][]heldRef{},
 		rng:     rand.New(rand.NewPCG(p.Seed, 0x73696d756c617465)),
 		windows: windows, active: map[int]bool{}, progress: cfg.Progress,
 		scratch: reports.NewHistogram(),
@@ -315,7 +320,7 @@ func (s *sim) send(o driver.Output) {
 		s.answer(r, model.Outcome{Class: model.ClassNetwork, Code: "offline"}, s.now)
 	case o.Offline != "":
 		q.held = true
-		s.held[q.client] = append(s.held[q.client], r)
+		s.held[q.client] = append(s.held[q.client], heldRef{r, q.gen})
 		s.schedule(q.deadline, evTimeout, r, q.gen)
 	case o.Lost:
 		s.schedule(q.deadline, evTimeout, r, q.gen)
@@ -331,11 +336,11 @@ func (s *sim) send(o driver.Output) {
 // release sends a client's requests held by a blackhole outage: they go
 // out now, as the live engine's do.
 func (s *sim) release(client int32) {
-	for _, r := range s.held[client] {
-		q := &s.reqs[r]
-		if q.state == rqNet && q.held {
+	for _, h := range s.held[client] {
+		q := &s.reqs[h.r]
+		if q.gen == h.gen && q.state == rqNet && q.held {
 			q.held = false
-			s.schedule(s.now, evArrive, r, q.gen)
+			s.schedule(s.now, evArrive, h.r, q.gen)
 		}
 	}
 	delete(s.held, client)
