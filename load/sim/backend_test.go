@@ -94,3 +94,24 @@ func TestClientTokenReuseRevokesTheSession(t *testing.T) {
 		t.Errorf("without rotation: sessions %v, %d forced sign-outs; want none revoked", res.Sessions.ServerByStatus, res.Sessions.ForcedSignouts)
 	}
 }
+
+// TestNetworkPresetDelaysAndLosesRequests: the profile's network delays
+// every request by its latency (slow 3G: 400 ms plus transfer time) and
+// a lossy link loses requests, which time out.
+func TestNetworkPresetDelaysAndLosesRequests(t *testing.T) {
+	p := small(t)
+	n, ok := profiles.NetworkPreset("chrome-slow-3g")
+	if !ok {
+		t.Fatal("no chrome-slow-3g preset")
+	}
+	p.Network = n
+	res := simulate(t, p)
+	if got := res.Ops[reports.OpRefresh].LatencyMs.Min; got < 400 {
+		t.Errorf("refresh latency min %.1f ms on slow 3G, want at least its 400 ms", got)
+	}
+	p.Network = profiles.Network{Loss: 0.05}
+	res = simulate(t, p)
+	if got := res.Ops[reports.OpAPI].Errors["timeout"]; got == 0 {
+		t.Error("a link losing 5 % of requests: no API call timed out")
+	}
+}
