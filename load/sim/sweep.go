@@ -292,6 +292,22 @@ func WriteSweepText(w io.Writer, s *SweepResult) error {
 			fmt.Fprintf(&b, "%s failed: %s\n", r.Point, strings.Join(r.Failed, "; "))
 		}
 	}
+	if len(rows) > 1 {
+		best := func(key func(Row) float64) Row {
+			m := rows[0]
+			for _, r := range rows[1:] {
+				if key(r) < key(m) {
+					m = r
+				}
+			}
+			return m
+		}
+		pm := best(func(r Row) float64 { return r.PeakMean })
+		calls := best(func(r Row) float64 { return float64(r.Refresh) })
+		errs := best(func(r Row) float64 { return float64(r.UserErrs) })
+		fmt.Fprintf(&b, "\nflattest herd (lowest peak/mean): %s (%.2f)\nfewest refreshes: %s (%d)\nfewest user-visible errors: %s (%d)\n",
+			pm.Point, pm.PeakMean, calls.Point, calls.Refresh, errs.Point, errs.UserErrs)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
