@@ -1,7 +1,5 @@
 package profiles
 
-import "fmt"
-
 // BackendModel is the modelled backend of `stampede simulate`
 // (docs/simulate.md): each endpoint of the embedded backend is a queue
 // with Servers servers, a service-time distribution and a bounded wait
@@ -46,9 +44,4 @@ func (p Profile) validateBackendModel(v *validator) {
 			validDist(v, path+".service", e.m.Service)
 		}
 	}
-}
-
-// String names an endpoint model's figures for messages and tables.
-func (m EndpointModel) String() string {
-	return fmt.Sprintf("%d servers, service %s %s, queue %d, wait %s", m.Servers, m.Service.Dist, m.Service.Value, m.MaxQueue, m.QueueWait)
 }
