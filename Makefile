@@ -32,7 +32,7 @@ test:
 e2e:
 	cmd/stampede/e2e/run.sh
 
-## bench: Go benchmarks, then stampede against wrk, lag and memory per client (scripts/bench.sh; BENCH_CLIENTS=1000000 BENCH_HOLD=120s for the million-client run)
+## bench: Go benchmarks (the simulator's BenchmarkSimulateElevator among them, docs/simulate.md), then stampede against wrk, lag and memory per client (scripts/bench.sh; BENCH_CLIENTS=1000000 BENCH_HOLD=120s for the million-client run)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./load/... ./chaos/... ./reports/
 	scripts/bench.sh $(BENCH_CLIENTS) $(BENCH_HOLD)

@@ -65,6 +65,9 @@ type Profile struct {
 	// StageLeave is how a client a shrinking stage removes leaves:
 	// StageLeaveGoAway (default) or StageLeaveSignOut.
 	StageLeave string `json:"stage_leave,omitempty" yaml:"stage_leave"`
+	// BackendModel is the modelled backend of stampede simulate; a live
+	// run ignores it (backendmodel.go).
+	BackendModel BackendModel `json:"backend_model,omitzero" yaml:"backend_model"`
 }
 
 // Invariants turns the default invariant gates on or off by name: each

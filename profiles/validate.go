@@ -121,6 +121,7 @@ func (p Profile) Validate() error {
 	v.nonNegative("backend.inactivity_timeout", p.Backend.InactivityTimeout)
 	v.oneOf("backend.signing", p.Backend.Signing, signings)
 	p.validateTarget(v)
+	p.validateBackendModel(v)
 	for _, name := range InvariantNames() {
 		if set := p.Invariants.Setting(name); set != "" {
 			v.oneOf("invariants."+name, set, []string{InvariantOn, InvariantOff})

@@ -28,7 +28,11 @@ var ErrorClasses = []string{"http_401", "http_429", "http_5xx", "network", "time
 
 // Result is everything one run measured: the content of result.json.
 type Result struct {
-	Schema      string           `json:"schema"`
+	Schema string `json:"schema"`
+	// Mode is ModeSimulate for a result of stampede simulate (virtual time
+	// against a modelled backend), ModeProxy for one stampede proxy wrote;
+	// "" for a live run.
+	Mode        string           `json:"mode,omitempty"`
 	RunID       string           `json:"run_id"`
 	ToolVersion string           `json:"tool_version"`
 	Profile     profiles.Profile `json:"profile"`
@@ -57,8 +61,6 @@ type Result struct {
 	// TimeScale says how far the time scale stretched the request timeout
 	// and round trips next to the token lifetime (timescale.go).
 	TimeScale *TimeScale `json:"time_scale,omitempty"`
-	// Mode is "proxy" for a result stampede proxy wrote, "" for a run's.
-	Mode string `json:"mode,omitempty"`
 	// Proxy is what stampede proxy saw of the fleet (reports/proxy.go).
 	Proxy *ProxyFigures `json:"proxy,omitempty"`
 	// Stages are a staged run's stages, each with its span and figures
@@ -268,6 +270,9 @@ type Engine struct {
 	FDLimit uint64 `json:"fd_limit,omitempty"`
 	// Connections counts the connections the run opened to the target.
 	Connections Connections `json:"connections,omitzero"`
+	// Sim describes the simulator of stampede simulate (sim.go); absent
+	// for a live run.
+	Sim *Sim `json:"sim,omitempty"`
 }
 
 // Connections counts a run's connections to the target.

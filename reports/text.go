@@ -26,8 +26,12 @@ func WriteText(w io.Writer, r *Result) error {
 	wall := r.EndedAt.Sub(r.StartedAt).Round(100 * time.Millisecond)
 	fmt.Fprintf(&b, "stampede %s · run %s · %s\n", r.ToolVersion, r.RunID, state)
 	fmt.Fprintf(&b, "profile %s · target %s %s\n", p.Name, r.Target.Kind, r.Target.URL)
-	fmt.Fprintf(&b, "%d clients · %s wall (%s simulated at ×%g) · ramp %s · seed %d\n\n",
-		p.Clients, wall, time.Duration(float64(wall)*p.TimeScale).Round(time.Second), p.TimeScale, p.Ramp, p.Seed)
+	if r.Mode == ModeSimulate {
+		fmt.Fprintf(&b, "%d clients · %s simulated in virtual time (stampede simulate) · ramp %s · seed %d\n\n", p.Clients, wall, p.Ramp, p.Seed)
+	} else {
+		fmt.Fprintf(&b, "%d clients · %s wall (%s simulated at ×%g) · ramp %s · seed %d\n\n",
+			p.Clients, wall, time.Duration(float64(wall)*p.TimeScale).Round(time.Second), p.TimeScale, p.Ramp, p.Seed)
+	}
 
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "operation\tcount\tok\terrors\terror %\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tmax ms\t")

@@ -32,6 +32,7 @@ func newRootCmd(s streams) *cobra.Command {
 	root.AddCommand(newCapacityCmd(s))
 	root.AddCommand(newCredsCmd(s))
 	root.AddCommand(newProxyCmd(s))
+	root.AddCommand(newSimulateCmd(s))
 	for _, c := range root.Commands() {
 		if v := c.Args; v != nil {
 			c.Args = func(cmd *cobra.Command, args []string) error {
