@@ -56,7 +56,6 @@ type backend struct {
 	faults     adminapi.Faults
 	rotation   adminapi.Rotation
 	dice       *rand.Rand
-	errUnknown error
 }
 
 var errSessionNotFound = errors.New("session not found")
