@@ -51,11 +51,11 @@ type backend struct {
 	sessions    []session
 	latest      []int32 // per client, its latest session + 1 (0: none)
 
-	keyGen     uint16
-	keepPrev   bool // the previous key still verifies (key_rotation overlap)
-	faults     adminapi.Faults
-	rotation   adminapi.Rotation
-	dice       *rand.Rand
+	keyGen   uint16
+	keepPrev bool // the previous key still verifies (key_rotation overlap)
+	faults   adminapi.Faults
+	rotation adminapi.Rotation
+	dice     *rand.Rand
 }
 
 var errSessionNotFound = errors.New("session not found")
