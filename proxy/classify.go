@@ -12,6 +12,12 @@ import (
 	"github.com/stampede-load/stampede/profiles"
 )
 
+// PreflightRefreshToken is the made-up refresh token of stampede run's
+// pre-flight probe of an OAuth 2.0 token endpoint (docs/targets.md#pre-flight):
+// the proxy passes that request on without counting it. It equals
+// load/target.PreflightInvalidToken (a test in cmd/stampede holds them equal).
+const PreflightRefreshToken = "stampede-preflight-invalid-refresh-token"
+
 // Kind is what a request through the proxy is, by the profile's target.
 type Kind int
 
@@ -192,9 +198,14 @@ func (c *Classifier) classify(r *http.Request, body []byte) request {
 	case profiles.TargetOAuth2:
 		if r.Method == http.MethodPost && r.URL.Path == c.tokenPath {
 			form, _ := url.ParseQuery(string(body))
-			if form.Get("grant_type") == "refresh_token" {
+			switch {
+			case form.Get("grant_type") == "refresh_token" && form.Get("refresh_token") == PreflightRefreshToken:
+				// stampede run's pre-flight probe: no client's refresh, and
+				// not counted by the run either, so not by the proxy.
+				q.kind = KindOther
+			case form.Get("grant_type") == "refresh_token":
 				q.kind, q.presented = KindRefresh, form.Get("refresh_token")
-			} else {
+			default:
 				q.kind = KindSignIn
 			}
 			return q

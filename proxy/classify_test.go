@@ -29,6 +29,7 @@ func TestClassifierReadsEachTargetKindsPaths(t *testing.T) {
 	}{
 		{"oauth2 password grant", oauth, "POST", "/dex/token", "grant_type=password&username=u", KindSignIn, ""},
 		{"oauth2 refresh grant", oauth, "POST", "/dex/token", "grant_type=refresh_token&refresh_token=rt1", KindRefresh, "rt1"},
+		{"stampede run's pre-flight probe", oauth, "POST", "/dex/token", "grant_type=refresh_token&refresh_token=" + PreflightRefreshToken, KindOther, ""},
 		{"oauth2 api", oauth, "GET", "/dex/userinfo", "", KindAPI, ""},
 		{"oauth2 elsewhere", oauth, "GET", "/dex/keys", "", KindOther, ""},
 		{"fapi sign-in under the base path", fapi, "POST", "/base/v1/client/sign_ins", "", KindSignIn, ""},

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stampede-load/stampede/load/target"
 	"github.com/stampede-load/stampede/profiles"
 	"github.com/stampede-load/stampede/proxy"
 )
@@ -150,5 +151,14 @@ func TestProxyServesHTTPSWithASelfSignedCertificateClientsCanTrust(t *testing.T)
 	}
 	if code, _, stderr := runCLI(context.Background(), "proxy", "--upstream", "embedded", "--tls-cert", "x.pem"); code != exitUsage || !strings.Contains(stderr, "--tls-key") {
 		t.Errorf("--tls-cert alone: exit %d, %q", code, stderr)
+	}
+}
+
+// TestProxyKnowsTheRunsPreflightProbe: the proxy leaves stampede run's
+// pre-flight probe out of its figures by its made-up refresh token, so
+// a run through the proxy counts what the proxy counts.
+func TestProxyKnowsTheRunsPreflightProbe(t *testing.T) {
+	if proxy.PreflightRefreshToken != target.PreflightInvalidToken {
+		t.Errorf("proxy.PreflightRefreshToken %q, the run's probe sends %q", proxy.PreflightRefreshToken, target.PreflightInvalidToken)
 	}
 }
