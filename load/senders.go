@@ -52,7 +52,7 @@ func (j job) exchange(ctx context.Context) model.Event {
 		cr, ev.Outcome = cfg.Auth.Refresh(ctx, a.SessionID, a.ClientToken)
 		ev.Token, ev.ClientToken, ev.ExpiresAt, ev.Times = cr.Token, cr.ClientToken, cr.ExpiresAt, cr.Times
 	default:
-		ev.Outcome = cfg.Resource.Call(ctx, a.Token)
+		ev.Outcome = cfg.Resource.Call(target.WithCallID(ctx, j.client, a.Call), a.Token)
 	}
 	return ev
 }

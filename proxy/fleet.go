@@ -57,6 +57,9 @@ type retryState struct {
 	fails   int
 	last    time.Time // the last 401
 	counted bool
+	// seq is the generation of the token the attempt answered 401 bore
+	// (0: a token the proxy did not see issued, or none).
+	seq uint64
 }
 
 // maxRetryStates is how many calls answered 401 a session keeps before
@@ -238,15 +241,19 @@ func (f *fleet) begin(now time.Time, q request, r *http.Request, body []byte) *f
 		h.Write([]byte(r.Method + " " + r.URL.RequestURI() + "\n"))
 		// A call id the app sends tells a retry (the same id) from a new
 		// call to the same URL.
-		h.Write([]byte(r.Header.Get("Idempotency-Key") + "\n" + r.Header.Get("X-Request-Id") + "\n"))
+		callID := r.Header.Get("Idempotency-Key") + "\n" + r.Header.Get("X-Request-Id")
+		h.Write([]byte(callID + "\n"))
 		h.Write(body)
 		copy(fl.key[:], h.Sum(nil))
-		retry := false
+		retry, failedSeq := false, uint64(0)
 		if st := s.retries[fl.key]; st != nil {
-			if now.Sub(st.last) > f.retryWindow { // a new call, not a retry
+			// With a call id, the same id is the same call however late
+			// it comes; without, a request later than the window is a new
+			// call to the same URL.
+			if callID == "\n" && now.Sub(st.last) > f.retryWindow {
 				delete(s.retries, fl.key)
 			} else {
-				retry = true
+				retry, failedSeq = true, st.seq
 				if st.fails > f.retryLimit && !st.counted {
 					st.counted = true
 					f.fig.RetryLoops++
@@ -256,7 +263,10 @@ func (f *fleet) begin(now time.Time, q request, r *http.Request, body []byte) *f
 		}
 		if t := fl.token; t != nil {
 			t.used = true
-			if retry && t.seq < s.newestSeq {
+			// A stale retry: the app retried with the token its 401
+			// answered (or an older one) although the session had been
+			// issued a newer one by then.
+			if retry && t.seq <= failedSeq && t.seq < s.newestSeq {
 				f.fig.StaleRetries++
 				s.StaleRetries++
 			}
@@ -316,6 +326,10 @@ func (f *fleet) end(now time.Time, fl *flight, status int, a answer) {
 				}
 				st.fails++
 				st.last = now
+				st.seq = 0
+				if fl.token != nil {
+					st.seq = fl.token.seq
+				}
 			}
 		} else if s != nil {
 			delete(s.retries, fl.key)

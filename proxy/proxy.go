@@ -42,9 +42,9 @@ type Config struct {
 	// refresh answers the proxy reads (502 beyond).
 	MaxBody int64
 	// RetryLimit and RetryWindow: a request (method, path with query,
-	// body hash, session) sent again less than RetryWindow after a 401,
-	// more than RetryLimit times in a row, is a retry loop; sent later it
-	// is a new call.
+	// body hash, call id headers, session) sent again after a 401, more
+	// than RetryLimit times in a row, is a retry loop; without a call id,
+	// sent more than RetryWindow after the 401 it is a new call.
 	RetryLimit  int
 	RetryWindow time.Duration
 	// GenerationWindow: a refresh of a session whose newest token a

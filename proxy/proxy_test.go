@@ -211,6 +211,19 @@ func TestProxyCountsASecondRefreshOfTheSameGeneration(t *testing.T) {
 	}
 }
 
+func TestProxyCountsNoDuplicateOnceEveryRefreshedTokenWasBorne(t *testing.T) {
+	h := newHarness(t, &fakeFAPI{}, profiles.Default(), func(c *Config) { c.GenerationWindow = time.Hour })
+	ct, tok := h.signIn()
+	h.do("GET", "/api/me", tok, "")
+	for range 3 {
+		tok = h.refresh(ct) // each answer read: its token borne before the next refresh
+		h.do("GET", "/api/me", tok, "")
+	}
+	if got := h.result().Proxy.DuplicateSameGeneration; got != 0 {
+		t.Errorf("same-generation duplicates %d, want 0", got)
+	}
+}
+
 func TestProxyCountsReuseOfARotatedClientToken(t *testing.T) {
 	h := newHarness(t, &fakeFAPI{rotate: true}, profiles.Default(), nil)
 	ct, tok := h.signIn()

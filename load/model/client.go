@@ -99,6 +99,7 @@ type apiCall struct {
 	tokenSeq uint64    // which token the attempt in flight carries
 	token    string    // and that token itself
 	owner    bool      // it started the interceptor's refresh (isRefreshing)
+	id       uint64    // the app's call: the same on every retry of it (Action.Call)
 }
 
 // Client is one simulated mobile app and its auth SDK, as a state machine:
@@ -109,8 +110,9 @@ type Client struct {
 	cfg *ClientConfig
 	rng rand.PCG
 
-	phase   Phase
-	nextReq uint64
+	phase    Phase
+	nextReq  uint64
+	nextCall uint64 // the last app call's id (apiCall.id)
 
 	signInReq     uint64
 	signInAttempt int
@@ -318,7 +320,8 @@ func (c *Client) onTimer(now time.Time, ev Event) {
 		}
 		for range max(c.cfg.Burst, 1) {
 			c.record(Action{Metric: MetricRequestIssued})
-			c.getToken(now, apiCall{intended: ev.At, since: now})
+			c.nextCall++
+			c.getToken(now, apiCall{intended: ev.At, since: now, id: c.nextCall})
 		}
 		c.setTimer(TimerAPI, ev.At.Add(c.apiGap()))
 	}
@@ -668,7 +671,7 @@ func (c *Client) sendAPIWith(call apiCall, now time.Time, token string, seq uint
 		}
 	}
 	c.inflight = append(c.inflight, call)
-	c.out = append(c.out, Action{Kind: ActAPI, Req: call.req, At: intended, Attempt: call.retries, Token: token, TokenSeq: seq})
+	c.out = append(c.out, Action{Kind: ActAPI, Req: call.req, At: intended, Attempt: call.retries, Token: token, TokenSeq: seq, Call: call.id})
 }
 
 func (c *Client) findInflight(req uint64) int {

@@ -206,6 +206,10 @@ type Action struct {
 	SessionID   string
 	ClientToken string
 	Token       string // ActAPI: the bearer token
+	// Call is an ActAPI's app call: a number of the client's, the same on
+	// every retry of one call and new for each call the app makes (sent
+	// as X-Request-Id, so a proxy tells a retry from a new call).
+	Call uint64
 
 	Metric  Metric
 	OK      bool

@@ -130,6 +130,7 @@ func (f *FAPI) do(ctx context.Context, method, path, bearer string, body []byte,
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
+	setCallID(req)
 	resp, err := f.Client.Do(req)
 	var b []byte
 	if err == nil {

@@ -231,6 +231,7 @@ func (h *HTTPTarget) Call(ctx context.Context, token string) model.Outcome {
 	if err != nil {
 		return model.Outcome{Class: model.ClassOther, Code: "bad_template"}
 	}
+	setCallID(req)
 	_, _, out, _ := exchange(ctx, h.cfg.Client, req)
 	return out
 }

@@ -550,6 +550,7 @@ func CallBearer(ctx context.Context, hc *http.Client, u, token string) model.Out
 		return model.Outcome{Class: model.ClassOther, Code: "bad_request"}
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
+	setCallID(req)
 	resp, err := hc.Do(req)
 	if err != nil {
 		return transport.Classify(ctx, nil, nil, err)
