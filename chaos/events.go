@@ -57,6 +57,7 @@ var eventKinds = []*EventKind{
 	toxic,
 	sessionTask,
 	sessionEnd,
+	slowBody,
 }
 
 func init() {

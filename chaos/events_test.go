@@ -60,6 +60,11 @@ var eventExamples = map[string]struct {
 		bad:     profiles.Event{Grace: minutes(-1)},
 		badPath: "grace",
 	},
+	profiles.EventSlowBody: {
+		good:    profiles.Event{Duration: minutes(1), BytesPerSecond: 2048, Route: profiles.RouteAPI},
+		bad:     profiles.Event{Duration: minutes(1), BytesPerSecond: 2048, Route: "images"},
+		badPath: "route",
+	},
 	profiles.EventToxic: {
 		good: profiles.Event{Proxy: "dex", Toxic: profiles.Toxic{Type: profiles.ToxicBandwidth,
 			Attributes: profiles.ToxicAttributes{Rate: 64}}},

@@ -14,7 +14,7 @@ import (
 
 func TestEveryRegisteredTypeIsAKindOfChaos(t *testing.T) {
 	types := profiles.EventTypes()
-	want := []string{"outage", "key_rotation", "revocation_wave", "brownout", "spurious_401", "clock_skew", "client_token_rotation", "toxic", "session_task", "session_end"}
+	want := []string{"outage", "key_rotation", "revocation_wave", "brownout", "spurious_401", "clock_skew", "client_token_rotation", "toxic", "session_task", "session_end", "slow_body"}
 	if strings.Join(types, ",") != strings.Join(want, ",") {
 		t.Errorf("event types %v, want %v (the order messages list them in)", types, want)
 	}
@@ -33,7 +33,7 @@ func TestUnknownEventTypeIsRefusedWithItsPath(t *testing.T) {
 	}
 	fe := profiles.FieldErrors(p.Validate())
 	if len(fe) != 1 || fe[0].Path != "events[1].type" ||
-		fe[0].Message != `must be one of outage, key_rotation, revocation_wave, brownout, spurious_401, clock_skew, client_token_rotation, toxic, session_task, session_end, got "earthquake"` {
+		fe[0].Message != `must be one of outage, key_rotation, revocation_wave, brownout, spurious_401, clock_skew, client_token_rotation, toxic, session_task, session_end, slow_body, got "earthquake"` {
 		t.Fatalf("problems %v, want one at events[1].type listing the types", fe)
 	}
 
@@ -41,7 +41,7 @@ func TestUnknownEventTypeIsRefusedWithItsPath(t *testing.T) {
 	src := "duration: 1m\nevents:\n  - type: earthquake\n    at: 50%\n  - type: outage\n    at: 10%\n    fraction: 2\n    duration: 1m\n    mode: fail_fast\n"
 	_, err := profiles.Parse("p.yaml", []byte(src))
 	got := profiles.FieldErrors(err)
-	if len(got) != 2 || got[0].Error() != `p.yaml:3: events[0].type: must be one of outage, key_rotation, revocation_wave, brownout, spurious_401, clock_skew, client_token_rotation, toxic, session_task, session_end, got "earthquake"` ||
+	if len(got) != 2 || got[0].Error() != `p.yaml:3: events[0].type: must be one of outage, key_rotation, revocation_wave, brownout, spurious_401, clock_skew, client_token_rotation, toxic, session_task, session_end, slow_body, got "earthquake"` ||
 		got[1].Error() != "p.yaml:7: events[1].fraction: must be more than 0 and at most 1 (a share of the clients that go offline), got 2" {
 		t.Errorf("parse: %v", err)
 	}

@@ -417,6 +417,9 @@ const (
 	// EventToxic adds a Toxiproxy toxic to a proxy between stampede and the
 	// target for Duration (0: until the end), then removes it.
 	EventToxic = "toxic"
+	// EventSlowBody has stampede proxy trickle the answers' bodies of a
+	// route class for Duration.
+	EventSlowBody = "slow_body"
 )
 
 // Outage modes.
@@ -466,7 +469,26 @@ type Event struct {
 	// Task is the session task of a session_task event: choose-organization,
 	// reset-password or setup-mfa.
 	Task string `json:"task,omitempty" yaml:"task"`
+	// Slow bodies (slow_body, applied by stampede proxy): the answers on
+	// Route ("token": sign-ins and refreshes, "api", or "all", the
+	// default) trickle out in chunks of ChunkSize bytes (0: 1024), at
+	// BytesPerSecond or one chunk every ChunkDelay (wall-clock, not
+	// scaled).
+	BytesPerSecond float64  `json:"bytes_per_second,omitempty" yaml:"bytes_per_second"`
+	ChunkDelay     Duration `json:"chunk_delay,omitempty" yaml:"chunk_delay"`
+	ChunkSize      int      `json:"chunk_size,omitempty" yaml:"chunk_size"`
+	Route          string   `json:"route,omitempty" yaml:"route"`
 }
+
+// Route classes of a slow_body event.
+const (
+	RouteToken = "token"
+	RouteAPI   = "api"
+	RouteAll   = "all"
+)
+
+// DefaultChunkSize is a slow_body event's chunk size when it gives none.
+const DefaultChunkSize = 1024
 
 // Session tasks of a session_task event, the article's three.
 const (

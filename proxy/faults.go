@@ -33,7 +33,7 @@ type Fault struct {
 }
 
 // ProxyEventTypes are the event types the proxy applies.
-var ProxyEventTypes = []string{profiles.EventKeyRotation, profiles.EventSpurious401, profiles.EventBrownout, profiles.EventOutage}
+var ProxyEventTypes = []string{profiles.EventKeyRotation, profiles.EventSpurious401, profiles.EventBrownout, profiles.EventOutage, profiles.EventSlowBody}
 
 // checkEvent reports why e is not an event the proxy can apply.
 func checkEvent(e profiles.Event) error {
@@ -53,6 +53,21 @@ func checkEvent(e profiles.Event) error {
 		}
 		if e.Fraction < 0 || e.Fraction > 1 {
 			return fmt.Errorf("outage: fraction must be between 0 and 1, got %g", e.Fraction)
+		}
+	case profiles.EventSlowBody:
+		switch {
+		case e.BytesPerSecond == 0 && e.ChunkDelay == 0:
+			return fmt.Errorf("slow_body: bytes_per_second (or chunk_delay) is required")
+		case e.BytesPerSecond != 0 && e.ChunkDelay != 0:
+			return fmt.Errorf("slow_body: chunk_delay: give bytes_per_second or chunk_delay, not both")
+		case !(e.BytesPerSecond >= 0):
+			return fmt.Errorf("slow_body: bytes_per_second must be more than 0, got %g", e.BytesPerSecond)
+		case e.ChunkDelay < 0:
+			return fmt.Errorf("slow_body: chunk_delay must be more than 0, got %s", e.ChunkDelay)
+		case e.ChunkSize < 0:
+			return fmt.Errorf("slow_body: chunk_size must be more than 0 bytes, got %d", e.ChunkSize)
+		case e.Route != "" && e.Route != profiles.RouteToken && e.Route != profiles.RouteAPI && e.Route != profiles.RouteAll:
+			return fmt.Errorf("slow_body: route must be %s, %s or %s, got %q", profiles.RouteToken, profiles.RouteAPI, profiles.RouteAll, e.Route)
 		}
 	default:
 		return fmt.Errorf("type %q: the proxy applies %v", e.Type, ProxyEventTypes)
@@ -107,6 +122,8 @@ type decision struct {
 	retryAfter time.Duration
 	until      time.Duration // blackhole: held until this offset (0: open-ended)
 	name       string
+	// slow trickles the body of an answer forwarded (slow_body).
+	slow slowBody
 }
 
 // selected reports whether session (or, without one, a draw) falls in
@@ -155,6 +172,12 @@ func (fs *faults) decide(at time.Duration, start time.Time, k Kind, session stri
 		case profiles.EventSpurious401:
 			if k == KindAPI && fs.rng.Float64() < e.Rate {
 				return decision{act: act401, name: "spurious_401"}
+			}
+		case profiles.EventSlowBody:
+			if routeMatches(e.Route, k) {
+				if s := slowBodyOf(e); !d.slow.on() || s.delay > d.slow.delay {
+					d.slow = s // the slowest of those active
+				}
 			}
 		case profiles.EventBrownout:
 			if k != KindRefresh {

@@ -274,6 +274,10 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, body []byte, q req
 			return 0, answer{}
 		}
 	}
+	if d.slow.on() {
+		p.fleet.fault("slow_body")
+		w = &slowWriter{ResponseWriter: w, s: d.slow, done: r.Context().Done()}
+	}
 	return p.forward(w, r, body, q, fl)
 }
 

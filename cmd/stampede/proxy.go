@@ -332,6 +332,7 @@ type proxyFaultOptions struct {
 	duration          time.Duration
 	latency           time.Duration
 	retryAfter        time.Duration
+	chunkDelay        time.Duration
 	client            *http.Client
 }
 
@@ -341,7 +342,7 @@ func newProxyFaultCmd(s streams) *cobra.Command {
 		Use:   "fault [TYPE]",
 		Short: "Start a fault on a running stampede proxy now, list its faults, or clear them",
 		Long: "Start a fault on a running stampede proxy through its admin API: TYPE is key_rotation,\n" +
-			"spurious_401, brownout or outage, with the fields of a profile event as flags.\n" +
+			"spurious_401, brownout, outage or slow_body, with the fields of a profile event as flags.\n" +
 			"--list shows the faults, --clear ends every active one.",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd.Context(), args) },
@@ -359,6 +360,10 @@ func newProxyFaultCmd(s streams) *cobra.Command {
 	f.Float64Var(&o.event.Rate503, "rate-503", 0, "brownout: the share of refreshes answered 503")
 	f.StringVar(&o.event.Mode, "mode", "", "outage: blackhole (held until it ends) or fail_fast (connections reset)")
 	f.Float64Var(&o.event.Fraction, "fraction", 0, "outage: the share of sessions affected (0: all)")
+	f.Float64Var(&o.event.BytesPerSecond, "bytes-per-second", 0, "slow_body: the rate the answers' bodies trickle at")
+	f.DurationVar(&o.chunkDelay, "chunk-delay", 0, "slow_body: the wait between chunks (instead of --bytes-per-second)")
+	f.IntVar(&o.event.ChunkSize, "chunk-size", 0, "slow_body: the chunk size in bytes (0: 1024)")
+	f.StringVar(&o.event.Route, "route", "", "slow_body: the answers slowed: token (sign-ins and refreshes), api or all (default all)")
 	return cmd
 }
 
@@ -392,6 +397,7 @@ func (o *proxyFaultOptions) run(ctx context.Context, args []string) error {
 		e.Duration = profiles.Duration(o.duration)
 		e.Latency = profiles.Duration(o.latency)
 		e.RetryAfter = profiles.Duration(o.retryAfter)
+		e.ChunkDelay = profiles.Duration(o.chunkDelay)
 		body, _ = json.Marshal(e)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(o.admin, "/")+"/admin/faults", bytes.NewReader(body))
