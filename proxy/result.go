@@ -92,7 +92,8 @@ func (p *Proxy) Result(runID, version string, partial bool) (*reports.Result, er
 	fig.TopSessions = top[:min(len(top), 10)]
 	res.Proxy = &fig
 	res.Herd.DuplicateRefreshes = fig.DuplicateRefreshes
-	for i, flt := range p.faults.snapshot() {
+	faults := p.faults.snapshot()
+	for i, flt := range faults {
 		e := reports.Event{Index: i, Type: flt.Event.Type, At: flt.Event.At.String(), StartS: flt.Start.Seconds(), EndS: flt.Start.Seconds()}
 		if flt.Live {
 			e.At = "live"
@@ -105,8 +106,14 @@ func (p *Proxy) Result(runID, version string, partial bool) (*reports.Result, er
 		res.Events = append(res.Events, e)
 	}
 	reports.Analyze(res)
+	// Recovery from the server's side: the fleet's traffic back to its
+	// pre-fault baseline (the run's valid-token gauge is the clients').
 	for i := range res.Events {
-		res.Events[i].RecoveryS = nil // the proxy does not see the clients' valid tokens
+		e := &res.Events[i]
+		e.RecoveryS, e.RecoveryReason = reports.FaultRecovery(res.Timeline, e.StartS, e.EndS)
+		if f := faults[i]; f.Event.Type != profiles.EventKeyRotation && (f.End == 0 || f.End > end.Sub(p.start)) {
+			e.RecoveryS, e.RecoveryReason = nil, reports.RecoveryFaultActive
+		}
 	}
 	if err := reports.Evaluate(res, prof.Thresholds); err != nil {
 		return nil, fmt.Errorf("thresholds: %w", err)

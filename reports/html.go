@@ -289,6 +289,8 @@ func htmlViewOf(r *Result, d *htmlData) *htmlView {
 		}
 		if e.RecoveryS != nil {
 			ev.Recovery = fmtFigure(*e.RecoveryS)
+		} else if e.RecoveryReason != "" {
+			ev.Recovery = "not recovered (" + e.RecoveryReason + ")"
 		}
 		v.Events = append(v.Events, ev)
 	}

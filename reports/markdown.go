@@ -114,7 +114,11 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 	fmt.Fprintf(&b, "| dispersion (variance/mean per 100 ms) | %s |\n\n", fmtFigure(h.Dispersion))
 
 	if len(r.Events) > 0 {
-		b.WriteString("### Fleet events\n\nCounted over the 10 simulated seconds after each event (after the restore, for an outage).\n\n")
+		b.WriteString("### Fleet events\n\nCounted over the 10 simulated seconds after each event (after the restore, for an outage).")
+		if r.Mode == ModeProxy {
+			b.WriteString(" recovery_s: seconds from the fault's end until the refresh and API rates are back within 20 % of the 30 s before it, and the errors at its level, for 5 s.")
+		}
+		b.WriteString("\n\n")
 		b.WriteString("| # | event | at | burst_10s | recovery_s | forced sign-outs |\n|--:|---|---|--:|--:|--:|\n")
 		for _, e := range r.Events {
 			rec := "not recovered"
@@ -122,6 +126,8 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 				rec = "-"
 			} else if e.RecoveryS != nil {
 				rec = fmt.Sprintf("%.1f", *e.RecoveryS)
+			} else if e.RecoveryReason != "" {
+				rec += " (" + mdCell(e.RecoveryReason) + ")"
 			}
 			typ := mdCell(e.Type)
 			if e.Error != "" {

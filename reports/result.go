@@ -144,6 +144,11 @@ type Event struct {
 	// number just before it; 0 when it never fell below; null when it had
 	// not recovered by the end of the run.
 	RecoveryS *float64 `json:"recovery_s"`
+	// RecoveryReason says why RecoveryS is null in a proxy's result
+	// (RecoveryRunEnded, RecoveryFaultActive, RecoveryNoBaseline), where
+	// recovery is the fleet's traffic back to its pre-fault baseline
+	// (FaultRecovery).
+	RecoveryReason string `json:"recovery_reason,omitempty"`
 }
 
 // BurstFromEnd is Event.BurstFrom for an event measured from its end.

@@ -314,6 +314,14 @@ func proxySummary(r *reports.Result) string {
 		}
 	}
 	fmt.Fprintf(&b, "herd: peak %.0f/s, mean %.1f/s, max in flight %d\n", r.Herd.PeakRPS, r.Herd.MeanRPS, r.Herd.MaxInflight)
+	for _, e := range r.Events {
+		rec := "not recovered (" + e.RecoveryReason + ")"
+		if e.RecoveryS != nil {
+			rec = fmt.Sprintf("recovered %.0f s after it", *e.RecoveryS)
+		}
+		fmt.Fprintf(&b, "fault %d %s at %.1f s: burst %d refreshes in 10 s, %d API 401s; %s\n",
+			e.Index, e.Type, e.StartS, e.Burst10s, e.API401, rec)
+	}
 	if f.UpstreamErrors+f.Rejected+f.Unattributed > 0 {
 		fmt.Fprintf(&b, "upstream errors %d · rejected %d · unattributed %d\n", f.UpstreamErrors, f.Rejected, f.Unattributed)
 	}
