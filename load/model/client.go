@@ -665,6 +665,13 @@ func (c *Client) sendAPIWith(call apiCall, now time.Time, token string, seq uint
 	intended := call.intended
 	if call.retries > 0 {
 		intended = now
+		if call.retries == 2 {
+			// The second retry goes out: a retry loop, counted once per
+			// call when it is sent (as a proxy in front of the target
+			// sees it), not when the interceptor decides it.
+			c.record(Action{Metric: MetricRetryLoop, At: call.intended, Attempt: call.retries,
+				TokenSeq: seq, NewestSeq: c.tokenSeq, State: CallRetryNoFlag})
+		}
 		if seq < c.tokenSeq {
 			c.record(Action{Metric: MetricStaleRetry, At: call.intended, Attempt: call.retries,
 				TokenSeq: seq, NewestSeq: c.tokenSeq, State: state})

@@ -59,10 +59,6 @@ func (c *Client) intercept(now time.Time, call apiCall) {
 // token if one arrived meanwhile, else after the single refresh in flight.
 func (c *Client) retry(now time.Time, call apiCall) {
 	call.retries++
-	if call.retries == 2 {
-		c.record(Action{Metric: MetricRetryLoop, At: call.intended, Attempt: call.retries,
-			TokenSeq: call.tokenSeq, NewestSeq: c.tokenSeq, State: CallRetryNoFlag})
-	}
 	call.since = now
 	if c.token != "" && c.tokenSeq > call.tokenSeq && now.Before(c.tokenTimes.ExpiresAt) {
 		c.record(Action{Metric: MetricGetToken, OK: true})

@@ -105,6 +105,11 @@ func TestRetryEvidenceCarriesTokenGenerationsAndState(t *testing.T) {
 			for _, a := range ofKind(acts, ActAPI) {
 				f.do(cmAt(5400*time.Millisecond), evAPI(a.Req, tc.retryAns))
 			}
+			if tc.metric == MetricRetryLoop {
+				// The loop is counted when the second retry goes out,
+				// after the refresh it waited for.
+				f.do(cmAt(5600*time.Millisecond), evRefreshOK(f.refreshReq, tokC))
+			}
 			var found bool
 			for _, a := range f.log {
 				if a.Kind != ActRecord || a.Metric != tc.metric {
