@@ -26,11 +26,13 @@ type ProxyFigures struct {
 	// token that an earlier answer had already rotated.
 	RefreshTokenReuse int64 `json:"refresh_token_reuse"`
 	// StaleRetries counts retries of an API call answered 401 (the same
-	// method, path and body of the session) bearing a token that a newer
-	// one of the session had superseded.
+	// method, path, body and call id of the session) bearing the token the
+	// 401 answered, or an older one, when the session had been issued a
+	// newer one.
 	StaleRetries int64 `json:"stale_retries"`
-	// RetryLoops counts requests (method, path and body hash, per session)
-	// retried more than the limit after 401s within the window.
+	// RetryLoops counts requests (method, path, body hash and call id, per
+	// session) retried more than the limit after 401s (within the window,
+	// without a call id).
 	RetryLoops int64 `json:"retry_loops"`
 	// Unattributed counts sign-in, refresh and API requests the proxy could
 	// tie to no session (no token, or one it could not read).

@@ -75,7 +75,7 @@ func newProxyCmd(s streams) *cobra.Command {
 	f.StringVar(&o.metricsAddr, "metrics-addr", "", "serve the proxy's live Prometheus metrics at http://HOST:PORT/metrics, such as 127.0.0.1:9091 (default off)")
 	f.Int64Var(&o.maxBody, "max-body", proxy.DefaultMaxBody, "largest request body, in bytes, the proxy accepts (413 beyond), and largest sign-in or refresh answer it reads (502 beyond)")
 	f.IntVar(&o.retryLimit, "retry-limit", proxy.DefaultRetryLimit, "a request retried more than this many times after 401s is a retry loop")
-	f.DurationVar(&o.retryWindow, "retry-window", proxy.DefaultRetryWindow, "a request sent again within this time of a 401 to it is a retry (toward --retry-limit); later, a new call")
+	f.DurationVar(&o.retryWindow, "retry-window", proxy.DefaultRetryWindow, "a request without a call id (X-Request-Id, Idempotency-Key) sent again within this time of a 401 to it is a retry (toward --retry-limit); later, a new call")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS on --listen with this PEM certificate (with --tls-key)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	f.BoolVar(&o.tlsSelfSigned, "tls-self-signed", false, "serve HTTPS on --listen with a generated self-signed certificate, written to the results directory as "+proxyCertName+" for clients to trust")
