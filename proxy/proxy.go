@@ -276,7 +276,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, body []byte, q req
 	}
 	if d.slow.on() {
 		p.fleet.fault("slow_body")
-		w = &slowWriter{ResponseWriter: w, s: d.slow, done: r.Context().Done()}
+		w = &slowWriter{ResponseWriter: w, s: d.slow, done: r.Context().Done(), stop: p.done}
 	}
 	return p.forward(w, r, body, q, fl)
 }

@@ -46,11 +46,13 @@ func routeMatches(route string, k Kind) bool {
 }
 
 // slowWriter writes an answer's body through s: each chunk flushed to the
-// client, the next after s.delay, until the client goes away (done).
+// client, the next after s.delay, until the client goes away (done); once
+// the proxy stops (stop), the rest goes at once.
 type slowWriter struct {
 	http.ResponseWriter
 	s       slowBody
 	done    <-chan struct{}
+	stop    <-chan struct{}
 	started bool
 }
 
@@ -58,6 +60,7 @@ func (w *slowWriter) Write(b []byte) (int, error) {
 	n := 0
 	rc := http.NewResponseController(w.ResponseWriter)
 	for len(b) > 0 {
+		c := min(len(b), w.s.chunk)
 		if w.started {
 			t := time.NewTimer(w.s.delay)
 			select {
@@ -65,10 +68,12 @@ func (w *slowWriter) Write(b []byte) (int, error) {
 			case <-w.done:
 				t.Stop()
 				return n, context.Canceled
+			case <-w.stop:
+				t.Stop()
+				c = len(b) // stopping: no more trickle
 			}
 		}
 		w.started = true
-		c := min(len(b), w.s.chunk)
 		m, err := w.ResponseWriter.Write(b[:c])
 		n += m
 		if err != nil {

@@ -151,3 +151,38 @@ func TestSlowBodyFaultsAreCheckedByField(t *testing.T) {
 		}
 	}
 }
+
+// A proxy that stops sends the rest of a slowed body at once: its
+// shutdown does not wait for the trickle.
+func TestSlowBodyEndsAtOnceWhenTheProxyStops(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		body := bytes.Repeat([]byte("z"), 8192)
+		up, _ := url.Parse("http://upstream.test")
+		px, err := New(Config{Upstream: up, Profile: profiles.Default(),
+			Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+				return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(body))}, nil
+			})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := px.AddFault(profiles.Event{Type: profiles.EventSlowBody, ChunkDelay: profiles.Duration(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		rec := &chunkRecorder{ResponseRecorder: httptest.NewRecorder()}
+		done := make(chan struct{})
+		start := time.Now()
+		go func() {
+			defer close(done)
+			px.ServeHTTP(rec, httptest.NewRequest("GET", "/api/me", nil))
+		}()
+		synctest.Wait() // the first chunk out, the second waiting its hour
+		if len(rec.sizes) != 1 {
+			t.Fatalf("chunks %v before the stop, want the first", rec.sizes)
+		}
+		px.Stop()
+		<-done
+		if !bytes.Equal(rec.Body.Bytes(), body) || time.Since(start) != 0 {
+			t.Errorf("after the stop: %d bytes of %d in %s, want all at once", rec.Body.Len(), len(body), time.Since(start))
+		}
+	})
+}
