@@ -147,6 +147,12 @@ func Merge(results ...*Result) (*Result, error) {
 	if err := mergeOps(out, results); err != nil {
 		return nil, err
 	}
+	for i, r := range results {
+		var err error
+		if out.Engine.TLS, err = mergeTLS(out.Engine.TLS, r.Engine.TLS); err != nil {
+			return nil, fmt.Errorf("result %d: %w", i+1, err)
+		}
+	}
 	mergeWindows(out, results)
 	tl, err := mergeTimelines(out.StartedAt, results)
 	if err != nil {
