@@ -258,3 +258,30 @@ func TLSLine(t *TLS) string {
 	}
 	return b.String()
 }
+
+// writeTLSMarkdown writes the TLS handshakes' section of the Markdown
+// summary, nothing without engine.tls.
+func writeTLSMarkdown(b *strings.Builder, t *TLS) {
+	if t == nil {
+		return
+	}
+	on := "on"
+	if !t.Resumption {
+		on = "off"
+	}
+	b.WriteString("### TLS handshakes\n\n| figure | value |\n|---|--:|\n")
+	fmt.Fprintf(b, "| session resumption | %s |\n", on)
+	fmt.Fprintf(b, "| handshakes full / resumed / failed | %d / %d / %d |\n", t.HandshakesFull, t.HandshakesResumed, t.HandshakesFailed)
+	fmt.Fprintf(b, "| resumption ratio | %.1f%% |\n", 100*t.ResumptionRatio)
+	fmt.Fprintf(b, "| handshake p50 / p99 / max (ms) | %s / %s / %s |\n", ms(t.HandshakeMs.P50), ms(t.HandshakeMs.P99), ms(t.HandshakeMs.Max))
+	fmt.Fprintf(b, "| peak handshakes/s | %s at %s s |\n", fmtFigure(t.PeakHandshakesPerS), fmtFigure(t.PeakAtS))
+	fmt.Fprintf(b, "| peak dials/s | %s |\n", fmtFigure(t.PeakDialsPerS))
+	if be := t.Backend; be != nil && be.MeasuredFull+be.MeasuredResumed > 0 {
+		fmt.Fprintf(b, "| backend CPU per handshake, all / full / resumed (µs) | %.0f / %.0f / %.0f |\n", be.CPUPerHandshakeUs, be.CPUPerFullUs, be.CPUPerResumedUs)
+	}
+	for _, s := range t.Storms {
+		fmt.Fprintf(b, "| after event %d (%s–%s s): handshakes, resumed, peak/s | %d, %.1f%%, %s |\n", s.Event, fmtFigure(s.FromS), fmtFigure(s.ToS),
+			s.HandshakesFull+s.HandshakesResumed, 100*s.ResumptionRatio, fmtFigure(s.PeakHandshakesPerS))
+	}
+	b.WriteString("\n")
+}
