@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// reconnectStorm runs the built-in reconnect-storm profile, scaled down to
+// a few seconds: 100 clients, 30 of them offline for a simulated minute
+// (1 s of wall time at ×60) from 1.6 s, against the embedded backend
+// served over TLS.
+func reconnectStorm(t *testing.T, extra ...string) string {
+	t.Helper()
+	out := t.TempDir()
+	args := append([]string{"run", "-p", "reconnect-storm", "--clients", "100", "--duration", "4s", "--ramp", "500ms",
+		"--time-scale", "60", "--seed", "3", "--out", out, "--no-progress"}, extra...)
+	code, stdout, stderr := runCLI(context.Background(), args...)
+	if code != exitOK {
+		t.Fatalf("exit %d; stdout %s; stderr %s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "tls        ") {
+		t.Errorf("the summary has no tls line:\n%s", stdout)
+	}
+	return out
+}
+
+// TestReconnectStormResumesSessions: after the outage's restore the
+// clients that lost their network redial at once, and nearly every one
+// resumes its TLS session; result.json and report.html say so.
+func TestReconnectStormResumesSessions(t *testing.T) {
+	t.Parallel()
+	out := reconnectStorm(t)
+	res := readResult(t, out)
+	if res.Target.Kind != "embedded" || !strings.HasPrefix(res.Target.URL, "https://127.0.0.1:") {
+		t.Fatalf("target %+v, want the embedded backend over https", res.Target)
+	}
+	tls := res.Engine.TLS
+	if tls == nil || len(tls.Storms) != 1 || len(res.Events) != 1 {
+		t.Fatalf("engine.tls %+v, events %+v; want one storm after the outage", tls, res.Events)
+	}
+	s, restore := tls.Storms[0], res.Events[0].EndS
+	if s.HandshakesFull+s.HandshakesResumed < 10 || s.PeakHandshakesPerS <= 0 || s.PeakAtS < restore-0.1 {
+		t.Errorf("storm %+v after the restore at %.2f s: want a handshake peak after it", s, restore)
+	}
+	if s.ResumptionRatio <= 0.9 {
+		t.Errorf("storm resumption ratio %.3f, want above 0.9: %+v", s.ResumptionRatio, s)
+	}
+	if tls.HandshakesFull < 100 || tls.HandshakesResumed < 10 || !tls.Resumption || tls.HandshakeMs.P50 <= 0 || tls.HDR == "" {
+		t.Errorf("engine.tls %+v: want a full handshake per client, resumed ones after the outage, latencies", tls)
+	}
+	if b := tls.Backend; b == nil || b.HandshakesFull != tls.HandshakesFull || b.HandshakesResumed != tls.HandshakesResumed {
+		t.Errorf("backend's count %+v, want the clients' %d full and %d resumed", b, tls.HandshakesFull, tls.HandshakesResumed)
+	}
+	page, err := os.ReadFile(filepath.Join(out, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf(`<td class="num">%.1f%%</td>`, 100*s.ResumptionRatio)
+	for _, w := range []string{`<section id="tls">`, "TLS handshakes", want, `data-chart="tls"`} {
+		if !strings.Contains(string(page), w) {
+			t.Errorf("report.html lacks %q", w)
+		}
+	}
+}
+
+// TestReconnectStormWithoutResumption: with tls_resumption off every
+// handshake, the storm's included, is a full one.
+func TestReconnectStormWithoutResumption(t *testing.T) {
+	t.Parallel()
+	res := readResult(t, reconnectStorm(t, "--set", "tls_resumption=false"))
+	tls := res.Engine.TLS
+	if tls == nil || len(tls.Storms) != 1 {
+		t.Fatalf("engine.tls %+v: want one storm", tls)
+	}
+	if s := tls.Storms[0]; s.HandshakesFull < 10 || s.HandshakesResumed != 0 || s.ResumptionRatio != 0 {
+		t.Errorf("storm %+v: want only full handshakes", s)
+	}
+	if tls.HandshakesResumed != 0 || tls.ResumptionRatio != 0 || tls.Resumption {
+		t.Errorf("engine.tls %+v: want no resumption", tls)
+	}
+}
