@@ -37,8 +37,7 @@ type TLS struct {
 	// the run.
 	Timeline TLSTimeline `json:"timeline"`
 	// Storms is the handshake storm after each event that ends with the
-	// clients reconnecting (an outage), over the same window as its
-	// burst_10s: the 10 simulated seconds from its end.
+	// clients reconnecting (an outage), over StormWindow from its end.
 	Storms []TLSStorm `json:"storms,omitempty"`
 	// Backend is what the embedded backend counted of the same
 	// handshakes, with the CPU they cost it; absent against another
@@ -62,6 +61,21 @@ type TLSStorm struct {
 	PeakAtS            float64 `json:"peak_at_s"`
 }
 
+// MinStormWindow is the shortest window a storm is counted over, in wall
+// time: handshakes take real time, which the time scale does not shrink.
+const MinStormWindow = 3 * time.Second
+
+// StormWindow is the window after an outage's end over which its
+// handshake storm counts: the 10 simulated seconds of burst_10s
+// (BurstWindow divided by the time scale), but at least MinStormWindow.
+func StormWindow(timeScale float64) time.Duration {
+	w := BurstWindow
+	if timeScale > 0 {
+		w = time.Duration(float64(w) / timeScale)
+	}
+	return max(w, MinStormWindow)
+}
+
 // AnalyzeTLS derives engine.tls's storms from its timeline and the
 // result's events: one per event whose burst counts from its end.
 func AnalyzeTLS(r *Result) {
@@ -72,10 +86,7 @@ func AnalyzeTLS(r *Result) {
 	t.Storms = nil
 	tl := t.Timeline
 	bucket := time.Duration(tl.BucketMs) * time.Millisecond
-	window := BurstWindow
-	if r.Profile.TimeScale > 0 {
-		window = time.Duration(float64(window) / r.Profile.TimeScale)
-	}
+	window := StormWindow(r.Profile.TimeScale)
 	perS := float64(time.Second) / float64(bucket)
 	for _, e := range r.Events {
 		if e.BurstFrom != BurstFromEnd {

@@ -10,13 +10,13 @@ import (
 )
 
 // reconnectStorm runs the built-in reconnect-storm profile, scaled down to
-// a few seconds: 100 clients, 30 of them offline for a simulated minute
-// (1 s of wall time at ×60) from 1.6 s, against the embedded backend
+// a few seconds: 60 clients, 30% of them offline for a simulated minute
+// (1 s of wall time at ×60) from 2.4 s, against the embedded backend
 // served over TLS.
 func reconnectStorm(t *testing.T, extra ...string) string {
 	t.Helper()
 	out := t.TempDir()
-	args := append([]string{"run", "-p", "reconnect-storm", "--clients", "100", "--duration", "4s", "--ramp", "500ms",
+	args := append([]string{"run", "-p", "reconnect-storm", "--clients", "60", "--duration", "6s", "--ramp", "500ms",
 		"--time-scale", "60", "--seed", "3", "--out", out, "--no-progress"}, extra...)
 	code, stdout, stderr := runCLI(context.Background(), args...)
 	if code != exitOK {
@@ -43,16 +43,19 @@ func TestReconnectStormResumesSessions(t *testing.T) {
 		t.Fatalf("engine.tls %+v, events %+v; want one storm after the outage", tls, res.Events)
 	}
 	s, restore := tls.Storms[0], res.Events[0].EndS
-	if s.HandshakesFull+s.HandshakesResumed < 10 || s.PeakHandshakesPerS <= 0 || s.PeakAtS < restore-0.1 {
+	if s.HandshakesFull+s.HandshakesResumed < 3 || s.PeakHandshakesPerS <= 0 || s.PeakAtS < restore-0.1 {
 		t.Errorf("storm %+v after the restore at %.2f s: want a handshake peak after it", s, restore)
 	}
 	if s.ResumptionRatio <= 0.9 {
 		t.Errorf("storm resumption ratio %.3f, want above 0.9: %+v", s.ResumptionRatio, s)
 	}
-	if tls.HandshakesFull < 100 || tls.HandshakesResumed < 10 || !tls.Resumption || tls.HandshakeMs.P50 <= 0 || tls.HDR == "" {
+	if tls.HandshakesFull < 60 || tls.HandshakesResumed < 3 || !tls.Resumption || tls.HandshakeMs.P50 <= 0 || tls.HDR == "" {
 		t.Errorf("engine.tls %+v: want a full handshake per client, resumed ones after the outage, latencies", tls)
 	}
-	if b := tls.Backend; b == nil || b.HandshakesFull != tls.HandshakesFull || b.HandshakesResumed != tls.HandshakesResumed {
+	// The backend counts what the clients count, but for a dial that the
+	// end of the run caught in its handshake.
+	near := func(a, b int64) bool { return a-b <= 2 && b-a <= 2 }
+	if b := tls.Backend; b == nil || !near(b.HandshakesFull, tls.HandshakesFull) || !near(b.HandshakesResumed, tls.HandshakesResumed) {
 		t.Errorf("backend's count %+v, want the clients' %d full and %d resumed", b, tls.HandshakesFull, tls.HandshakesResumed)
 	}
 	page, err := os.ReadFile(filepath.Join(out, "report.html"))
@@ -76,7 +79,7 @@ func TestReconnectStormWithoutResumption(t *testing.T) {
 	if tls == nil || len(tls.Storms) != 1 {
 		t.Fatalf("engine.tls %+v: want one storm", tls)
 	}
-	if s := tls.Storms[0]; s.HandshakesFull < 10 || s.HandshakesResumed != 0 || s.ResumptionRatio != 0 {
+	if s := tls.Storms[0]; s.HandshakesFull < 3 || s.HandshakesResumed != 0 || s.ResumptionRatio != 0 {
 		t.Errorf("storm %+v: want only full handshakes", s)
 	}
 	if tls.HandshakesResumed != 0 || tls.ResumptionRatio != 0 || tls.Resumption {
