@@ -3,6 +3,7 @@ package run
 import (
 	"crypto/tls"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/stampede-load/stampede/chaos/backend"
@@ -54,4 +55,21 @@ func recordTLS(res *reports.Result, tr *transport.Transport, be *backend.Backend
 	res.Engine.TLS = t
 	reports.AnalyzeTLS(res)
 	return nil
+}
+
+// speaksTLS says whether the profile's target may be reached over TLS:
+// the embedded backend with target.tls, or any https:// URL of the
+// target. Per-client session caches are kept only then: each costs a
+// copy of the TLS configuration per client.
+func speaksTLS(p profiles.Profile) bool {
+	if p.TargetKind() == profiles.TargetBuiltin {
+		return p.Target.TLS
+	}
+	t := p.Target
+	for _, u := range []string{t.URL, t.TokenEndpoint, t.APIURL, t.SignIn.Path, t.Refresh.Path, t.API.Path} {
+		if len(u) >= 8 && strings.EqualFold(u[:8], "https://") {
+			return true
+		}
+	}
+	return false
 }
