@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -295,4 +296,22 @@ func writeTLSMarkdown(b *strings.Builder, t *TLS) {
 			s.HandshakesFull+s.HandshakesResumed, 100*s.ResumptionRatio, fmtFigure(s.PeakHandshakesPerS))
 	}
 	b.WriteString("\n")
+}
+
+// tlsJUnitProperties are the JUnit suite's properties of the TLS
+// handshakes, none without engine.tls.
+func tlsJUnitProperties(t *TLS) []junitProperty {
+	if t == nil {
+		return nil
+	}
+	ps := []junitProperty{
+		{"tls_handshakes_full", strconv.FormatInt(t.HandshakesFull, 10)},
+		{"tls_handshakes_resumed", strconv.FormatInt(t.HandshakesResumed, 10)},
+		{"tls_resumption_ratio", fmtFigure(t.ResumptionRatio)},
+		{"tls_peak_handshakes_per_s", fmtFigure(t.PeakHandshakesPerS)},
+	}
+	if b := t.Backend; b != nil && b.MeasuredFull+b.MeasuredResumed > 0 {
+		ps = append(ps, junitProperty{"tls_backend_cpu_per_handshake_us", fmtFigure(b.CPUPerHandshakeUs)})
+	}
+	return ps
 }

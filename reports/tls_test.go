@@ -125,3 +125,19 @@ func TestMarkdownShowsTLS(t *testing.T) {
 		}
 	}
 }
+
+// TestJUnitCarriesTLSProperties: the JUnit suite's properties give the
+// handshakes and the resumption ratio.
+func TestJUnitCarriesTLSProperties(t *testing.T) {
+	r := htmlSampleResult(t)
+	Analyze(r)
+	var b strings.Builder
+	if err := WriteJUnit(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<property name="tls_handshakes_resumed" value="792"></property>`, `<property name="tls_resumption_ratio" value="0.283"></property>`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("junit lacks %s:\n%s", want, b.String())
+		}
+	}
+}
