@@ -180,21 +180,26 @@ func perUs(ns, n int64) float64 {
 	return float64(ns) / float64(n) / 1000
 }
 
-// addSeries adds b into a element by element, growing a as need be.
-func addSeries(a, b []int64) []int64 {
+// addSeries adds b, shifted by shift elements, into a element by
+// element, growing a as need be.
+func addSeries(a, b []int64, shift int) []int64 {
 	for i, v := range b {
-		if i < len(a) {
-			a[i] += v
-		} else {
-			a = append(a, v)
+		j := i + shift
+		if j < 0 {
+			continue
 		}
+		for len(a) <= j {
+			a = append(a, 0)
+		}
+		a[j] += v
 	}
 	return a
 }
 
 // mergeTLS adds src's handshakes into dst (nil: a copy of src): counts and
-// timelines add, histograms merge; the derived figures are computed again.
-func mergeTLS(dst *TLS, src *TLS) (*TLS, error) {
+// timelines add (src's placed shift buckets after dst's origin),
+// histograms merge; the derived figures are computed again.
+func mergeTLS(dst *TLS, src *TLS, shift int) (*TLS, error) {
 	if src == nil {
 		return dst, nil
 	}
@@ -224,9 +229,9 @@ func mergeTLS(dst *TLS, src *TLS) (*TLS, error) {
 		dst.HandshakeMs = Summarize(h)
 	}
 	if dst.Timeline.BucketMs == src.Timeline.BucketMs {
-		dst.Timeline.Dials = addSeries(dst.Timeline.Dials, src.Timeline.Dials)
-		dst.Timeline.HandshakesFull = addSeries(dst.Timeline.HandshakesFull, src.Timeline.HandshakesFull)
-		dst.Timeline.HandshakesResumed = addSeries(dst.Timeline.HandshakesResumed, src.Timeline.HandshakesResumed)
+		dst.Timeline.Dials = addSeries(dst.Timeline.Dials, src.Timeline.Dials, shift)
+		dst.Timeline.HandshakesFull = addSeries(dst.Timeline.HandshakesFull, src.Timeline.HandshakesFull, shift)
+		dst.Timeline.HandshakesResumed = addSeries(dst.Timeline.HandshakesResumed, src.Timeline.HandshakesResumed, shift)
 	}
 	if b := src.Backend; b != nil {
 		if dst.Backend == nil {

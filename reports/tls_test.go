@@ -94,9 +94,9 @@ func TestHTMLShowsTLS(t *testing.T) {
 // backend's CPU, and merge the latency histograms exactly.
 func TestMergeAddsTLS(t *testing.T) {
 	a, b := htmlSampleTLS(t), htmlSampleTLS(t)
-	m, err := mergeTLS(nil, a)
+	m, err := mergeTLS(nil, a, 0)
 	if err == nil {
-		m, err = mergeTLS(m, b)
+		m, err = mergeTLS(m, b, 0)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -107,6 +107,17 @@ func TestMergeAddsTLS(t *testing.T) {
 	h, err := DecodeHistogram(m.HDR)
 	if err != nil || h.TotalCount() != 5600 {
 		t.Errorf("merged histogram: %v, %v", h.TotalCount(), err)
+	}
+	// A shard that started 1 s later has its buckets placed 10 later.
+	late, err := mergeTLS(nil, htmlSampleTLS(t), 0)
+	if err == nil {
+		late, err = mergeTLS(late, htmlSampleTLS(t), 10)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tl := late.Timeline; len(tl.Dials) != 610 || tl.HandshakesResumed[300] != 198 || tl.HandshakesResumed[305] != 0 || tl.HandshakesResumed[310] != 198 {
+		t.Errorf("shifted merge: %d buckets, resumed at 300 %d, 305 %d, 310 %d", len(tl.Dials), tl.HandshakesResumed[300], tl.HandshakesResumed[305], tl.HandshakesResumed[310])
 	}
 }
 
