@@ -44,19 +44,21 @@ type Profile struct {
 	// Connections is how the simulated clients reach the target: one shared
 	// keep-alive pool (ConnectionsShared) or connections of their own
 	// (ConnectionsPerClient).
-	Connections string `json:"connections" yaml:"connections"`
+	Connections string  `json:"connections" yaml:"connections"`
+	SDK         SDK     `json:"sdk" yaml:"sdk"`
+	App         App     `json:"app" yaml:"app"`
+	Network     Network `json:"network" yaml:"network"`
+	Events      []Event `json:"events,omitempty" yaml:"events"`
+	Backend     Backend `json:"backend" yaml:"backend"`
+
 	// TLSResumption lets each client resume its TLS session with a ticket
 	// from its previous connection when it redials (after an outage or a
 	// suspension in the background), as a phone's HTTP stack does; a cold
 	// start and the first dial have no ticket. With shared connections the
 	// pool shares one session cache. False makes every handshake a full
 	// one (docs/connections.md).
-	TLSResumption bool    `json:"tls_resumption" yaml:"tls_resumption"`
-	SDK           SDK     `json:"sdk" yaml:"sdk"`
-	App           App     `json:"app" yaml:"app"`
-	Network       Network `json:"network" yaml:"network"`
-	Events        []Event `json:"events,omitempty" yaml:"events"`
-	Backend       Backend `json:"backend" yaml:"backend"`
+	TLSResumption bool `json:"tls_resumption" yaml:"tls_resumption"`
+
 	// Target is what the run is aimed at: the embedded backend (the
 	// default), a server like it, an OAuth 2.0 token endpoint or a custom
 	// HTTP API.
@@ -572,13 +574,15 @@ func Default() Profile {
 		Description: "A healthy baseline: 1,000 foreground clients refresh 60 s RS256 session tokens and call the API, no faults.\n" +
 			"Look at ops.refresh.latency_ms (p99), herd.peak_to_mean (near 1: refreshes spread out) and requests.lost (0).\n" +
 			"Gated by the default invariants alone, no threshold: requests.lost, requests.retry_loops, requests.stale_token_retries and herd.duplicate_refreshes, each == 0.",
-		Clients:       1000,
-		Duration:      Duration(60 * time.Second),
-		Ramp:          Duration(10 * time.Second),
-		TimeScale:     10,
-		Seed:          1,
-		Connections:   ConnectionsShared,
+		Clients:     1000,
+		Duration:    Duration(60 * time.Second),
+		Ramp:        Duration(10 * time.Second),
+		TimeScale:   10,
+		Seed:        1,
+		Connections: ConnectionsShared,
+
 		TLSResumption: true,
+
 		SDK: SDK{
 			Preset:             "custom",
 			TokenMode:          TokenModeSWR,

@@ -85,18 +85,18 @@ func newTransport(p profiles.Profile, o Options, w io.Writer) (uint64, *transpor
 	maxOpen, shared := maxConns(p, limit, open)
 	var mu sync.Mutex
 	tr := transport.NewTransport(transport.TransportConfig{
-		PerClient:     p.Connections == profiles.ConnectionsPerClient,
-		Clients:       p.Clients,
-		SharedConns:   shared,
-		MaxOpen:       maxOpen,
-		TLS:           o.TLS,
-		TLSResumption: p.TLSResumption && speaksTLS(p),
-		FDLimit:       limit,
+		PerClient:   p.Connections == profiles.ConnectionsPerClient,
+		Clients:     p.Clients,
+		SharedConns: shared,
+		MaxOpen:     maxOpen,
+		TLS:         o.TLS,
+		FDLimit:     limit,
 		Warn: func(msg string) {
 			mu.Lock()
 			defer mu.Unlock()
 			fmt.Fprintf(w, "stampede: warning: %s\n", msg)
 		},
+		TLSResumption: p.TLSResumption && speaksTLS(p),
 	})
 	return limit, tr, nil
 }
