@@ -380,7 +380,11 @@ func (w *worker) carryOut(outs []driver.Output) {
 		case driver.OutPending, driver.OutCompleteTask, driver.OutEnd:
 			w.e.sessionChange(w.ctx, *o)
 		case driver.OutDrop:
-			if w.e.cfg.Conns != nil {
+			cs, cold := w.e.cfg.Conns.(transport.ColdStarter)
+			switch {
+			case cold && o.Cold:
+				cs.ColdStart(o.Client)
+			case w.e.cfg.Conns != nil:
 				w.e.cfg.Conns.Drop(o.Client)
 			}
 		}

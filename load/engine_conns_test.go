@@ -32,6 +32,12 @@ func (d *dropCounter) Stats() reports.Connections { return reports.Connections{D
 // returns how often the engine dropped each client's connections.
 func runDrops(t *testing.T, p profiles.Profile) (map[int]int, reports.Result) {
 	d := &dropCounter{drops: map[int]int{}}
+	return d.drops, runConns(t, p, d)
+}
+
+// runConns runs p in fake time against the embedded backend in process,
+// its connections from conns.
+func runConns(t *testing.T, p profiles.Profile, d transport.Conns) reports.Result {
 	var res reports.Result
 	synctest.Test(t, func(t *testing.T) {
 		fapi := &target.FAPI{Base: "http://backend.test", Client: &http.Client{Transport: handlerTransport{newBackend(t, p)}}}
@@ -43,7 +49,7 @@ func runDrops(t *testing.T, p profiles.Profile) (map[int]int, reports.Result) {
 			t.Fatal(err)
 		}
 	})
-	return d.drops, res
+	return res
 }
 
 // TestEngineDropsConnectionsWhenTheNetworkGoes: an outage drops every

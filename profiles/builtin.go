@@ -16,7 +16,7 @@ var builtinFS embed.FS
 // BuiltinNames lists the built-in profiles, "default" first and the rest in
 // the order the README presents them.
 func BuiltinNames() []string {
-	return []string{"default", "steady", "commute", "elevator", "key-rotation", "revocation-wave", "brownout", "interceptor-race", "soak", "expiry-dev", "clerk-expo"}
+	return []string{"default", "steady", "commute", "elevator", "key-rotation", "revocation-wave", "brownout", "interceptor-race", "soak", "expiry-dev", "clerk-expo", "reconnect-storm"}
 }
 
 // builtinFile is the name a built-in profile's problems are reported under.

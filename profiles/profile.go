@@ -50,6 +50,15 @@ type Profile struct {
 	Network     Network `json:"network" yaml:"network"`
 	Events      []Event `json:"events,omitempty" yaml:"events"`
 	Backend     Backend `json:"backend" yaml:"backend"`
+
+	// TLSResumption lets each client resume its TLS session with a ticket
+	// from its previous connection when it redials (after an outage or a
+	// suspension in the background), as a phone's HTTP stack does; a cold
+	// start and the first dial have no ticket. With shared connections the
+	// pool shares one session cache. False makes every handshake a full
+	// one (docs/connections.md).
+	TLSResumption bool `json:"tls_resumption" yaml:"tls_resumption"`
+
 	// Target is what the run is aimed at: the embedded backend (the
 	// default), a server like it, an OAuth 2.0 token endpoint or a custom
 	// HTTP API.
@@ -593,6 +602,9 @@ func Default() Profile {
 		TimeScale:   10,
 		Seed:        1,
 		Connections: ConnectionsShared,
+
+		TLSResumption: true,
+
 		SDK: SDK{
 			Preset:             "custom",
 			TokenMode:          TokenModeSWR,
@@ -759,6 +771,11 @@ type Target struct {
 	Refresh  HTTPRequest  `json:"refresh,omitzero" yaml:"refresh"`
 	API      HTTPRequest  `json:"api,omitzero" yaml:"api"`
 	Response HTTPResponse `json:"response,omitzero" yaml:"response"`
+
+	// TLS serves the embedded backend (kind builtin) over TLS 1.3 with a
+	// certificate generated for the run, which the run's clients trust
+	// (docs/connections.md).
+	TLS bool `json:"tls,omitempty" yaml:"tls"`
 
 	// Toxiproxy is the toxiproxy-server API that toxic events drive
 	// (default http://127.0.0.1:8474).

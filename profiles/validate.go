@@ -357,6 +357,7 @@ func (p Profile) validateTarget(v *validator) {
 		{"expiry", t.Expiry != "", oauth2Only}, {"reuse_pattern", t.ReusePattern != "", oauth2Only},
 		{"sign_in", !t.SignIn.isZero(), httpOnly}, {"refresh", !t.Refresh.isZero(), httpOnly},
 		{"api", !t.API.isZero(), httpOnly}, {"response", t.Response != HTTPResponse{}, httpOnly},
+		{"tls", t.TLS, builtinOnly},
 	}
 	for _, f := range fields {
 		if f.set && !slices.Contains(f.kinds, kind) {
@@ -372,6 +373,7 @@ func (p Profile) validateTarget(v *validator) {
 }
 
 var (
+	builtinOnly  = []string{TargetBuiltin}
 	oauth2Only   = []string{TargetOAuth2}
 	httpOnly     = []string{TargetHTTP}
 	oauth2OrHTTP = []string{TargetOAuth2, TargetHTTP}

@@ -67,6 +67,7 @@ func Analyze(r *Result) {
 		e.RecoveryS = recovery(tl.ValidToken[:max(min(end-1, len(tl.ValidToken)), 0)], e.StartS, from, bucket)
 	}
 	analyzeStages(r)
+	AnalyzeTLS(r)
 }
 
 // recovery is the time from `from` until the valid-token gauge, sampled at

@@ -34,7 +34,7 @@ const (
 // HTMLCharts lists the charts of the HTML report in page order. When the
 // page has drawn all of them it sets data-charts-rendered on its body to
 // their number.
-var HTMLCharts = []string{ChartRefresh, ChartLatency, ChartHDR, ChartClients}
+var HTMLCharts = []string{ChartRefresh, ChartLatency, ChartHDR, ChartClients, ChartTLS}
 
 // htmlPage is the parsed template with the embedded assets, built once.
 var htmlPage = sync.OnceValues(func() (*htmlPageAssets, error) {
@@ -127,6 +127,8 @@ type htmlView struct {
 	Data, ReportJS, LibJS template.JS
 	ReportCSS, LibCSS     template.CSS
 	EventsNote, OpsNote   string
+	// TLS is the TLS handshakes' section (html_tls.go); nil without them.
+	TLS *htmlTLS
 }
 
 type htmlRow struct{ Name, Value, Help string }
@@ -387,7 +389,10 @@ func htmlViewOf(r *Result, d *htmlData) *htmlView {
 			Caption: "Each operation's HDR histogram: latency (ms, from the intended start) against percentile on a 1/(1−p) log axis, as HdrHistogram's plotter draws it; latency on a log axis, linear with the box unticked. Each line ends at its maximum."},
 		{Name: ChartClients, Title: "Clients by state",
 			Caption: "Clients signed in, holding a valid token, in the background, offline and signed out, sampled at the end of each bucket."},
+		{Name: ChartTLS, Title: "Dials and TLS handshakes " + bucket,
+			Caption: "TCP dials and TLS handshakes, full and resumed with a session ticket, " + bucket + ", wall-clock seconds from the start: a reconnect storm is a spike after an outage's band."},
 	}
+	v.TLS = htmlTLSView(r)
 	for i := range v.Charts {
 		v.Charts[i].Note = d.Charts[v.Charts[i].Name].Note
 	}
@@ -551,6 +556,7 @@ func htmlChartData(r *Result) (*htmlData, error) {
 		return nil, err
 	}
 	d.Charts[ChartHDR] = hdr
+	d.Charts[ChartTLS] = htmlTLSChart(r)
 	return d, nil
 }
 

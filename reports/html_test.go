@@ -137,12 +137,12 @@ func htmlSampleResult(t *testing.T) *Result {
 		},
 		Sessions: Sessions{ByStatus: map[string]int64{"active": 1500, "revoked": 500}, ForcedSignouts: 500, ReSignIns: 120},
 		Requests: Requests{Issued: 60600, Settled: 60590, Lost: 10, OK: 60000, UserVisibleErrors: 590, RetryLoops: 3, StaleTokenRetries: 41},
-		Engine:   Engine{LagMs: LagSummary{P50: 0.04, P99: 0.9, Max: 7.5}, Clients: 2000, Goroutines: 2031, MaxRSSBytes: 180 << 20},
+		Engine:   Engine{LagMs: LagSummary{P50: 0.04, P99: 0.9, Max: 7.5}, Clients: 2000, Goroutines: 2031, MaxRSSBytes: 180 << 20, TLS: htmlSampleTLS(t)},
 		Herd: Herd{PeakRPS: 2870, MeanRPS: 337.4, PeakToMean: 8.506, MaxInflight: 126, Amplification: 1.012,
 			DuplicateRefreshes: 17, Retries: 240, RetriesShare: 0.0119, Dispersion: 54.3},
 		Timeline: tl,
 		Events: []Event{
-			{Index: 0, Type: "outage", At: "20s", StartS: 20, EndS: 30, Clients: 800, Burst10s: 4410, API401: 19, ForcedSignouts: 0, RecoveryS: &rec},
+			{Index: 0, Type: "outage", At: "20s", StartS: 20, EndS: 30, BurstFrom: BurstFromEnd, Clients: 800, Burst10s: 4410, API401: 19, ForcedSignouts: 0, RecoveryS: &rec},
 			{Index: 1, Type: "revocation_wave", At: "75%", StartS: 45, EndS: 45, Sessions: 500, Burst10s: 3890, API401: 6012, ForcedSignouts: 500},
 		},
 		Thresholds: []ThresholdResult{

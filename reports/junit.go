@@ -80,6 +80,7 @@ func WriteJUnit(w io.Writer, r *Result) error {
 			{"verdict", r.Verdict},
 		},
 	}
+	suite.Properties = append(suite.Properties, tlsJUnitProperties(r.Engine.TLS)...)
 	if !r.StartedAt.IsZero() {
 		suite.Timestamp = r.StartedAt.UTC().Format(time.RFC3339)
 	}

@@ -143,6 +143,7 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 		return err
 	}
 	writeStagesMarkdown(&b, r)
+	writeTLSMarkdown(&b, r.Engine.TLS)
 
 	s := r.Sessions
 	fmt.Fprintf(&b, "**Sessions:** %s · %d forced sign-outs · %d re-sign-ins  \n", mdCell(byStatus(s.ByStatus)), s.ForcedSignouts, s.ReSignIns)

@@ -147,6 +147,16 @@ func Merge(results ...*Result) (*Result, error) {
 	if err := mergeOps(out, results); err != nil {
 		return nil, err
 	}
+	for i, r := range results { // each shard's TLS timeline placed by its start, as the timeline's
+		var err error
+		shift := 0
+		if t := r.Engine.TLS; t != nil && t.Timeline.BucketMs > 0 {
+			shift = int(r.StartedAt.Sub(out.StartedAt) / (time.Duration(t.Timeline.BucketMs) * time.Millisecond))
+		}
+		if out.Engine.TLS, err = mergeTLS(out.Engine.TLS, r.Engine.TLS, shift); err != nil {
+			return nil, fmt.Errorf("result %d: %w", i+1, err)
+		}
+	}
 	mergeWindows(out, results)
 	tl, err := mergeTimelines(out.StartedAt, results)
 	if err != nil {

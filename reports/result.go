@@ -275,6 +275,9 @@ type Engine struct {
 	FDLimit uint64 `json:"fd_limit,omitempty"`
 	// Connections counts the connections the run opened to the target.
 	Connections Connections `json:"connections,omitzero"`
+	// TLS is the run's TLS handshakes with an https target (tls.go);
+	// absent against a plain-HTTP one.
+	TLS *TLS `json:"tls,omitempty"`
 	// Sim describes the simulator of stampede simulate (sim.go); absent
 	// for a live run.
 	Sim *Sim `json:"sim,omitempty"`

@@ -135,6 +135,9 @@ func WriteText(w io.Writer, r *Result) error {
 		}
 		b.WriteString("\n")
 	}
+	if l := TLSLine(e.TLS); l != "" {
+		b.WriteString("tls        " + l + "\n")
+	}
 	if w := GeneratorWarning(r); w != "" {
 		b.WriteString("warning    " + w + "\n")
 	}

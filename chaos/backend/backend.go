@@ -176,6 +176,7 @@ type Backend struct {
 	sessions     *sessionStore
 	counters     *responseCounters
 	tokensMinted atomic.Int64
+	tls          tlsCounters // handshakes served by ListenTLS
 	faults       atomic.Pointer[Faults]
 	rotation     atomic.Pointer[Rotation]
 	tokenDice    *faultDice // token-endpoint 429/503 draws

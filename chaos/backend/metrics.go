@@ -18,6 +18,12 @@ var (
 		"Session JWTs signed.", nil, nil)
 	descShed = prometheus.NewDesc("stampede_backend_shed_total",
 		"Client requests answered 503 overloaded by admission control, by reason.", []string{"reason"}, nil)
+	descTLSHandshakes = prometheus.NewDesc("stampede_backend_tls_handshakes_total",
+		"TLS handshakes served, by kind: full or resumed (from a session ticket).", []string{"kind"}, nil)
+	descTLSCPU = prometheus.NewDesc("stampede_backend_tls_handshake_cpu_seconds_total",
+		"CPU time the server's side of the measured TLS handshakes took, by kind.", []string{"kind"}, nil)
+	descTLSMeasured = prometheus.NewDesc("stampede_backend_tls_handshakes_measured_total",
+		"TLS handshakes whose server-side CPU time was measured, by kind.", []string{"kind"}, nil)
 	descAdmission = []struct {
 		desc  *prometheus.Desc
 		value func(AdmissionStats) int64
@@ -45,6 +51,9 @@ func (backendCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descSessions
 	ch <- descTokensMinted
 	ch <- descShed
+	ch <- descTLSHandshakes
+	ch <- descTLSCPU
+	ch <- descTLSMeasured
 	for _, m := range descAdmission {
 		ch <- m.desc
 	}
@@ -65,6 +74,16 @@ func (c backendCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descShed, prometheus.CounterValue, float64(a.ShedQueueWait), ShedQueueWait)
 	for _, m := range descAdmission {
 		ch <- prometheus.MustNewConstMetric(m.desc, prometheus.GaugeValue, float64(m.value(a)))
+	}
+	if t := c.b.tls.stats(); t != nil {
+		for _, k := range []struct {
+			kind           string
+			n, cpu, measur int64
+		}{{"full", t.HandshakesFull, t.CPUFullNs, t.MeasuredFull}, {"resumed", t.HandshakesResumed, t.CPUResumedNs, t.MeasuredResumed}} {
+			ch <- prometheus.MustNewConstMetric(descTLSHandshakes, prometheus.CounterValue, float64(k.n), k.kind)
+			ch <- prometheus.MustNewConstMetric(descTLSCPU, prometheus.CounterValue, float64(k.cpu)/1e9, k.kind)
+			ch <- prometheus.MustNewConstMetric(descTLSMeasured, prometheus.CounterValue, float64(k.measur), k.kind)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -22,7 +23,7 @@ const (
 
 // Server is a Backend listening on a TCP address.
 type Server struct {
-	// URL is the base URL, "http://127.0.0.1:PORT".
+	// URL is the base URL, "http://127.0.0.1:PORT" ("https://" with TLS).
 	URL string
 	// Addr is the address listened on, "127.0.0.1:PORT".
 	Addr string
@@ -39,12 +40,30 @@ type Server struct {
 
 // Listen serves b on addr ("127.0.0.1:0" picks a free port) until Close.
 func (b *Backend) Listen(addr string) (*Server, error) {
+	return b.listen(addr, nil)
+}
+
+// ListenTLS serves b over TLS 1.3 with cert on addr until Close: HTTP/2
+// and HTTP/1.1 by ALPN, session tickets on; Stats counts the handshakes
+// (TLSStats). The URL is "https://127.0.0.1:PORT".
+func (b *Backend) ListenTLS(addr string, cert tls.Certificate) (*Server, error) {
+	return b.listen(addr, &cert)
+}
+
+// listen serves b on addr, over TLS with cert when cert is not nil.
+func (b *Backend) listen(addr string, cert *tls.Certificate) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("backend: listen on %s: %w", addr, err)
 	}
+	scheme := "http://"
+	if cert != nil {
+		b.tls.on.Store(true)
+		ln = tls.NewListener(meteredListener{ln}, serverTLS(*cert, &b.tls))
+		scheme = "https://"
+	}
 	s := &Server{
-		URL:  "http://" + ln.Addr().String(),
+		URL:  scheme + ln.Addr().String(),
 		Addr: ln.Addr().String(),
 		srv: &http.Server{
 			Handler:           b,

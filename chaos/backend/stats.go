@@ -65,6 +65,9 @@ type Stats struct {
 	// Config.MaxInflight). Shed requests are also counted in Endpoints,
 	// as status 503.
 	Admission AdmissionStats `json:"admission"`
+	// TLS counts the TLS handshakes served, when the backend listens with
+	// TLS (ListenTLS); nil otherwise.
+	TLS *TLSStats `json:"tls,omitempty"`
 }
 
 // responseCounters counts responses per endpoint and status code without locks.
@@ -150,6 +153,7 @@ func (b *Backend) Stats() Stats {
 		Sessions:     b.sessions.counts(b.cfg.Now()),
 		TokensMinted: b.tokensMinted.Load(),
 		Admission:    b.admission.stats(),
+		TLS:          b.tls.stats(),
 	}
 }
 

@@ -79,6 +79,9 @@ func (o *runOptions) resolve() (profiles.Profile, error) {
 		}
 		if o.target != "" {
 			p.Target.URL = o.target
+			if p.Target.Kind == "" {
+				p.Target.TLS = false // the embedded backend's: --target's scheme says whether it is TLS
+			}
 		}
 		if o.updateCredentials {
 			p.Target.UpdateCredentials = true

@@ -28,6 +28,8 @@ type serveOptions struct {
 	// metricsAddr is --metrics-addr: a second address serving the
 	// backend's metrics without the admin token; empty is off.
 	metricsAddr string
+	// tls is --tls, --tls-cert, --tls-key and --tls-cert-out (servetls.go).
+	tls serveTLSFlags
 	// onListen, if set, receives the server once it listens (tests).
 	onListen func(*backend.Server)
 	// onMetrics, if set, receives the URL of --metrics-addr's metrics
@@ -55,6 +57,7 @@ func newServeCmd(s streams) *cobra.Command {
 	f.IntVar(&o.maxQueue, "max-queue", 0, "client requests waiting for a slot; beyond that they are answered 503 overloaded (0: 1024)")
 	f.DurationVar(&o.queueWait, "queue-wait", 0, "longest wait for a slot before 503 overloaded (0: 2s)")
 	f.StringVar(&o.metricsAddr, "metrics-addr", "", "also serve the backend's Prometheus metrics, with the Go runtime's and the process's, at http://HOST:PORT/metrics, without the admin token (default off)")
+	o.tls.register(f)
 	f.StringVar(&o.adminToken, "admin-token", "", "require this token as \"Authorization: Bearer TOKEN\" on /admin/* and /metrics (default $"+adminTokenEnv+"); required to listen beyond loopback")
 	return cmd
 }
@@ -92,6 +95,7 @@ func (o *serveOptions) run(cmd *cobra.Command) error {
 			errs = append(errs, err.Error())
 		}
 	}
+	errs = append(errs, o.tls.check()...)
 	adminToken, problem := o.resolveAdminToken()
 	if problem != "" {
 		errs = append(errs, problem)
@@ -112,8 +116,25 @@ func (o *serveOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return usageError(err)
 	}
-	srv, err := be.Listen(o.addr)
-	if err != nil {
+	var srv *backend.Server
+	tlsNote := ""
+	if o.tls.enabled() {
+		cert, generated, err := o.tls.certificate()
+		if err != nil {
+			return err
+		}
+		if srv, err = be.ListenTLS(o.addr, cert); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		tlsNote = "TLS 1.3, certificate " + o.tls.certFile
+		if generated {
+			tlsNote = "TLS 1.3, self-signed certificate"
+			if o.tls.certOut != "" {
+				tlsNote += " written to " + o.tls.certOut
+			}
+		}
+		tlsNote += ", SHA-256 fingerprint " + backend.Fingerprint(cert) + "; "
+	} else if srv, err = be.Listen(o.addr); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	var metrics *metricsServer
@@ -124,8 +145,8 @@ func (o *serveOptions) run(cmd *cobra.Command) error {
 		}
 	}
 	cfg := be.Config()
-	fmt.Fprintf(o.streams.out, "stampede backend listening on %s (%s, tokens %s, %d in flight, %d queued up to %s); stop with Ctrl-C\n",
-		srv.URL, o.signing, o.tokenLifetime, cfg.MaxInflight, cfg.MaxQueue, cfg.QueueWait)
+	fmt.Fprintf(o.streams.out, "stampede backend listening on %s (%s%s, tokens %s, %d in flight, %d queued up to %s); stop with Ctrl-C\n",
+		srv.URL, tlsNote, o.signing, o.tokenLifetime, cfg.MaxInflight, cfg.MaxQueue, cfg.QueueWait)
 	if !isLoopbackAddr(o.addr) {
 		fmt.Fprintf(o.streams.err, "stampede: warning: listening on %s, beyond loopback: anyone who reaches it can sign in and call the API; /admin and /metrics require the admin token\n", srv.Addr)
 	}

@@ -159,7 +159,7 @@ func (c *client) switchLife(now time.Time) {
 	if c.m.Background() {
 		c.gauge(record.GaugeBackground, -1)
 		if c.cold || c.suspended {
-			c.output(Output{Kind: OutDrop})
+			c.output(Output{Kind: OutDrop, Cold: c.cold})
 		}
 		c.step(now, model.Event{Kind: model.EvForeground, ColdStart: c.cold})
 		c.lifeAt = now.Add(c.life.Foreground())

@@ -82,6 +82,9 @@ type Output struct {
 	// Task is OutPending's session task; ClientToken OutEnd's.
 	Task        string
 	ClientToken string
+	// Cold says an OutDrop is a cold start: the app was killed, and its
+	// TLS sessions went with it.
+	Cold bool
 }
 
 // Request is a request a client sent: the model's action, and what the

@@ -96,6 +96,7 @@ func newTransport(p profiles.Profile, o Options, w io.Writer) (uint64, *transpor
 			defer mu.Unlock()
 			fmt.Fprintf(w, "stampede: warning: %s\n", msg)
 		},
+		TLSResumption: p.TLSResumption && speaksTLS(p),
 	})
 	return limit, tr, nil
 }

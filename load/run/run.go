@@ -139,6 +139,11 @@ func Execute(ctx context.Context, o Options) (*reports.Result, error) {
 		return nil, fmt.Errorf("cannot create the results directory: %w", err)
 	}
 
+	cert, clientTLS, err := embeddedTLS(p, o.TLS)
+	if err != nil {
+		return nil, err
+	}
+	o.TLS = clientTLS
 	fdLimit, tr, err := newTransport(p, o, warn)
 	if err != nil {
 		return nil, err
@@ -159,7 +164,7 @@ func Execute(ctx context.Context, o Options) (*reports.Result, error) {
 	}
 	tg, err := target.Open(ctx, p, target.Options{Client: hc, Source: o.TargetSource, AdminToken: o.AdminToken,
 		PreflightTimeout: o.PreflightTimeout, SkipPreflight: o.SkipPreflight, FirstClient: o.Shard,
-		Getenv: o.Getenv, Warn: warn, OnBackend: onBackend})
+		Getenv: o.Getenv, Warn: warn, OnBackend: onBackend, TLSCert: cert})
 	if err != nil {
 		return nil, err
 	}
@@ -208,6 +213,9 @@ func Execute(ctx context.Context, o Options) (*reports.Result, error) {
 	res.Engine.FDLimit = fdLimit
 	if embedded != nil {
 		res.Sessions.ServerByStatus = embedded.Stats().Sessions
+	}
+	if err := recordTLS(res, tr, embedded); err != nil {
+		return nil, fmt.Errorf("run: %w", err)
 	}
 	toxics.finish(res)
 	if err := cp.stop(); err != nil {

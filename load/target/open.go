@@ -2,6 +2,7 @@ package target
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -62,6 +63,9 @@ type Options struct {
 	Warn io.Writer
 	// OnBackend, if set, receives the embedded backend once it listens.
 	OnBackend func(*backend.Backend)
+	// TLSCert, if set, serves the embedded backend over TLS with this
+	// certificate (target.tls), which Client must trust.
+	TLSCert *tls.Certificate
 }
 
 // Opened is a target ready for a run: how clients sign in and refresh, the
@@ -120,7 +124,12 @@ func Open(ctx context.Context, p profiles.Profile, o Options) (*Opened, error) {
 		if err != nil {
 			return nil, fmt.Errorf("embedded backend: %w", err)
 		}
-		srv, err := be.Listen("127.0.0.1:0")
+		var srv *backend.Server
+		if o.TLSCert != nil {
+			srv, err = be.ListenTLS("127.0.0.1:0", *o.TLSCert)
+		} else {
+			srv, err = be.Listen("127.0.0.1:0")
+		}
 		if err != nil {
 			return nil, fmt.Errorf("embedded backend: %w", err)
 		}

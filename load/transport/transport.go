@@ -93,6 +93,9 @@ type TransportConfig struct {
 	SharedConns int
 	// TLS is the TLS configuration for https targets; nil: the defaults.
 	TLS *tls.Config
+	// TLSResumption keeps TLS sessions to resume on a redial: one cache
+	// per client (PerClient), one for the shared pool (tlscache.go).
+	TLSResumption bool
 	// Ports is the kernel's ephemeral port range; zero: ReadPortRange.
 	Ports PortRange
 	// FDLimit is the process's file descriptor limit, for warnings.
@@ -117,6 +120,7 @@ type Transport struct {
 	tls     *tls.Config
 	shared  *http.Transport
 	clients []atomic.Pointer[clientPool]
+	meter   *tlsMeter // dials and TLS handshakes (tlscache.go)
 	// spread is the source addresses of dials to 127.0.0.0/8, nil when the
 	// kernel chooses.
 	spread []netip.Addr
@@ -137,8 +141,8 @@ func NewTransport(cfg TransportConfig) *Transport {
 	if cfg.Ports.Size() <= 0 {
 		cfg.Ports = ReadPortRange()
 	}
-	t := &Transport{cfg: cfg}
-	t.tls = countHandshakes(cfg.TLS, &t.handshakes)
+	t := &Transport{cfg: cfg, meter: newTLSMeter(time.Now())}
+	t.tls = sharedTLS(countHandshakes(cfg.TLS, &t.handshakes), cfg.TLSResumption)
 	t.shared = t.newHTTPTransport(cfg.SharedConns, nil)
 	conns := min(cfg.Clients, cfg.SharedConns)
 	if cfg.PerClient {
@@ -171,7 +175,8 @@ func countHandshakes(cfg *tls.Config, n *atomic.Int64) *tls.Config {
 
 // clientPool is one client's connections.
 type clientPool struct {
-	tr *http.Transport
+	tr      *http.Transport
+	session *clientSession // its TLS session cache; nil without resumption
 	// gen counts the drops: a connection dialled before the last one is
 	// dead, and is closed instead of being written to.
 	gen atomic.Uint32
@@ -190,7 +195,7 @@ func (t *Transport) newHTTPTransport(conns int, c *clientPool) *http.Transport {
 		MaxConnsPerHost:       conns,
 		MaxIdleConnsPerHost:   conns,
 		IdleConnTimeout:       90 * time.Second,
-		TLSClientConfig:       t.tls,
+		TLSClientConfig:       t.clientTLS(c),
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true,
@@ -200,7 +205,7 @@ func (t *Transport) newHTTPTransport(conns int, c *clientPool) *http.Transport {
 // RoundTrip sends req over its client's connections (per client) or the
 // shared pool.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	return t.pool(req.Context()).RoundTrip(req)
+	return t.pool(req.Context()).RoundTrip(t.traced(req))
 }
 
 // pool is the connection pool of the client ctx belongs to.
@@ -301,6 +306,7 @@ func (t *Transport) dial(ctx context.Context, network, addr string, c *clientPoo
 		return nil, err
 	}
 	t.dials.Add(1)
+	t.meter.dialed(time.Now())
 	atomicMax(&t.peak, open)
 	return &countedConn{Conn: conn, open: &t.open, pool: c, gen: gen}, nil
 }

@@ -168,6 +168,10 @@
         opts.axes[1].label = c.step_s > 0 ? "per " + Math.round(c.step_s * 1000) + " ms" : "per bucket";
         opts.plugins.push(eventsPlugin(data.events || []));
         break;
+      case "tls":
+        opts.axes[1].label = c.step_s > 0 ? "per " + Math.round(c.step_s * 1000) + " ms" : "per bucket";
+        opts.plugins.push(eventsPlugin(data.events || []));
+        break;
       case "clients":
         opts.axes[1].label = "clients";
         opts.plugins.push(eventsPlugin(data.events || []));
