@@ -91,6 +91,10 @@ func (p *Proxy) Result(runID, version string, partial bool) (*reports.Result, er
 	})
 	fig.TopSessions = top[:min(len(top), 10)]
 	res.Proxy = &fig
+	var err error
+	if fig.OverheadMs, fig.OverheadHDR, err = p.overhead.summary(); err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
 	res.Herd.DuplicateRefreshes = fig.DuplicateRefreshes
 	for i, flt := range p.faults.snapshot() {
 		e := reports.Event{Index: i, Type: flt.Event.Type, At: flt.Event.At.String(), StartS: flt.Start.Seconds(), EndS: flt.Start.Seconds()}

@@ -45,6 +45,13 @@ type ProxyFigures struct {
 	// TopSessions are the sessions with the most duplicate refreshes,
 	// reuses, stale retries and retry loops (at most 10), by hashed key.
 	TopSessions []ProxySession `json:"top_sessions,omitempty"`
+	// OverheadMs is the proxy's own time per request, in milliseconds:
+	// from its handler's start to its end, less the time it waited on the
+	// client's body, a fault's delay, the upstream's answer and the copy of
+	// the answer's body (docs/proxy.md#what-the-proxy-costs); OverheadHDR
+	// its HDR histogram (microseconds). Absent before any request.
+	OverheadMs  *Summary `json:"overhead_ms,omitempty"`
+	OverheadHDR string   `json:"overhead_hdr,omitempty"`
 }
 
 // ProxySession are one session's figures; Session is a digest of its key.

@@ -314,6 +314,9 @@ func proxySummary(r *reports.Result) string {
 		}
 	}
 	fmt.Fprintf(&b, "herd: peak %.0f/s, mean %.1f/s, max in flight %d\n", r.Herd.PeakRPS, r.Herd.MeanRPS, r.Herd.MaxInflight)
+	if o := f.OverheadMs; o != nil {
+		fmt.Fprintf(&b, "the proxy's own time: p50 %.3f ms, p99 %.3f ms a request\n", o.P50, o.P99)
+	}
 	if f.UpstreamErrors+f.Rejected+f.Unattributed > 0 {
 		fmt.Fprintf(&b, "upstream errors %d · rejected %d · unattributed %d\n", f.UpstreamErrors, f.Rejected, f.Unattributed)
 	}
