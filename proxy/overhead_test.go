@@ -28,12 +28,13 @@ func (s slowTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // none of the time it waited on the upstream (1 s an answer) or on a
 // brownout's injected delay (2 s a refresh): in a bubble whose clock moves
 // only while the proxy waits, its own time is 0 while the latency through
-// it is the waits'.
+// it is the waits'. Thresholds gate it (proxy.overhead_p50, _p99).
 func TestProxyOverheadLeavesOutTheUpstreamAndFaults(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		u, _ := url.Parse("http://upstream.invalid")
 		p := profiles.Default()
 		p.Events = []profiles.Event{{Type: profiles.EventBrownout, Latency: profiles.Duration(2 * time.Second), Duration: profiles.Duration(time.Hour)}}
+		p.Thresholds = []profiles.Threshold{{Expr: "proxy.overhead_p99 < 1ms"}, {Expr: "proxy.overhead_p50 > 5ms"}}
 		px, err := New(Config{Upstream: u, Profile: p, Transport: slowTransport{delay: time.Second}})
 		if err != nil {
 			t.Fatal(err)
@@ -65,6 +66,9 @@ func TestProxyOverheadLeavesOutTheUpstreamAndFaults(t *testing.T) {
 		}
 		if api, rf := res.Ops["api"].LatencyMs, res.Ops["refresh"].LatencyMs; api.P50 < 1000 || rf.Max < 3000 {
 			t.Errorf("latency through the proxy: api %+v, refresh %+v: want the upstream's 1 s, and the brownout's 2 s more", api, rf)
+		}
+		if len(res.Thresholds) != 2 || !res.Thresholds[0].OK || res.Thresholds[1].OK {
+			t.Errorf("thresholds on the proxy's own time: %+v", res.Thresholds)
 		}
 		if h, err := reports.DecodeHistogram(res.Proxy.OverheadHDR); err != nil || h.TotalCount() != 5 {
 			t.Errorf("overhead histogram: %v, %v; want 5 requests", h, err)
