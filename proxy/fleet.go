@@ -382,9 +382,9 @@ func callKey(r *http.Request, body []byte) [32]byte {
 		b = append(b, r.URL.RequestURI()...)
 	}
 	b = append(b, '\n')
-	b = append(b, r.Header.Get("Idempotency-Key")...)
+	b = append(b, headerValue(r.Header, "Idempotency-Key")...)
 	b = append(b, '\n')
-	b = append(b, r.Header.Get("X-Request-Id")...)
+	b = append(b, headerValue(r.Header, "X-Request-Id")...)
 	b = append(b, '\n')
 	b = append(b, body...)
 	k := sha256.Sum256(b)

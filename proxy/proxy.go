@@ -153,6 +153,25 @@ func (p *Proxy) Faults() []Fault { return p.faults.snapshot() }
 var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
 	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
 
+// dropHopHeaders deletes the hop-by-hop headers from h, by their
+// canonical keys (Header.Del would canonicalize each again).
+func dropHopHeaders(h http.Header) {
+	for _, k := range hopHeaders {
+		if _, ok := h[k]; ok {
+			delete(h, k)
+		}
+	}
+}
+
+// headerValue is h's first value of the canonical key k, as Header.Get
+// without canonicalizing k again.
+func headerValue(h http.Header, k string) string {
+	if v := h[k]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // writeError answers a JSON error; it never echoes the request.
 func writeError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
@@ -339,10 +358,8 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, body []byte, q r
 		// one turns out closed.
 		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
-	for _, h := range hopHeaders {
-		out.Header.Del(h)
-	}
-	if c := r.Header.Get("Connection"); c != "" {
+	dropHopHeaders(out.Header)
+	if c := headerValue(r.Header, "Connection"); c != "" {
 		for f := range strings.SplitSeq(c, ",") {
 			out.Header.Del(strings.TrimSpace(f))
 		}
@@ -363,9 +380,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, body []byte, q r
 		return http.StatusBadGateway, answer{}
 	}
 	defer resp.Body.Close()
-	for _, h := range hopHeaders {
-		resp.Header.Del(h)
-	}
+	dropHopHeaders(resp.Header)
 	var ans answer
 	if q.kind == KindSignIn || q.kind == KindRefresh {
 		reading := time.Now()
