@@ -27,6 +27,31 @@ type round struct {
 	p99    time.Duration
 	failed int64
 	cores  float64
+	// busy is the share of the machine's CPU time (all its cores, every
+	// process) spent busy during the round; -1 where unknown.
+	busy float64
+}
+
+// machineCPU reads the machine's busy and total CPU time (in clock ticks)
+// from /proc/stat; ok is false where there is none.
+func machineCPU() (busy, total int64, ok bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0, 0, false
+	}
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		total += n
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return busy, total, true
 }
 
 // cpuTime is the process's user and system CPU time so far.
@@ -47,6 +72,7 @@ func pacedRound(hc *http.Client, target, token string, rate, workers int, d time
 	var next atomic.Int64
 	start := time.Now().Add(20 * time.Millisecond)
 	cpu0 := cpuTime()
+	busy0, total0, haveStat := machineCPU()
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
@@ -76,7 +102,11 @@ func pacedRound(hc *http.Client, target, token string, rate, workers int, d time
 	}
 	wg.Wait()
 	wall := time.Since(start)
-	return round{p50: time.Duration(h.ValueAtQuantile(50)) * time.Microsecond,
+	busyShare := -1.0
+	if busy1, total1, ok := machineCPU(); ok && haveStat && total1 > total0 {
+		busyShare = float64(busy1-busy0) / float64(total1-total0)
+	}
+	return round{busy: busyShare, p50: time.Duration(h.ValueAtQuantile(50)) * time.Microsecond,
 		p99: time.Duration(h.ValueAtQuantile(99)) * time.Microsecond, failed: failed,
 		cores: float64(cpuTime()-cpu0) / float64(wall)}
 }
@@ -102,9 +132,11 @@ func loadAverage() string {
 // in alternating short rounds (A B A B …, after a warm-up of each), so
 // that drift in the machine's load hits both alike. It reports the median
 // of each side's per-round p99s, their difference (the p99 the proxy
-// adds) and ratio, the medians of the per-round p50s, the proxy's own time per request as it measures it
-// itself (proxy.overhead_ms), the CPU the process used (cores) and the
-// machine's load average. Run it alone, once (about 25 s):
+// adds) and ratio, the medians of the per-round p50s, the proxy's own
+// time per request as it measures it itself (proxy.overhead_ms), the CPU
+// the process used (cores), the share of the whole machine's CPU busy
+// (every process: is the machine saturated?) and its load average. Run it
+// alone, once (about 25 s):
 //
 //	go test -run '^$' -bench ProxyAddedP99 -benchtime 1x ./proxy/
 func BenchmarkProxyAddedP99At5000RPS(b *testing.B) {
@@ -138,7 +170,7 @@ func BenchmarkProxyAddedP99At5000RPS(b *testing.B) {
 		pacedRound(direct, up.URL, token, rate, workers, 500*time.Millisecond)
 		pacedRound(proxied, srv.URL, token, rate, workers, 500*time.Millisecond)
 		var a, p, a50, p50 []time.Duration
-		var coresA, coresB float64
+		var coresA, coresB, busyA, busyB float64
 		for i := range rounds {
 			ra := pacedRound(direct, up.URL, token, rate, workers, length)
 			rb := pacedRound(proxied, srv.URL, token, rate, workers, length)
@@ -148,8 +180,9 @@ func BenchmarkProxyAddedP99At5000RPS(b *testing.B) {
 			a, p = append(a, ra.p99), append(p, rb.p99)
 			a50, p50 = append(a50, ra.p50), append(p50, rb.p50)
 			coresA, coresB = coresA+ra.cores/rounds, coresB+rb.cores/rounds
-			b.Logf("round %d: direct p50 %v p99 %v (%.2f cores), proxied p50 %v p99 %v (%.2f cores)",
-				i, ra.p50, ra.p99, ra.cores, rb.p50, rb.p99, rb.cores)
+			busyA, busyB = busyA+ra.busy/rounds, busyB+rb.busy/rounds
+			b.Logf("round %d: direct p50 %v p99 %v (%.2f cores; machine %.0f%% busy), proxied p50 %v p99 %v (%.2f cores; machine %.0f%% busy)",
+				i, ra.p50, ra.p99, ra.cores, 100*ra.busy, rb.p50, rb.p99, rb.cores, 100*rb.busy)
 		}
 		ma, mp := median(a), median(p)
 		res, err := px.Result("bench", "bench", false)
@@ -168,6 +201,8 @@ func BenchmarkProxyAddedP99At5000RPS(b *testing.B) {
 		b.ReportMetric(own.P99*1000, "own-p99-µs")
 		b.ReportMetric(coresA, "cores-direct")
 		b.ReportMetric(coresB, "cores-proxied")
+		b.ReportMetric(busyA, "machine-busy-direct")
+		b.ReportMetric(busyB, "machine-busy-proxied")
 	}
 }
 
