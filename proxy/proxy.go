@@ -214,19 +214,19 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.overhead.record(time.Since(began), read.Sub(began)+fl.wait)
 }
 
-// readBody reads r's body up to max bytes: nothing for a request without
+// readBody reads r's body up to limit bytes: nothing for a request without
 // one, into a slice of the declared length for one with a Content-Length.
-func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
-	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody { // the server's body of a request without one
 		return nil, nil
 	}
-	rd := http.MaxBytesReader(w, r.Body, max)
-	if r.ContentLength < 0 || r.ContentLength > max {
+	rd := http.MaxBytesReader(w, r.Body, limit)
+	if r.ContentLength <= 0 || r.ContentLength > limit { // unknown, or too large
 		return io.ReadAll(rd)
 	}
 	body := make([]byte, r.ContentLength)
 	n, err := io.ReadFull(rd, body)
-	if err == io.ErrUnexpectedEOF {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
 		err = fmt.Errorf("request body: %d of %d bytes: %w", n, r.ContentLength, err)
 	}
 	return body[:n], err
