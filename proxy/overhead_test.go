@@ -70,6 +70,10 @@ func TestProxyOverheadLeavesOutTheUpstreamAndFaults(t *testing.T) {
 		if len(res.Thresholds) != 2 || !res.Thresholds[0].OK || res.Thresholds[1].OK {
 			t.Errorf("thresholds on the proxy's own time: %+v", res.Thresholds)
 		}
+		var md strings.Builder
+		if err := reports.Render(&md, res, "markdown"); err != nil || !strings.Contains(md.String(), "| the proxy's own time a request | p50 0.000 ms · p99 0.000 ms |") {
+			t.Errorf("report.md shows no own time (%v):\n%s", err, md.String())
+		}
 		if h, err := reports.DecodeHistogram(res.Proxy.OverheadHDR); err != nil || h.TotalCount() != 5 {
 			t.Errorf("overhead histogram: %v, %v; want 5 requests", h, err)
 		}

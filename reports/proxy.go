@@ -80,6 +80,9 @@ func writeProxyMarkdown(b *strings.Builder, r *Result) {
 	fmt.Fprintf(b, "| unattributed requests | %d |\n", p.Unattributed)
 	fmt.Fprintf(b, "| upstream errors (502) | %d |\n", p.UpstreamErrors)
 	fmt.Fprintf(b, "| rejected (too large) | %d |\n", p.Rejected)
+	if o := p.OverheadMs; o != nil {
+		fmt.Fprintf(b, "| the proxy's own time a request | p50 %.3f ms · p99 %.3f ms |\n", o.P50, o.P99)
+	}
 	if len(p.Faults) > 0 {
 		names := make([]string, 0, len(p.Faults))
 		for k := range p.Faults {
@@ -122,6 +125,9 @@ func proxyHTMLRows(p *ProxyFigures) (sessions, requests, engine []htmlRow) {
 	}
 	sort.Strings(names)
 	engine = []htmlRow{{Name: "mode", Value: "proxy: the server's view of a fleet it did not drive"}}
+	if o := p.OverheadMs; o != nil {
+		engine = append(engine, htmlRow{Name: "the proxy's own time a request", Value: fmt.Sprintf("p50 %.3f ms · p99 %.3f ms", o.P50, o.P99)})
+	}
 	for _, k := range names {
 		engine = append(engine, htmlRow{Name: "answers made by " + k, Value: n(p.Faults[k])})
 	}
