@@ -193,7 +193,7 @@ func NewClassifier(p profiles.Profile) (*Classifier, error) {
 
 // classify reads r's kind and tokens; body is the request body (bounded).
 func (c *Classifier) classify(r *http.Request, body []byte) request {
-	q := request{bearer: bearer(r.Header.Get("Authorization"))}
+	q := request{bearer: bearer(headerValue(r.Header, "Authorization"))}
 	switch c.kind {
 	case profiles.TargetOAuth2:
 		if r.Method == http.MethodPost && r.URL.Path == c.tokenPath {

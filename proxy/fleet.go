@@ -3,6 +3,7 @@ package proxy
 import (
 	"crypto/sha256"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -152,6 +153,9 @@ type flight struct {
 	// ans is what the answer issued; ended: the fleet has recorded it.
 	ans   answer
 	ended bool
+	// wait is the time the proxy spent waiting on others for it (a
+	// fault's delay, the upstream), left out of its own time.
+	wait time.Duration
 }
 
 // begin records a request arriving; it names its session when it can.
@@ -237,20 +241,16 @@ func (f *fleet) begin(now time.Time, q request, r *http.Request, body []byte) *f
 		f.tl.RefreshInflight[i] = max(f.tl.RefreshInflight[i], f.inflight)
 	case KindAPI:
 		f.tl.APICalls[i]++
-		h := sha256.New()
-		h.Write([]byte(r.Method + " " + r.URL.RequestURI() + "\n"))
+		fl.key = callKey(r, body)
 		// A call id the app sends tells a retry (the same id) from a new
 		// call to the same URL.
-		callID := r.Header.Get("Idempotency-Key") + "\n" + r.Header.Get("X-Request-Id")
-		h.Write([]byte(callID + "\n"))
-		h.Write(body)
-		copy(fl.key[:], h.Sum(nil))
+		hasCallID := headerValue(r.Header, "Idempotency-Key") != "" || headerValue(r.Header, "X-Request-Id") != ""
 		retry, failedSeq := false, uint64(0)
 		if st := s.retries[fl.key]; st != nil {
 			// With a call id, the same id is the same call however late
 			// it comes; without, a request later than the window is a new
 			// call to the same URL.
-			if callID == "\n" && now.Sub(st.last) > f.retryWindow {
+			if !hasCallID && now.Sub(st.last) > f.retryWindow {
 				delete(s.retries, fl.key)
 			} else {
 				retry, failedSeq = true, st.seq
@@ -375,6 +375,58 @@ func (f *fleet) end(now time.Time, fl *flight, status int, a answer) {
 	if fl.kind == KindRefresh && fl.presents != (tokenHash{}) && f.refresh.get(fl.presents) == nil {
 		f.refresh.put(fl.presents, &issued{session: fl.session, at: now})
 	}
+}
+
+// keyBufs hold the bytes callKey digests.
+var keyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// callKey tells one API call from another: a digest of its method, path
+// with query, call id headers and body. A call id the app sends tells a
+// retry (the same id) from a new call to the same URL.
+func callKey(r *http.Request, body []byte) [32]byte {
+	bp := keyBufs.Get().(*[]byte)
+	b := append((*bp)[:0], r.Method...)
+	b = append(b, ' ')
+	if r.URL.RawPath == "" && r.URL.Opaque == "" && plainPath(r.URL.Path) {
+		// What r.URL.RequestURI() gives for a plain path, without a string built.
+		b = append(b, r.URL.Path...)
+		if r.URL.ForceQuery || r.URL.RawQuery != "" {
+			b = append(b, '?')
+			b = append(b, r.URL.RawQuery...)
+		}
+	} else {
+		b = append(b, r.URL.RequestURI()...)
+	}
+	b = append(b, '\n')
+	b = append(b, headerValue(r.Header, "Idempotency-Key")...)
+	b = append(b, '\n')
+	b = append(b, headerValue(r.Header, "X-Request-Id")...)
+	b = append(b, '\n')
+	b = append(b, body...)
+	k := sha256.Sum256(b)
+	if cap(b) <= 64<<10 {
+		*bp = b
+		keyBufs.Put(bp)
+	}
+	return k
+}
+
+// plainPath reports whether p is a path that URL escaping leaves as it
+// is: a slash, then letters, digits and the characters a path may hold.
+func plainPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') {
+			continue
+		}
+		if !strings.ContainsRune("-_.~$&+,/:;=@!'()*", rune(c)) {
+			return false
+		}
+	}
+	return true
 }
 
 // fault counts an answer a fault made.

@@ -32,7 +32,8 @@ const (
 // Config configures a Proxy.
 type Config struct {
 	// Upstream is the backend's base URL; Transport reaches it (nil:
-	// http.DefaultTransport's clone).
+	// http.DefaultTransport's clone with an idle pool of 1,024 connections
+	// per host, so a busy proxy reuses its connections rather than dial).
 	Upstream  *url.URL
 	Transport http.RoundTripper
 	// Profile's target section classifies requests; its events are the
@@ -61,6 +62,10 @@ type Proxy struct {
 	classify *Classifier
 	fleet    *fleet
 	faults   *faults
+	overhead *overhead
+	// basePath is the upstream URL's path without its trailing slash,
+	// which every forwarded path follows.
+	basePath string
 	start    time.Time
 	// done releases requests held by a blackhole when the proxy stops.
 	done chan struct{}
@@ -79,7 +84,9 @@ func New(cfg Config) (*Proxy, error) {
 		return nil, errors.New("upstream: want an http:// or https:// URL with a host")
 	}
 	if cfg.Transport == nil {
-		cfg.Transport = http.DefaultTransport.(*http.Transport).Clone()
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 4096, 1024
+		cfg.Transport = tr
 	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
@@ -104,7 +111,8 @@ func New(cfg Config) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{cfg: cfg, classify: c, start: cfg.Now(), done: make(chan struct{}), skipped: skipped}
+	p := &Proxy{cfg: cfg, classify: c, start: cfg.Now(), done: make(chan struct{}), skipped: skipped,
+		overhead: newOverhead(), basePath: strings.TrimRight(cfg.Upstream.Path, "/")}
 	p.fleet = newFleet(p.start, cfg.RetryLimit, cfg.RetryWindow, cfg.GenerationWindow)
 	p.faults = newFaults(cfg.Profile.Seed)
 	for _, f := range tl {
@@ -145,6 +153,25 @@ func (p *Proxy) Faults() []Fault { return p.faults.snapshot() }
 var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
 	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
 
+// dropHopHeaders deletes the hop-by-hop headers from h, by their
+// canonical keys (Header.Del would canonicalize each again).
+func dropHopHeaders(h http.Header) {
+	for _, k := range hopHeaders {
+		if _, ok := h[k]; ok {
+			delete(h, k)
+		}
+	}
+}
+
+// headerValue is h's first value of the canonical key k, as Header.Get
+// without canonicalizing k again.
+func headerValue(h http.Header, k string) string {
+	if v := h[k]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // writeError answers a JSON error; it never echoes the request.
 func writeError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
@@ -153,9 +180,11 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 }
 
 // ServeHTTP forwards r to the upstream, through the faults, and records
-// what it was and how it was answered.
+// what it was and how it was answered, and the proxy's own time for it.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, p.cfg.MaxBody))
+	began := time.Now()
+	body, err := readBody(w, r, p.cfg.MaxBody)
+	read := time.Now()
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -176,31 +205,47 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// it (call the API with the new token, retry after a 401, refresh
 		// again) before the handler returns. The latency is to the
 		// answer's header.
-		ew := &recordWriter{ResponseWriter: w}
-		ew.before = func(status int) {
-			p.fleet.end(p.cfg.Now(), fl, status, fl.ans)
-			fl.ended = true
-		}
-		w = ew
+		w = &recordWriter{ResponseWriter: w, p: p, fl: fl}
 	}
 	status, ans := p.serve(w, r, body, q, fl)
 	if !fl.ended {
 		p.fleet.end(p.cfg.Now(), fl, status, ans)
 	}
+	p.overhead.record(time.Since(began), read.Sub(began)+fl.wait)
 }
 
-// recordWriter calls before once, with the status, just before the
-// answer's header goes out.
+// readBody reads r's body up to limit bytes: nothing for a request without
+// one, into a slice of the declared length for one with a Content-Length.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody { // the server's body of a request without one
+		return nil, nil
+	}
+	rd := http.MaxBytesReader(w, r.Body, limit)
+	if r.ContentLength <= 0 || r.ContentLength > limit { // unknown, or too large
+		return io.ReadAll(rd)
+	}
+	body := make([]byte, r.ContentLength)
+	n, err := io.ReadFull(rd, body)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = fmt.Errorf("request body: %d of %d bytes: %w", n, r.ContentLength, err)
+	}
+	return body[:n], err
+}
+
+// recordWriter records fl's answer in the fleet once, with the status,
+// just before the answer's header goes out.
 type recordWriter struct {
 	http.ResponseWriter
-	before func(status int)
-	done   bool
+	p    *Proxy
+	fl   *flight
+	done bool
 }
 
 func (w *recordWriter) WriteHeader(status int) {
 	if !w.done {
 		w.done = true
-		w.before(status)
+		w.p.fleet.end(w.p.cfg.Now(), w.fl, status, w.fl.ans)
+		w.fl.ended = true
 	}
 	w.ResponseWriter.WriteHeader(status)
 }
@@ -234,12 +279,14 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, body []byte, q req
 	}
 	if d.latency > 0 {
 		t := time.NewTimer(d.latency)
+		held := time.Now()
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
 			t.Stop()
 			return 499, answer{}
 		}
+		fl.wait += time.Since(held)
 	}
 	switch d.act {
 	case act401:
@@ -260,6 +307,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, body []byte, q req
 		return 0, answer{}
 	case actBlackhole:
 		var until <-chan time.Time
+		held := time.Now()
 		if d.until > 0 {
 			t := time.NewTimer(time.Until(p.start.Add(d.until)))
 			defer t.Stop()
@@ -267,6 +315,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, body []byte, q req
 		}
 		select {
 		case <-until: // the outage ended: the held request goes on
+			fl.wait += time.Since(held)
 		case <-r.Context().Done():
 			return 499, answer{}
 		case <-p.done:
@@ -297,19 +346,24 @@ func resetConn(w http.ResponseWriter) {
 // forward sends the request upstream and copies the answer back.
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, body []byte, q request, fl *flight) (int, answer) {
 	u := *p.cfg.Upstream
-	u.Path = strings.TrimRight(u.Path, "/") + r.URL.Path
+	u.Path = p.basePath + r.URL.Path
 	u.RawPath = ""
 	u.RawQuery = r.URL.RawQuery
-	out, err := http.NewRequestWithContext(r.Context(), r.Method, u.String(), bytes.NewReader(body))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", "cannot forward this request")
-		return http.StatusBadRequest, answer{}
+	// Built as http.NewRequestWithContext would, without printing and
+	// parsing the URL again.
+	out := (&http.Request{Method: r.Method, URL: &u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: r.Header.Clone(), Host: u.Host}).WithContext(r.Context())
+	if out.Header == nil {
+		out.Header = http.Header{}
 	}
-	out.Header = r.Header.Clone()
-	for _, h := range hopHeaders {
-		out.Header.Del(h)
+	if len(body) > 0 {
+		out.Body = io.NopCloser(bytes.NewReader(body))
+		// The Transport sends it again on a fresh connection when a kept-alive
+		// one turns out closed.
+		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
-	if c := r.Header.Get("Connection"); c != "" {
+	dropHopHeaders(out.Header)
+	if c := headerValue(r.Header, "Connection"); c != "" {
 		for f := range strings.SplitSeq(c, ",") {
 			out.Header.Del(strings.TrimSpace(f))
 		}
@@ -318,7 +372,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, body []byte, q r
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		out.Header.Set("X-Forwarded-For", host)
 	}
+	sent := time.Now()
 	resp, err := p.cfg.Transport.RoundTrip(out)
+	fl.wait += time.Since(sent)
 	if err != nil {
 		if errors.Is(r.Context().Err(), context.Canceled) {
 			return 499, answer{}
@@ -328,12 +384,12 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, body []byte, q r
 		return http.StatusBadGateway, answer{}
 	}
 	defer resp.Body.Close()
-	for _, h := range hopHeaders {
-		resp.Header.Del(h)
-	}
+	dropHopHeaders(resp.Header)
 	var ans answer
 	if q.kind == KindSignIn || q.kind == KindRefresh {
+		reading := time.Now()
 		b, err := io.ReadAll(io.LimitReader(resp.Body, p.cfg.MaxBody+1))
+		fl.wait += time.Since(reading)
 		switch {
 		case err != nil:
 			p.fleet.count(1, 0)
@@ -357,12 +413,18 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, body []byte, q r
 	}
 	copyHeader(w.Header(), resp.Header)
 	w.WriteHeader(resp.StatusCode)
-	_, _ = io.Copy(w, resp.Body)
+	buf := copyBufs.Get().(*[]byte)
+	copying := time.Now()
+	_, _ = io.CopyBuffer(w, resp.Body, *buf)
+	fl.wait += time.Since(copying)
+	copyBufs.Put(buf)
 	return resp.StatusCode, ans
 }
 
+// copyHeader gives dst src's values; it shares src's slices, which the
+// proxy no longer changes once it copies them.
 func copyHeader(dst, src http.Header) {
 	for k, vs := range src {
-		dst[k] = append(dst[k][:0:0], vs...)
+		dst[k] = vs
 	}
 }

@@ -91,6 +91,10 @@ func (p *Proxy) Result(runID, version string, partial bool) (*reports.Result, er
 	})
 	fig.TopSessions = top[:min(len(top), 10)]
 	res.Proxy = &fig
+	var err error
+	if fig.OverheadMs, fig.OverheadHDR, err = p.overhead.summary(); err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
 	res.Herd.DuplicateRefreshes = fig.DuplicateRefreshes
 	faults := p.faults.snapshot()
 	for i, flt := range faults {

@@ -19,7 +19,14 @@ func hashToken(tok string) tokenHash {
 	if tok == "" {
 		return h
 	}
-	sum := sha256.Sum256([]byte(tok))
+	// Through a pooled buffer: the conversion to []byte would allocate.
+	bp := keyBufs.Get().(*[]byte)
+	b := append((*bp)[:0], tok...)
+	sum := sha256.Sum256(b)
+	if cap(b) <= 64<<10 {
+		*bp = b
+		keyBufs.Put(bp)
+	}
 	copy(h[:], sum[:16])
 	return h
 }

@@ -47,6 +47,13 @@ type ProxyFigures struct {
 	// TopSessions are the sessions with the most duplicate refreshes,
 	// reuses, stale retries and retry loops (at most 10), by hashed key.
 	TopSessions []ProxySession `json:"top_sessions,omitempty"`
+	// OverheadMs is the proxy's own time per request, in milliseconds:
+	// from its handler's start to its end, less the time it waited on the
+	// client's body, a fault's delay, the upstream's answer and the copy of
+	// the answer's body (docs/proxy.md#what-the-proxy-costs); OverheadHDR
+	// its HDR histogram (microseconds). Absent before any request.
+	OverheadMs  *Summary `json:"overhead_ms,omitempty"`
+	OverheadHDR string   `json:"overhead_hdr,omitempty"`
 }
 
 // ProxySession are one session's figures; Session is a digest of its key.
@@ -75,6 +82,9 @@ func writeProxyMarkdown(b *strings.Builder, r *Result) {
 	fmt.Fprintf(b, "| unattributed requests | %d |\n", p.Unattributed)
 	fmt.Fprintf(b, "| upstream errors (502) | %d |\n", p.UpstreamErrors)
 	fmt.Fprintf(b, "| rejected (too large) | %d |\n", p.Rejected)
+	if o := p.OverheadMs; o != nil {
+		fmt.Fprintf(b, "| the proxy's own time a request | p50 %.3f ms · p99 %.3f ms |\n", o.P50, o.P99)
+	}
 	if len(p.Faults) > 0 {
 		names := make([]string, 0, len(p.Faults))
 		for k := range p.Faults {
@@ -117,6 +127,9 @@ func proxyHTMLRows(p *ProxyFigures) (sessions, requests, engine []htmlRow) {
 	}
 	sort.Strings(names)
 	engine = []htmlRow{{Name: "mode", Value: "proxy: the server's view of a fleet it did not drive"}}
+	if o := p.OverheadMs; o != nil {
+		engine = append(engine, htmlRow{Name: "the proxy's own time a request", Value: fmt.Sprintf("p50 %.3f ms · p99 %.3f ms", o.P50, o.P99)})
+	}
 	for _, k := range names {
 		engine = append(engine, htmlRow{Name: "answers made by " + k, Value: n(p.Faults[k])})
 	}

@@ -123,6 +123,14 @@ func buildGetters() map[string]func(*Result) float64 {
 			return float64(get(r.Proxy))
 		}}
 	}
+	proxyOverhead := func(name string, get func(*Summary) float64) rf {
+		return rf{name, func(r *Result) float64 {
+			if r.Proxy == nil || r.Proxy.OverheadMs == nil {
+				return math.NaN() // no proxy figures, or no request yet
+			}
+			return get(r.Proxy.OverheadMs)
+		}}
+	}
 	section("proxy",
 		proxyField("sessions", func(p *ProxyFigures) int64 { return p.Sessions }),
 		proxyField("duplicate_refreshes", func(p *ProxyFigures) int64 { return p.DuplicateRefreshes }),
@@ -134,6 +142,8 @@ func buildGetters() map[string]func(*Result) float64 {
 		proxyField("unattributed", func(p *ProxyFigures) int64 { return p.Unattributed }),
 		proxyField("upstream_errors", func(p *ProxyFigures) int64 { return p.UpstreamErrors }),
 		proxyField("rejected", func(p *ProxyFigures) int64 { return p.Rejected }),
+		proxyOverhead("overhead_p50", func(s *Summary) float64 { return s.P50 }),
+		proxyOverhead("overhead_p99", func(s *Summary) float64 { return s.P99 }),
 	)
 	return table
 }

@@ -322,6 +322,9 @@ func proxySummary(r *reports.Result) string {
 		fmt.Fprintf(&b, "fault %d %s at %.1f s: burst %d refreshes in 10 s, %d API 401s; %s\n",
 			e.Index, e.Type, e.StartS, e.Burst10s, e.API401, rec)
 	}
+	if o := f.OverheadMs; o != nil {
+		fmt.Fprintf(&b, "the proxy's own time: p50 %.3f ms, p99 %.3f ms a request\n", o.P50, o.P99)
+	}
 	if f.UpstreamErrors+f.Rejected+f.Unattributed > 0 {
 		fmt.Fprintf(&b, "upstream errors %d · rejected %d · unattributed %d\n", f.UpstreamErrors, f.Rejected, f.Unattributed)
 	}

@@ -98,6 +98,7 @@ var groups = func() []group {
 			{"duplicate_refreshes_same_generation", Count}, {"refresh_token_reuse", Count},
 			{"stale_retries", Count}, {"retry_loops", Count}, {"unattributed", Count},
 			{"upstream_errors", Count}, {"rejected", Count},
+			{"overhead_p50", Latency}, {"overhead_p99", Latency},
 		}},
 	}
 }()
