@@ -1,5 +1,7 @@
 package reports
 
+import "fmt"
+
 // Protocols of Connections.Protocol.
 const (
 	ProtoHTTP1 = "HTTP/1.1"
@@ -20,4 +22,32 @@ func ConnProtocol(http1, http2 int64) string {
 		return ProtoHTTP1
 	}
 	return ""
+}
+
+// protocolSummary is what a run's connections spoke, for the reports:
+// "HTTP/2 · 6 requests · at most 5 in flight on one connection", "HTTP/1.1",
+// or "" when unknown.
+func protocolSummary(c Connections) string {
+	if c.Protocol == "" {
+		return ""
+	}
+	s := c.Protocol
+	if c.HTTP2Conns > 0 {
+		s += fmt.Sprintf(" (%d of %d connections, %d requests over HTTP/2, at most %d in flight on one connection)",
+			c.HTTP2Conns, c.HTTP1Conns+c.HTTP2Conns, c.HTTP2Requests, c.MaxStreams)
+	}
+	return s
+}
+
+// connectionsSummary is the connections line of the Markdown and HTML
+// reports: the mode, what they spoke, the dials and TLS handshakes.
+func connectionsSummary(mode string, c Connections) string {
+	if mode == "" {
+		mode = "shared"
+	}
+	s := mode
+	if p := protocolSummary(c); p != "" {
+		s += " · " + p
+	}
+	return s + fmt.Sprintf(" · %d dials · %d TLS handshakes · peak %d open", c.Dials, c.TLSHandshakes, c.PeakOpen)
 }
