@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -25,6 +26,13 @@ const (
 	HTTP2 = "http2"
 )
 
+// ClientStreams bounds one client's requests in flight on its HTTP/2
+// connection; more wait in stampede for one of them to end. Servers allow
+// 100 streams or more at once (SETTINGS_MAX_CONCURRENT_STREAMS), and
+// net/http, when more requests wait for its connection than the server
+// allows streams, stalls them all until their timeout.
+const ClientStreams = 100
+
 // ErrNoHTTP2 is the handshake error of an https target that does not choose
 // h2 by ALPN when the transport speaks HTTP/2 only.
 var ErrNoHTTP2 = errors.New("the target did not choose HTTP/2 (ALPN h2) in the TLS handshake, and http_version is http2")
@@ -45,8 +53,10 @@ type h2Pool struct {
 	// once inflight falls to 0.
 	retired  atomic.Bool
 	inflight atomic.Int64
-	mu       sync.Mutex
-	conns    []*countedConn // its connections not known closed
+	// slots holds a token per request in flight over HTTP/2 (ClientStreams).
+	slots chan struct{}
+	mu    sync.Mutex
+	conns []*countedConn // its connections not known closed
 }
 
 // speaksHTTP2 reports whether the transport may speak HTTP/2.
@@ -75,6 +85,9 @@ func (t *Transport) configureHTTP(tr *http.Transport, c *clientPool) {
 		return
 	}
 	tr.HTTP2 = &http.HTTP2Config{StrictMaxConcurrentRequests: c != nil}
+	if c != nil {
+		c.slots = make(chan struct{}, ClientStreams)
+	}
 	// net/http writes the ALPN protocols into its TLS configuration: one
 	// of its own for each transport.
 	cfg := tr.TLSClientConfig.Clone()
@@ -107,6 +120,16 @@ func (t *Transport) send(req *http.Request, tr *http.Transport, c *clientPool) (
 	if !t.speaksHTTP2() {
 		return tr.RoundTrip(req)
 	}
+	slot := false
+	if c != nil && c.h2.Load() {
+		ctx := req.Context()
+		select {
+		case c.slots <- struct{}{}:
+			slot = true
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
+	}
 	s := &stream{t: t}
 	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{GotConn: s.gotConn}))
 	if c != nil {
@@ -116,7 +139,7 @@ func (t *Transport) send(req *http.Request, tr *http.Transport, c *clientPool) (
 	s.end()
 	if err != nil {
 		if c != nil {
-			t.release(c)
+			t.release(c, slot)
 		}
 		return nil, err
 	}
@@ -126,9 +149,9 @@ func (t *Transport) send(req *http.Request, tr *http.Transport, c *clientPool) (
 	if c != nil {
 		if resp.ProtoMajor == 2 {
 			// Its stream is done when the engine has read its body.
-			resp.Body = &poolBody{ReadCloser: resp.Body, t: t, c: c}
+			resp.Body = &poolBody{ReadCloser: resp.Body, t: t, c: c, slot: slot}
 		} else {
-			t.release(c)
+			t.release(c, slot)
 		}
 	}
 	return resp, nil
@@ -203,18 +226,22 @@ type poolBody struct {
 	io.ReadCloser
 	t    *Transport
 	c    *clientPool
+	slot bool
 	once sync.Once
 }
 
 func (b *poolBody) Close() error {
 	err := b.ReadCloser.Close()
-	b.once.Do(func() { b.t.release(b.c) })
+	b.once.Do(func() { b.t.release(b.c, b.slot) })
 	return err
 }
 
-// release ends one of client pool c's requests; the last one of a retired
-// pool closes its connections.
-func (t *Transport) release(c *clientPool) {
+// release ends one of client pool c's requests, giving back its slot if
+// it held one; the last one of a retired pool closes its connections.
+func (t *Transport) release(c *clientPool, slot bool) {
+	if slot {
+		<-c.slots
+	}
 	if c.inflight.Add(-1) == 0 && c.retired.Load() {
 		c.closeConns()
 	}

@@ -324,3 +324,27 @@ func TestDroppedHTTP2ClientRedials(t *testing.T) {
 		t.Errorf("server saw %d connections closed, want the dropped one", s.closed)
 	}
 }
+
+// TestPerClientHTTP2BoundsItsStreams: a client never has more than
+// ClientStreams requests in flight on its connection; the others wait in
+// stampede and go as the first ones end.
+func TestPerClientHTTP2BoundsItsStreams(t *testing.T) {
+	s := newH2Server(t, true, true, 0)
+	s.arrived = make(chan struct{}, ClientStreams+10)
+	cfg := *s.tlsConfig()
+	cfg.PerClient, cfg.Clients = true, 1
+	tr := NewTransport(cfg)
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr}
+	get(t, hc, s.srv.URL, 0) // the client's connection speaks HTTP/2
+
+	done := make(chan []error)
+	go func() { done <- concurrently(hc, s.srv.URL+"/hold", 0, ClientStreams+10) }()
+	s.wait(t, ClientStreams)
+	s.free()
+	noErrors(t, <-done)
+	opened, _, maxIn := s.counts()
+	if st := tr.Stats(); opened != 1 || maxIn != ClientStreams || st.MaxStreams != ClientStreams {
+		t.Errorf("server saw %d connections and %d requests at once, stats %+v; want one connection, %d requests at once", opened, maxIn, st, ClientStreams)
+	}
+}
