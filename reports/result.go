@@ -293,7 +293,7 @@ type Connections struct {
 	SourceAddrs int `json:"source_addrs"`
 	// Protocol is what the connections spoke: "HTTP/1.1", "HTTP/2" or
 	// "HTTP/1.1 and HTTP/2"; HTTP1Conns and HTTP2Conns count them (a
-	// connection counts at its first request), HTTP2Requests counts the
+	// connection counts at its first answer), HTTP2Requests counts the
 	// requests answered over HTTP/2, and MaxStreams is the most requests
 	// in flight at once on one HTTP/2 connection (0 without HTTP/2).
 	Protocol      string `json:"protocol,omitempty"`

@@ -146,6 +146,12 @@ func (t *Transport) send(req *http.Request, tr *http.Transport, c *clientPool) (
 	if resp.ProtoMajor == 2 {
 		t.h2.http2Requests.Add(1)
 	}
+	s.mu.Lock()
+	last := s.last
+	s.mu.Unlock()
+	if last != nil {
+		t.markProto(last, int32(resp.ProtoMajor))
+	}
 	if c != nil {
 		if resp.ProtoMajor == 2 {
 			// Its stream is done when the engine has read its body.
@@ -162,6 +168,7 @@ type stream struct {
 	t    *Transport
 	mu   sync.Mutex
 	conn *countedConn // the HTTP/2 connection it is in flight on, if any
+	last *countedConn // the connection it went over last
 }
 
 // gotConn notes the connection the request goes over (httptrace.GotConn,
@@ -181,19 +188,14 @@ func (s *stream) gotConn(info httptrace.GotConnInfo) {
 	if !ok {
 		return
 	}
-	proto := int32(1)
-	if h2 {
-		proto = 2
-	}
-	s.t.markProto(cc, proto)
 	s.end()
-	if !h2 {
-		return
-	}
-	atomicMax(&s.t.h2.maxStreams, cc.streams.Add(1))
 	s.mu.Lock()
-	s.conn = cc
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	s.last = cc
+	if h2 {
+		atomicMax(&s.t.h2.maxStreams, cc.streams.Add(1))
+		s.conn = cc
+	}
 }
 
 // end takes the request off its connection: its answer came.
@@ -208,7 +210,7 @@ func (s *stream) end() {
 }
 
 // markProto counts cc as a connection of HTTP major version proto the
-// first time it carries a request.
+// first time an answer comes over it.
 func (t *Transport) markProto(cc *countedConn, proto int32) {
 	if !cc.proto.CompareAndSwap(0, proto) {
 		return

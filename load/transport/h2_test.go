@@ -263,6 +263,9 @@ func TestAutoFallsBackToHTTP1(t *testing.T) {
 	if _, protos, _ := s.counts(); protos[1] != 1 {
 		t.Errorf("requests by version %v: the http2 transport wrote a request over HTTP/1.1", protos)
 	}
+	if st := only2.Stats(); st.Protocol != "" || st.HTTP1Conns+st.HTTP2Conns != 0 {
+		t.Errorf("stats %+v: connections that carried no answer counted by protocol", st)
+	}
 }
 
 // TestHTTP2OverPlainHTTPIsH2C: http_version http2 against an http://
@@ -283,6 +286,15 @@ func TestHTTP2OverPlainHTTPIsH2C(t *testing.T) {
 	}
 	if st := tr.Stats(); st.Protocol != reports.ProtoHTTP2 || st.MaxStreams != 3 || st.TLSHandshakes != 0 {
 		t.Errorf("stats %+v, want HTTP/2, 3 streams, no TLS", st)
+	}
+
+	// A server that does not accept h2c answers no request.
+	plain := newH2Server(t, false, false, 0)
+	if err := send(hc, plain.srv.URL, 0); err == nil {
+		t.Error("h2c to a server without it: no error")
+	}
+	if st := tr.Stats(); st.HTTP2Conns != 1 || st.HTTP1Conns != 0 {
+		t.Errorf("stats %+v: the failed connection counted", st)
 	}
 }
 
