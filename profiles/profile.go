@@ -24,6 +24,23 @@ const (
 	ConnectionsPerClient = "per_client"
 )
 
+// HTTP versions of Profile.HTTPVersion.
+const (
+	// HTTPVersionAuto speaks HTTP/2 to a TLS target that offers it (ALPN
+	// h2), as a phone's stack does, and HTTP/1.1 otherwise.
+	HTTPVersionAuto = "auto"
+	// HTTPVersionHTTP1 speaks HTTP/1.1 only.
+	HTTPVersionHTTP1 = "http1"
+	// HTTPVersionHTTP2 speaks HTTP/2 only: over TLS a target that does not
+	// offer h2 fails; to an http:// target it is h2c (prior knowledge).
+	HTTPVersionHTTP2 = "http2"
+)
+
+// HTTPVersions lists the values of Profile.HTTPVersion.
+func HTTPVersions() []string {
+	return []string{HTTPVersionAuto, HTTPVersionHTTP1, HTTPVersionHTTP2}
+}
+
 // Token modes of getToken (docs/profiles.md#sdk-presets).
 const (
 	TokenModeSWR      = "swr"
@@ -44,7 +61,10 @@ type Profile struct {
 	// Connections is how the simulated clients reach the target: one shared
 	// keep-alive pool (ConnectionsShared) or connections of their own
 	// (ConnectionsPerClient).
-	Connections string  `json:"connections" yaml:"connections"`
+	Connections string `json:"connections" yaml:"connections"`
+	// HTTPVersion is the HTTP versions the clients speak: HTTPVersionAuto
+	// ("" too), HTTPVersionHTTP1 or HTTPVersionHTTP2.
+	HTTPVersion string  `json:"http_version,omitempty" yaml:"http_version"`
 	SDK         SDK     `json:"sdk" yaml:"sdk"`
 	App         App     `json:"app" yaml:"app"`
 	Network     Network `json:"network" yaml:"network"`
@@ -602,6 +622,7 @@ func Default() Profile {
 		TimeScale:   10,
 		Seed:        1,
 		Connections: ConnectionsShared,
+		HTTPVersion: HTTPVersionAuto,
 
 		TLSResumption: true,
 

@@ -148,7 +148,7 @@ func TestSetErrors(t *testing.T) {
 		path, value string
 		want        []string // each a whole problem, "path: message"
 	}{
-		{"nope", "1", []string{"nope: unknown field; profile fields: name, description, clients, duration, ramp, time_scale, seed, connections, sdk, app, network, events, backend, tls_resumption, target, thresholds, invariants, stages, stage_leave, backend_model"}},
+		{"nope", "1", []string{"nope: unknown field; profile fields: name, description, clients, duration, ramp, time_scale, seed, connections, http_version, sdk, app, network, events, backend, tls_resumption, target, thresholds, invariants, stages, stage_leave, backend_model"}},
 		{"sdk.intercepter", "naive", []string{`sdk.intercepter: unknown field (did you mean "interceptor"?); fields of sdk: preset, token_mode, refresh_ahead, stale_window, request_timeout, offline_cache, refresh_on_reconnect, interceptor, retry, token_cache, treat_pending_as_signed_out`}},
 		{"app.brust", "2", []string{`app.brust: unknown field (did you mean "burst"?); fields of app: api_calls_per_minute, burst, think_time, lifecycle, sign_in`}},
 		{"events[0].rate", "0.1", []string{"events[0].rate: does not apply to an outage event (its fields: type, at, fraction, duration, mode, restore_spread)"}},

@@ -104,6 +104,9 @@ func (p Profile) Validate() error {
 		v.bad("backend.max_queue", "must not be negative, got %d", p.Backend.MaxQueue)
 	}
 	v.oneOf("connections", p.Connections, []string{ConnectionsShared, ConnectionsPerClient})
+	if p.HTTPVersion != "" {
+		v.oneOf("http_version", p.HTTPVersion, HTTPVersions())
+	}
 	p.validateSDK(v)
 	p.validateApp(v)
 	p.validateNetwork(v)

@@ -368,6 +368,9 @@ func htmlViewOf(r *Result, d *htmlData) *htmlView {
 		{Name: "peak goroutines", Value: strconv.Itoa(e.Goroutines)},
 		{Name: "max RSS", Value: fmt.Sprintf("%s MiB", fmtFigure(math.Round(float64(e.MaxRSSBytes)/(1<<20))))},
 	}
+	if c := e.Connections; c != (Connections{}) {
+		v.Engine = append(v.Engine, htmlRow{Name: "connections", Value: connectionsSummary(p.Connections, c)})
+	}
 	if r.Proxy != nil { // stampede proxy: the server's view instead of a run's (proxy.go)
 		v.Sessions, v.Requests, v.Engine = proxyHTMLRows(r.Proxy)
 	}

@@ -157,6 +157,9 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 	fmt.Fprintf(&b, "**Requests:** %d issued · %d settled (%d ok, %d user-visible errors, %d cancelled at the end) · %d lost  \n",
 		q.Issued, q.Settled, q.OK, q.UserVisibleErrors, q.Cancelled, q.Lost)
 	e := r.Engine
+	if c := e.Connections; c != (Connections{}) {
+		fmt.Fprintf(&b, "**Connections:** %s  \n", mdCell(connectionsSummary(p.Connections, c)))
+	}
 	fmt.Fprintf(&b, "**Engine:** scheduling lag p50 %s ms, p99 %s ms, max %s ms\n", ms(e.LagMs.P50), ms(e.LagMs.P99), ms(e.LagMs.Max))
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -308,6 +308,11 @@ func mergeEngine(dst *Engine, e Engine) {
 	d.PortsExhausted += c.PortsExhausted
 	d.FDsExhausted += c.FDsExhausted
 	d.SourceAddrs = max(d.SourceAddrs, c.SourceAddrs)
+	d.HTTP1Conns += c.HTTP1Conns
+	d.HTTP2Conns += c.HTTP2Conns
+	d.HTTP2Requests += c.HTTP2Requests
+	d.MaxStreams = max(d.MaxStreams, c.MaxStreams)
+	d.Protocol = ConnProtocol(d.HTTP1Conns, d.HTTP2Conns)
 }
 
 // mergeOps adds up each operation's counters and merges its histograms.

@@ -299,6 +299,16 @@ type Connections struct {
 	// SourceAddrs is how many local addresses the dials were spread over;
 	// 1 when the kernel chose (see load.SourceAddrs).
 	SourceAddrs int `json:"source_addrs"`
+	// Protocol is what the connections spoke: "HTTP/1.1", "HTTP/2" or
+	// "HTTP/1.1 and HTTP/2"; HTTP1Conns and HTTP2Conns count them (a
+	// connection counts at its first answer), HTTP2Requests counts the
+	// requests answered over HTTP/2, and MaxStreams is the most requests
+	// in flight at once on one HTTP/2 connection (0 without HTTP/2).
+	Protocol      string `json:"protocol,omitempty"`
+	HTTP1Conns    int64  `json:"http1_conns"`
+	HTTP2Conns    int64  `json:"http2_conns"`
+	HTTP2Requests int64  `json:"http2_requests"`
+	MaxStreams    int64  `json:"max_streams"`
 }
 
 // LagSummary is the scheduling lag distribution in milliseconds.

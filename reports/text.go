@@ -133,6 +133,9 @@ func WriteText(w io.Writer, r *Result) error {
 		if c.PortsExhausted > 0 || c.FDsExhausted > 0 {
 			fmt.Fprintf(&b, " · failed dials: %d out of ephemeral ports, %d out of descriptors", c.PortsExhausted, c.FDsExhausted)
 		}
+		if s := protocolSummary(c); s != "" {
+			b.WriteString(" · " + s)
+		}
 		b.WriteString("\n")
 	}
 	if l := TLSLine(e.TLS); l != "" {

@@ -50,7 +50,7 @@ func TestRunSetBadExitsTwoNamingTheFlag(t *testing.T) {
 		want []string // the lines of stderr, each after "stampede: ": the other flags', then --set's in order
 	}{
 		{[]string{"--set", "nope=1"}, []string{
-			"--set nope=1: unknown field; profile fields: name, description, clients, duration, ramp, time_scale, seed, connections, sdk, app, network, events, backend, tls_resumption, target, thresholds, invariants, stages, stage_leave, backend_model"}},
+			"--set nope=1: unknown field; profile fields: name, description, clients, duration, ramp, time_scale, seed, connections, http_version, sdk, app, network, events, backend, tls_resumption, target, thresholds, invariants, stages, stage_leave, backend_model"}},
 		{[]string{"--set", "connections=pooled"}, []string{
 			`--set connections=pooled: must be one of shared, per_client, got "pooled"`}},
 		{[]string{"--set", "sdk.interceptor"}, []string{
@@ -77,7 +77,7 @@ func TestRunSetBadExitsTwoNamingTheFlag(t *testing.T) {
 		{[]string{"--clients", "0", "--set", "sdk.interceptor", "--set", "nope=1", "--set", "app.burst=lots", "--set", "sdk.interceptor=foo"}, []string{
 			"--clients: must be at least 1, got 0",
 			"--set sdk.interceptor: want path=value, such as --set sdk.interceptor=naive or --set events[0].fraction=0.5",
-			"--set nope=1: unknown field; profile fields: name, description, clients, duration, ramp, time_scale, seed, connections, sdk, app, network, events, backend, tls_resumption, target, thresholds, invariants, stages, stage_leave, backend_model",
+			"--set nope=1: unknown field; profile fields: name, description, clients, duration, ramp, time_scale, seed, connections, http_version, sdk, app, network, events, backend, tls_resumption, target, thresholds, invariants, stages, stage_leave, backend_model",
 			`--set app.burst=lots: want a whole number, got "lots"`,
 			`--set sdk.interceptor=foo: must be one of single_flight, naive, retry_once, bug_unsettled_queue, bug_no_retry_flag, bug_stuck_flag, bug_stale_retry, got "foo"`,
 		}},

@@ -90,6 +90,7 @@ func newTransport(p profiles.Profile, o Options, w io.Writer) (uint64, *transpor
 		SharedConns: shared,
 		MaxOpen:     maxOpen,
 		TLS:         o.TLS,
+		HTTPVersion: p.HTTPVersion,
 		FDLimit:     limit,
 		Warn: func(msg string) {
 			mu.Lock()

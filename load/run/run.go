@@ -153,8 +153,12 @@ func Execute(ctx context.Context, o Options) (*reports.Result, error) {
 		fmt.Fprintln(warn, target.InsecureWarning)
 	}
 	// The engine's senders keep a connection each to a plain-HTTP target
-	// (shared connections); every other request goes through tr.
+	// (shared connections); every other request goes through tr, every
+	// one when the clients speak HTTP/2 only (h2c to a plain-HTTP target).
 	hc := &http.Client{Transport: &transport.SenderTransport{Fallback: tr, Dial: tr.DialShared, Proxy: http.ProxyFromEnvironment}, CheckRedirect: transport.NoRedirects}
+	if p.HTTPVersion == profiles.HTTPVersionHTTP2 {
+		hc.Transport = tr
+	}
 	var embedded *backend.Backend
 	onBackend := func(be *backend.Backend) {
 		embedded = be

@@ -108,6 +108,9 @@ type TransportConfig struct {
 	// time a dial fails for want of ports, and the first time for want of
 	// file descriptors.
 	Warn func(string)
+	// HTTPVersion is the HTTP versions the transport speaks: HTTPAuto (""
+	// too), HTTP1 or HTTP2 (see h2.go).
+	HTTPVersion string
 }
 
 // Transport is the http.RoundTripper of a run: a shared keep-alive pool, or
@@ -130,6 +133,7 @@ type Transport struct {
 	portsOut, fdsOut              atomic.Int64
 	sources                       atomic.Int64
 	warnPorts, warnFDs            sync.Once
+	h2                            h2Stats
 }
 
 // NewTransport returns a Transport; close its connections with
@@ -180,14 +184,14 @@ type clientPool struct {
 	// gen counts the drops: a connection dialled before the last one is
 	// dead, and is closed instead of being written to.
 	gen atomic.Uint32
+	h2Pool
 }
 
 // newHTTPTransport is one keep-alive pool of at most conns connections per
-// host, the connections of client pool c (nil: shared). HTTP/1.1 only: a
-// phone's refresh and API calls each hold a connection, as they would
-// without HTTP/2 multiplexing.
+// host, the connections of client pool c (nil: shared), speaking the
+// configured HTTP versions (configureHTTP).
 func (t *Transport) newHTTPTransport(conns int, c *clientPool) *http.Transport {
-	return &http.Transport{
+	tr := &http.Transport{
 		Proxy: http.ProxyFromEnvironment,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			return t.dial(ctx, network, addr, c)
@@ -200,39 +204,48 @@ func (t *Transport) newHTTPTransport(conns int, c *clientPool) *http.Transport {
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true,
 	}
+	t.configureHTTP(tr, c)
+	return tr
 }
 
 // RoundTrip sends req over its client's connections (per client) or the
 // shared pool.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	return t.pool(req.Context()).RoundTrip(t.traced(req))
+	if c := t.pool(req.Context()); c != nil {
+		return t.send(t.traced(req), c.tr, c)
+	}
+	return t.send(t.traced(req), t.shared, nil)
 }
 
-// pool is the connection pool of the client ctx belongs to.
-func (t *Transport) pool(ctx context.Context) *http.Transport {
+// pool is the connection pool of the client ctx belongs to; nil: the
+// shared one.
+func (t *Transport) pool(ctx context.Context) *clientPool {
 	idx, ok := ClientOf(ctx)
 	if t.clients == nil || !ok || idx < 0 || idx >= len(t.clients) {
-		return t.shared
+		return nil
 	}
 	slot := &t.clients[idx]
 	if c := slot.Load(); c != nil {
-		return c.tr
+		return c
 	}
 	c := &clientPool{}
 	c.tr = t.newHTTPTransport(ClientConns, c)
 	slot.CompareAndSwap(nil, c)
-	return slot.Load().tr
+	return slot.Load()
 }
 
 // Drop ends client's connections (per client; a no-op on the shared pool):
 // the idle ones are closed now, one in use once its request is answered
-// and the client writes to it again; either way the client's next request
-// dials again.
+// and the client writes to it again (over HTTP/2: once its streams are
+// answered, see retire); either way the client's next request dials again.
 func (t *Transport) Drop(client int) {
 	if client < 0 || client >= len(t.clients) {
 		return
 	}
 	if c := t.clients[client].Load(); c != nil {
+		if t.retire(client, c) {
+			return
+		}
 		c.gen.Add(1)
 		c.tr.CloseIdleConnections()
 	}
@@ -251,7 +264,11 @@ func (t *Transport) MaxInFlight() int {
 // DialShared opens a counted connection of the shared pool, as the pool's
 // own dials (source addresses, descriptor bound): for SenderTransport.
 func (t *Transport) DialShared(ctx context.Context, network, addr string) (net.Conn, error) {
-	return t.dial(ctx, network, addr, nil)
+	conn, err := t.dial(ctx, network, addr, nil)
+	if err == nil {
+		t.markProto(conn.(*countedConn), 1) // a sender speaks HTTP/1.1
+	}
+	return conn, err
 }
 
 // CloseIdleConnections closes every idle connection of every pool.
@@ -273,6 +290,11 @@ func (t *Transport) Stats() reports.Connections {
 		PortsExhausted: t.portsOut.Load(),
 		FDsExhausted:   t.fdsOut.Load(),
 		SourceAddrs:    int(t.sources.Load()),
+		HTTP1Conns:     t.h2.http1Conns.Load(),
+		HTTP2Conns:     t.h2.http2Conns.Load(),
+		HTTP2Requests:  t.h2.http2Requests.Load(),
+		MaxStreams:     t.h2.maxStreams.Load(),
+		Protocol:       reports.ConnProtocol(t.h2.http1Conns.Load(), t.h2.http2Conns.Load()),
 	}
 }
 
@@ -308,7 +330,9 @@ func (t *Transport) dial(ctx context.Context, network, addr string, c *clientPoo
 	t.dials.Add(1)
 	t.meter.dialed(time.Now())
 	atomicMax(&t.peak, open)
-	return &countedConn{Conn: conn, open: &t.open, pool: c, gen: gen}, nil
+	cc := &countedConn{Conn: conn, open: &t.open, pool: c, gen: gen}
+	t.dialled(cc)
+	return cc, nil
 }
 
 // sourcesFor is the source addresses of a dial to addr: the spread for a
@@ -389,6 +413,10 @@ type countedConn struct {
 	closed atomic.Bool
 	pool   *clientPool // nil: shared
 	gen    uint32      // pool's gen when dialled
+	// proto is the HTTP major version it spoke (0: not yet known),
+	// streams its requests in flight (HTTP/2).
+	proto   atomic.Int32
+	streams atomic.Int64
 }
 
 func (c *countedConn) Write(b []byte) (int, error) {
