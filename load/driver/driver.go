@@ -9,6 +9,7 @@
 package driver
 
 import (
+	"math"
 	"time"
 
 	"github.com/stampede-load/stampede/chaos"
@@ -117,8 +118,8 @@ type Answer struct {
 	TokenSeq uint64
 }
 
-// Driver drives a share of a fleet: one heap of the clients' next
-// deadlines. It is not safe for concurrent use: one goroutine drives it.
+// Driver drives a share of a fleet: a timing wheel of the clients'
+// next deadlines. It is not safe for concurrent use: one goroutine drives it.
 type Driver struct {
 	cfg      Config
 	clients  []*client
@@ -126,11 +127,14 @@ type Driver struct {
 	inflight int
 	buf      []model.Action // the actions of the client stepping now
 	out      []Output
+	// due is each slot's deadline in the heap (ns from Start), noDue if
+	// none: an entry of the heap with another time was superseded.
+	due []int64
 }
 
 // New returns a driver for the clients with the given fleet indices.
 func New(cfg Config, indices []int) *Driver {
-	d := &Driver{cfg: cfg, clients: make([]*client, len(indices))}
+	d := &Driver{cfg: cfg, clients: make([]*client, len(indices)), due: make([]int64, len(indices))}
 	p := cfg.Profile
 	plan := StagePlan(p)
 	for i, idx := range indices {
@@ -149,6 +153,7 @@ func New(cfg Config, indices []int) *Driver {
 			}
 		}
 		d.clients[i] = c
+		d.due[i] = noDue
 		d.push(c)
 	}
 	return d
@@ -156,13 +161,16 @@ func New(cfg Config, indices []int) *Driver {
 
 // Next is the earliest time something is due; false when nothing is.
 func (d *Driver) Next() (time.Time, bool) {
-	for len(d.heap) > 0 && !d.heap[0].at.Equal(d.heap[0].c.heapAt) {
+	for {
+		e, ok := d.heap.peek()
+		if !ok {
+			return time.Time{}, false
+		}
+		if e.at == d.due[e.slot] {
+			return d.cfg.Start.Add(time.Duration(e.at)), true
+		}
 		d.heap.pop() // drop superseded entries from the top
 	}
-	if len(d.heap) == 0 {
-		return time.Time{}, false
-	}
-	return d.heap[0].at, true
 }
 
 // InFlight is how many requests the driver's clients have sent and not
@@ -173,13 +181,18 @@ func (d *Driver) InFlight() int { return d.inflight }
 // and returns what the engine must do. The slice is reused by the next call.
 func (d *Driver) Advance(now time.Time) []Output {
 	d.out = d.out[:0]
-	for len(d.heap) > 0 && !d.heap[0].at.After(now) {
-		e := d.heap.pop()
-		c := e.c
-		if !e.at.Equal(c.heapAt) {
+	limit := int64(now.Sub(d.cfg.Start))
+	for {
+		e, ok := d.heap.peek()
+		if !ok || e.at > limit {
+			break
+		}
+		d.heap.pop()
+		if e.at != d.due[e.slot] {
 			continue // superseded by a later push
 		}
-		c.heapAt = time.Time{}
+		d.due[e.slot] = noDue
+		c := d.clients[e.slot]
 		c.fire(now)
 		d.push(c)
 	}
@@ -204,7 +217,7 @@ func (d *Driver) Stop(now time.Time) []Output {
 	for _, c := range d.clients {
 		c.stop(now)
 	}
-	d.heap = d.heap[:0]
+	d.heap.reset()
 	return d.out
 }
 
@@ -226,11 +239,18 @@ func (d *Driver) Finish() {
 // push records c's next deadline in the heap, if it changed.
 func (d *Driver) push(c *client) {
 	_, at := c.earliest()
-	if at.IsZero() || at.Equal(c.heapAt) {
+	if at.IsZero() {
 		return
 	}
-	c.heapAt = at
-	d.heap.push(deadline{at: at, c: c})
+	ns := int64(at.Sub(d.cfg.Start))
+	if ns == d.due[c.slot] {
+		return
+	}
+	d.due[c.slot] = ns
+	d.heap.push(deadline{at: ns, slot: int32(c.slot)})
 }
+
+// noDue marks a slot without a deadline in the heap.
+const noDue = math.MinInt64
 
 func (d *Driver) record(f record.Fact) { d.cfg.Sink.Record(d.cfg.Shard, f) }
