@@ -137,10 +137,20 @@ func New(cfg Config, indices []int) *Driver {
 	d := &Driver{cfg: cfg, clients: make([]*client, len(indices)), due: make([]int64, len(indices))}
 	p := cfg.Profile
 	plan := StagePlan(p)
+	// A client and its model side by side, the fleet in one array: a
+	// client's step touches neighbouring memory, not allocations scattered
+	// over the heap.
+	units := make([]struct {
+		c client
+		m model.Client
+	}, len(indices))
 	for i, idx := range indices {
-		c := &client{
+		u := &units[i]
+		u.m.Init(cfg.Model, p.Seed, idx)
+		c := &u.c
+		*c = client{
 			d: d, idx: idx, slot: i,
-			m:       model.NewClient(cfg.Model, p.Seed, idx),
+			m:       &u.m,
 			start:   cfg.Start.Add(RampOffset(p.Seed, idx, p.Clients, p.Ramp.D())),
 			link:    chaos.NewLink(p, idx),
 			life:    chaos.NewLifecycle(p, idx),
