@@ -11,6 +11,7 @@ package driver
 import (
 	"math"
 	"time"
+	"unsafe"
 
 	"github.com/stampede-load/stampede/chaos"
 	"github.com/stampede-load/stampede/load/model"
@@ -129,7 +130,14 @@ type Driver struct {
 	out      []Output
 	// due is each slot's deadline in the heap (ns from Start), noDue if
 	// none: an entry of the heap with another time was superseded.
-	due []int64
+	due   []int64
+	units []unit // the clients, by slot
+}
+
+// unit is a client and its model, side by side.
+type unit struct {
+	c client
+	m model.Client
 }
 
 // New returns a driver for the clients with the given fleet indices.
@@ -140,10 +148,8 @@ func New(cfg Config, indices []int) *Driver {
 	// A client and its model side by side, the fleet in one array: a
 	// client's step touches neighbouring memory, not allocations scattered
 	// over the heap.
-	units := make([]struct {
-		c client
-		m model.Client
-	}, len(indices))
+	units := make([]unit, len(indices))
+	d.units = units
 	for i, idx := range indices {
 		u := &units[i]
 		u.m.Init(cfg.Model, p.Seed, idx)
@@ -202,7 +208,10 @@ func (d *Driver) Advance(now time.Time) []Output {
 			continue // superseded by a later push
 		}
 		d.due[e.slot] = noDue
-		c := d.clients[e.slot]
+		if next, ok := d.heap.peek(); ok {
+			prefetch(uintptr(unsafe.Pointer(&d.units[next.slot])), unsafe.Sizeof(unit{}))
+		}
+		c := &d.units[e.slot].c
 		c.fire(now)
 		d.push(c)
 	}
