@@ -157,9 +157,7 @@ var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy
 // canonical keys (Header.Del would canonicalize each again).
 func dropHopHeaders(h http.Header) {
 	for _, k := range hopHeaders {
-		if _, ok := h[k]; ok {
-			delete(h, k)
-		}
+		delete(h, k)
 	}
 }
 
