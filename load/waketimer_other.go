@@ -8,5 +8,5 @@ import "time"
 type wakeFD struct{}
 
 func (w *wakeFD) open(func()) bool { return false }
-func (w *wakeFD) set(time.Time)     {}
-func (w *wakeFD) close()            {}
+func (w *wakeFD) set(time.Time)    {}
+func (w *wakeFD) close()           {}
