@@ -37,7 +37,6 @@ type SenderConn struct {
 	addr string // host:port it is connected to
 	br   *bufio.Reader
 	bw   *bufio.Writer
-	rc   syscall.RawConn // c's, to wait for its answer; nil if none
 }
 
 type senderConnKey struct{}
@@ -86,7 +85,7 @@ func (sc *SenderConn) roundTrip(req *http.Request, dial func(context.Context, st
 		if err != nil {
 			return nil, err
 		}
-		sc.c, sc.addr, sc.rc = c, addr, rawConnOf(c)
+		sc.c, sc.addr = c, addr
 		if sc.br == nil {
 			sc.br, sc.bw = bufio.NewReaderSize(c, 4096), bufio.NewWriterSize(c, 4096)
 		} else {
@@ -121,9 +120,6 @@ func (sc *SenderConn) roundTrip(req *http.Request, dial func(context.Context, st
 	}
 	if err != nil {
 		return fail(err)
-	}
-	if sc.br.Buffered() == 0 {
-		awaitAnswer(sc.rc)
 	}
 	var resp *http.Response
 	for {
