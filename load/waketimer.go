@@ -8,15 +8,19 @@ import (
 // wakeTimer wakes a worker at an instant: C receives once the instant set
 // last has come, never before it.
 //
-// On Linux it is a timerfd in Go's network poller, precise to a few
-// microseconds; elsewhere (or if the timerfd cannot be made) a time.Timer.
+// It is a time.Timer and, on Linux, a timerfd in Go's network poller
+// besides, set for the same instant; the first to fire wakes the worker.
 // Go's timers sleep in epoll_wait, whose timeout counts whole milliseconds:
 // a timer due in 0.3 ms, with nothing else to wake the process, fires after
-// 1 ms. docs/performance.md measures what that did to the scheduling lag.
+// 1 ms, where the timerfd wakes the poller to the microsecond. But Go looks
+// at the poller only when it runs out of goroutines to run (or every 10 ms),
+// and at its timers at every switch: on busy cores the time.Timer is the
+// prompt one. docs/performance.md measures both.
 type wakeTimer struct {
 	c     chan struct{}
-	timer *time.Timer // the fallback; nil when the timerfd is used
+	timer *time.Timer
 	fd    wakeFD
+	useFD bool // the timerfd is open
 
 	mu sync.Mutex
 	at time.Time // the instant set last; zero when stopped
@@ -47,10 +51,9 @@ func (t *wakeTimer) fire() {
 // newWakeTimer returns a stopped wake timer.
 func newWakeTimer() *wakeTimer {
 	t := &wakeTimer{c: make(chan struct{}, 1)}
-	if fakeClock() || !t.fd.open(t.fire) {
-		t.timer = time.AfterFunc(time.Hour, t.fire)
-		t.timer.Stop()
-	}
+	t.timer = time.AfterFunc(time.Hour, t.fire)
+	t.timer.Stop()
+	t.useFD = !fakeClock() && t.fd.open(t.fire)
 	return t
 }
 
@@ -67,31 +70,29 @@ func (t *wakeTimer) Set(at time.Time) {
 	t.arm(at)
 }
 
-// arm sets the timerfd or the fallback timer for at, or stops it.
+// arm sets the timers for at, or stops them.
 func (t *wakeTimer) arm(at time.Time) {
-	if t.timer != nil {
-		t.timer.Stop()
-		if !at.IsZero() {
-			t.timer.Reset(time.Until(at))
-		}
-		return
+	t.timer.Stop()
+	if !at.IsZero() {
+		t.timer.Reset(time.Until(at))
 	}
-	t.fd.set(at)
+	if t.useFD {
+		t.fd.set(at)
+	}
 }
 
 // Close stops the timer for good and releases what it holds.
 func (t *wakeTimer) Close() {
-	if t.timer != nil {
-		t.timer.Stop()
-		return
+	t.timer.Stop()
+	if t.useFD {
+		t.fd.close()
 	}
-	t.fd.close()
 }
 
 // fakeClock reports whether time is a testing/synctest bubble's: its
 // clock starts at midnight UTC on 2000-01-01 and only moves when every
 // goroutine of the bubble is blocked, which a goroutine waiting on a
-// timerfd never is. There, the wake timer is a time.Timer.
+// timerfd never is. There, the wake timer is its time.Timer alone.
 func fakeClock() bool {
 	return time.Now().Before(time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC))
 }
