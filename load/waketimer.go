@@ -34,12 +34,8 @@ func (t *wakeTimer) C() <-chan struct{} { return t.c }
 func (t *wakeTimer) fire() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.at.IsZero() {
-		return
-	}
-	if time.Now().Before(t.at) { // not the instant's expiry: keep it armed
-		t.arm(t.at)
-		return
+	if t.at.IsZero() || time.Now().Before(t.at) {
+		return // the other timer woke the worker, or the instant was replaced
 	}
 	t.at = time.Time{}
 	select {
