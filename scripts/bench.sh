@@ -119,7 +119,7 @@ lag_cmd="stampede run --target http://127.0.0.1:PORT --clients $lag_clients --du
 load_before=$(cut -d' ' -f1 /proc/loadavg)
 read -r _ lag_rate lag50 lag99 lag_cpu <<<"$(lagrun lag "" "")"
 pin_line="- - - - -"; pin_a=""; pin_b=""
-if [ "$ncpu" -ge 2 ]; then
+if [ "$ncpu" -ge 2 ] && [ -n "$cores" ]; then
   pin_a=$(echo "$cores" | python3 -c 'import sys
 c=[]
 for part in sys.stdin.read().strip().split(","):
