@@ -187,7 +187,7 @@ func (e *Engine) Run(ctx context.Context, res *reports.Result) error {
 			Sink: rec, Shard: i, SuspendAfter: transport.SuspendAfter,
 			Observe: e.cfg.Observe, ObserveEvent: e.cfg.ObserveEvent, CanSignIn: canSignIn,
 		}, indices[i])
-		workers[i] = &worker{e: e, index: i, ctx: reqCtx, d: d, inbox: make(chan driver.Answer, 1024),
+		workers[i] = &worker{e: e, index: i, ctx: reqCtx, d: d, timer: newWakeTimer(), settled: make(chan struct{}, 1),
 			senders: pool, restored: map[int]chan struct{}{}}
 	}
 	var clients sync.WaitGroup
@@ -303,72 +303,113 @@ func shardCount(clients int) int {
 	return max(1, min(clients, 4*runtime.GOMAXPROCS(0)))
 }
 
-// worker drives a share of the fleet from one goroutine: a client driver
-// under a single timer, and one inbox for the answers to its clients'
-// requests. Clients cost memory, not goroutines.
+// worker drives a share of the fleet: a client driver under a single wake
+// timer. Its goroutine handles the timer; whoever has an answer to one of
+// its clients' requests (a sender, most of the time) feeds it to the driver
+// itself, under the worker's lock, and carries out what the driver asks:
+// no hand-off to the worker's goroutine and back. Clients cost memory, not
+// goroutines.
 type worker struct {
 	e       *Engine
 	index   int // also its recorder shard
 	ctx     context.Context
-	d       *driver.Driver
-	inbox   chan driver.Answer
-	timer   *time.Timer
-	wake    time.Time // what the timer is set for; zero if stopped
-	senders *senders  // the engine's; nil: a goroutine per request
+	timer   *wakeTimer
+	senders *senders      // the engine's; nil: a goroutine per request
+	settled chan struct{} // poked when the worker is stopped and nothing is in flight
+
+	mu   sync.Mutex // guards what follows
+	d    *driver.Driver
+	wake time.Time // what the timer is set for; zero if stopped
 	// restored holds, per client with requests held by a blackhole
 	// outage, the channel closed when its network comes back.
 	restored map[int]chan struct{}
+	stopped  bool
 }
 
-// run drives the worker's clients until stop closes and every request of
-// theirs has been answered.
+// run drives the worker's clients' deadlines until stop closes and every
+// request of theirs has been answered.
 func (w *worker) run(stop <-chan struct{}) {
-	w.timer = time.NewTimer(time.Hour)
-	w.timer.Stop()
-	defer w.timer.Stop()
+	defer w.timer.Close()
+	w.mu.Lock()
 	w.rearm()
+	w.mu.Unlock()
 	for {
 		select {
-		case <-w.timer.C:
+		case <-w.timer.C():
+			w.mu.Lock()
 			w.wake = time.Time{}
-			w.carryOut(w.d.Advance(time.Now()))
+			w.carryOut(w.d.Advance(time.Now()), nil)
 			w.rearm()
-		case a := <-w.inbox:
-			w.carryOut(w.d.Answer(time.Now(), a))
-			w.rearm()
+			w.mu.Unlock()
 		case <-stop:
 			stop = nil
-			w.carryOut(w.d.Stop(time.Now()))
-			w.timer.Stop()
+			w.mu.Lock()
+			w.stopped = true
+			w.carryOut(w.d.Stop(time.Now()), nil)
+			w.timer.Set(time.Time{})
 			w.wake = time.Time{}
+			w.mu.Unlock()
+		case <-w.settled:
 		}
-		if stop == nil && w.d.InFlight() == 0 {
-			w.d.Finish()
-			return
+		if stop == nil {
+			w.mu.Lock()
+			done := w.d.InFlight() == 0
+			if done {
+				w.d.Finish()
+			}
+			w.mu.Unlock()
+			if done {
+				return
+			}
 		}
 	}
 }
 
-// rearm points the worker's timer at the driver's earliest deadline.
+// deliver feeds the answer a to the driver and carries out what it asks.
+// When own is not nil, the first request the answer starts that a sender
+// may make is put in *own instead of being submitted, and deliver reports
+// true: the sender that made the answered request makes it next.
+func (w *worker) deliver(a driver.Answer, own *job) bool {
+	w.mu.Lock()
+	took := w.carryOut(w.d.Answer(time.Now(), a), own)
+	w.rearm()
+	settled := w.stopped && w.d.InFlight() == 0
+	w.mu.Unlock()
+	if settled {
+		select {
+		case w.settled <- struct{}{}:
+		default:
+		}
+	}
+	return took
+}
+
+// rearm points the worker's timer at the driver's earliest deadline. Call
+// it with w.mu held.
 func (w *worker) rearm() {
 	at, _ := w.d.Next()
 	if at.Equal(w.wake) {
 		return
 	}
-	w.timer.Stop()
 	w.wake = at
-	if !at.IsZero() {
-		w.timer.Reset(time.Until(at))
-	}
+	w.timer.Set(at)
 }
 
 // carryOut does what the driver asked: sends requests, releases requests
-// held by a blackhole outage, revokes sessions and drops connections.
-func (w *worker) carryOut(outs []driver.Output) {
+// held by a blackhole outage, revokes sessions and drops connections. Call
+// it with w.mu held. With own not nil, the first request for a sender goes
+// to *own, not to the pool, and carryOut reports true.
+func (w *worker) carryOut(outs []driver.Output, own *job) bool {
+	took := false
 	for i := range outs {
 		o := &outs[i]
 		switch o.Kind {
 		case driver.OutSend:
+			if own != nil && !took && w.pooled(o.Request) {
+				*own = job{w: w, client: o.Client, slot: o.Slot, req: o.Request}
+				took = true
+				continue
+			}
 			w.send(o.Client, o.Slot, o.Request)
 		case driver.OutRelease:
 			if ch := w.restored[o.Client]; ch != nil {
@@ -389,14 +430,22 @@ func (w *worker) carryOut(outs []driver.Output) {
 			}
 		}
 	}
+	return took
+}
+
+// pooled reports whether req goes out on a pooled sender: the worker has
+// them and the client's network lets it straight out.
+func (w *worker) pooled(req driver.Request) bool {
+	return req.Offline == "" && req.Delay <= 0 && !req.Lost && w.senders != nil
 }
 
 // send makes one request: on a pooled sender when the worker has them and
 // the client's network lets it straight out, else in its own goroutine. Its
-// answer comes back through the inbox, whatever happens.
+// answer is delivered to the worker, whatever happens. Call it with w.mu
+// held.
 func (w *worker) send(client, slot int, req driver.Request) {
 	j := job{w: w, client: client, slot: slot, req: req}
-	if req.Offline == "" && req.Delay <= 0 && !req.Lost && w.senders != nil {
+	if w.pooled(req) {
 		w.senders.submit(j)
 		return
 	}
@@ -413,12 +462,12 @@ func (w *worker) send(client, slot int, req driver.Request) {
 		ctx = transport.WithClient(ctx, client)
 		if out, cut := linkFails(ctx, req.Offline, restored, req.Delay, req.Lost); cut {
 			now := time.Now()
-			w.inbox <- j.answer(model.Event{Kind: j.kind(), Req: req.Action.Req, Outcome: out}, now, now)
+			w.deliver(j.answer(model.Event{Kind: j.kind(), Req: req.Action.Req, Outcome: out}, now, now), nil)
 			return
 		}
 		wire := time.Now()
 		ev := j.exchange(ctx)
-		w.inbox <- j.answer(ev, wire, time.Now())
+		w.deliver(j.answer(ev, wire, time.Now()), nil)
 	}()
 }
 

@@ -60,7 +60,9 @@ func (j job) exchange(ctx context.Context) model.Event {
 // senders is the engine's pool of sender goroutines: at most max requests
 // on the wire, the rest queued in order. A sender that answers one takes the
 // oldest queued request at once; idle senders wait for work on wake. Each
-// answer goes to the inbox of the worker whose client made the request.
+// answer is delivered by its sender to the worker whose client made the
+// request, and the first request that answer starts goes out on the same
+// sender (unless older ones are queued), with no goroutine hand-off.
 type senders struct {
 	max  int
 	wake chan job // to idle senders; holds at most max
@@ -97,6 +99,23 @@ func (s *senders) submit(j job) {
 		s.queue = append(s.queue, j)
 		s.mu.Unlock()
 	}
+}
+
+// after returns the job a sender makes after delivering an answer that
+// started own: own itself when nothing is queued, else the oldest queued
+// job, own joining the queue behind it.
+func (s *senders) after(own job) job {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.head == len(s.queue) {
+		return own
+	}
+	s.queued++
+	s.queue = append(s.queue, own)
+	j := s.queue[s.head]
+	s.queue[s.head] = job{}
+	s.head++
+	return j
 }
 
 // next returns the oldest queued job, or marks the caller idle.
@@ -139,7 +158,11 @@ func (s *senders) serve(j job) {
 		ctx, cancel := context.WithDeadline(w.ctx, j.req.Deadline)
 		ev := j.exchange(transport.WithSenderConn(ctx, sc))
 		cancel()
-		w.inbox <- j.answer(ev, j.req.Sent, time.Now())
+		var own job
+		if w.deliver(j.answer(ev, j.req.Sent, time.Now()), &own) {
+			j = s.after(own)
+			continue
+		}
 		var ok bool
 		if j, ok = s.next(); !ok {
 			if j, ok = <-s.wake; !ok {

@@ -28,8 +28,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "stampede: interrupted twice; exiting now")
 		os.Exit(exitInterrupted)
 	}()
+	stopProfiling := startProfiling(os.Stderr)
 	code := execute(ctx, os.Args[1:], streams{in: os.Stdin, out: os.Stdout, err: os.Stderr, errTTY: isTerminal(os.Stderr)})
 	cancel()
+	stopProfiling()
 	os.Exit(code)
 }
 

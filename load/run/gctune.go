@@ -10,8 +10,9 @@ import (
 
 // gcHeadroom is the least heap growth between collections a run allows
 // itself: Go's default (GOGC=100) lets the heap grow by all of its live data
-// before it collects, which at a million clients is gigabytes of garbage.
-const gcHeadroom = 256 << 20
+// before it collects, which at a million clients is gigabytes of garbage,
+// and at 100,000 a third of the process's memory (docs/performance.md).
+const gcHeadroom = 64 << 20
 
 // gcPercent is the GOGC for a live heap of live bytes: growth of half of
 // it, or gcHeadroom, whichever is more, and never more than Go's 100 %.

@@ -8,10 +8,11 @@ func TestGCPercentKeepsHeadroomForLargeFleetsOnly(t *testing.T) {
 		want int
 	}{
 		{0, 100},
-		{50 << 20, 100},  // a small run: Go's default
-		{256 << 20, 100}, // headroom 256 MiB = all of it
-		{384 << 20, 66},  // 256 MiB of 384
-		{512 << 20, 50},  // 256 MiB of 512: half
+		{30 << 20, 100},  // a small run: Go's default
+		{64 << 20, 100},  // headroom 64 MiB = all of it
+		{96 << 20, 66},   // 64 MiB of 96
+		{128 << 20, 50},  // 64 MiB of 128: half
+		{170 << 20, 50},  // 100,000 clients: 85 MiB, not 170
 		{1900 << 20, 50}, // a million clients: 0.95 GiB, not 1.9 GiB
 		{100 << 30, 50},  // never below half
 	} {
