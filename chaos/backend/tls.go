@@ -18,9 +18,10 @@ import (
 )
 
 // SelfSigned returns a new self-signed ECDSA P-256 certificate for
-// 127.0.0.1, ::1 and localhost, valid from an hour before now for 30 days.
-// Its private key stays in memory.
-func SelfSigned(now time.Time) (tls.Certificate, error) {
+// 127.0.0.1, ::1, localhost and the extra hosts (IP addresses or names;
+// an unspecified address adds nothing), valid from an hour before now for
+// 30 days. Its private key stays in memory.
+func SelfSigned(now time.Time, hosts ...string) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("backend: certificate key: %w", err)
@@ -31,7 +32,7 @@ func SelfSigned(now time.Time) (tls.Certificate, error) {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{Organization: []string{"stampede"}, CommonName: "stampede embedded backend"},
+		Subject:               pkix.Name{Organization: []string{"stampede"}, CommonName: "stampede self-signed"},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(30 * 24 * time.Hour),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
@@ -40,6 +41,13 @@ func SelfSigned(now time.Time) (tls.Certificate, error) {
 		IsCA:                  true,
 		DNSNames:              []string{"localhost"},
 		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil && !ip.IsUnspecified() {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else if h != "" && ip == nil {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {

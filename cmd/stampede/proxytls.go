@@ -1,19 +1,13 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/stampede-load/stampede/chaos/backend"
 )
 
 // proxyCertName is the file a generated listener certificate is written
@@ -32,24 +26,7 @@ func (o *proxyOptions) listenerTLS(host, dir string) (cfg *tls.Config, certFile 
 		}
 		return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}, o.tlsCert, nil
 	case o.tlsSelfSigned:
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return nil, "", fmt.Errorf("proxy: generate a certificate: %w", err)
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(time.Now().UnixNano()),
-			Subject:      pkix.Name{CommonName: "stampede proxy"},
-			NotBefore:    time.Now().Add(-time.Hour), NotAfter: time.Now().Add(7 * 24 * time.Hour),
-			KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
-			DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		}
-		if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else if host != "" && ip == nil {
-			tmpl.DNSNames = append(tmpl.DNSNames, host)
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		cert, err := backend.SelfSigned(time.Now(), host)
 		if err != nil {
 			return nil, "", fmt.Errorf("proxy: generate a certificate: %w", err)
 		}
@@ -57,11 +34,10 @@ func (o *proxyOptions) listenerTLS(host, dir string) (cfg *tls.Config, certFile 
 			return nil, "", fmt.Errorf("proxy: results directory: %w", err)
 		}
 		certFile = filepath.Join(dir, proxyCertName)
-		if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		if err := os.WriteFile(certFile, backend.CertificatePEM(cert), 0o644); err != nil {
 			return nil, "", fmt.Errorf("proxy: %w", err)
 		}
-		return &tls.Config{MinVersion: tls.VersionTLS12,
-			Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, certFile, nil
+		return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}, certFile, nil
 	}
 	return nil, "", nil
 }
