@@ -12,12 +12,8 @@ import (
 	"github.com/stampede-load/stampede/reports"
 )
 
-// benchClients is the fleet BenchmarkSimulateElevator simulates, and
-// benchDuration the simulated time it covers.
-var (
-	benchClients  = 10_000
-	benchDuration = 10 * time.Minute
-)
+// benchClients is the fleet BenchmarkSimulateElevator simulates.
+var benchClients = 10_000
 
 // BenchmarkSimulateElevator simulates the elevator profile, 10,000
 // clients for 10 simulated minutes, and reports events per second and
@@ -29,7 +25,7 @@ func BenchmarkSimulateElevator(b *testing.B) {
 	}
 	p = Simulated(p)
 	p.Clients = benchClients
-	p.Duration = profiles.Duration(benchDuration)
+	p.Duration = profiles.Duration(10 * time.Minute)
 	var events int64
 	var perClient float64
 	start := time.Now()
@@ -50,11 +46,6 @@ func init() {
 	if n := os.Getenv("STAMPEDE_SIM_BENCH_CLIENTS"); n != "" {
 		if v, err := strconv.Atoi(n); err == nil && v > 0 {
 			benchClients = v
-		}
-	}
-	if d := os.Getenv("STAMPEDE_SIM_BENCH_DURATION"); d != "" {
-		if v, err := time.ParseDuration(d); err == nil && v > 0 {
-			benchDuration = v
 		}
 	}
 }
