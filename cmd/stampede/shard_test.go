@@ -240,6 +240,15 @@ func starved(rs ...*reports.Result) string {
 		if p50 := r.Ops[reports.OpRefresh].LatencyMs.P50; p50 > ahead {
 			return fmt.Sprintf("run %s: refresh p50 %.0f ms, above the refresh-ahead of %.0f ms", r.RunID, p50, ahead)
 		}
+		// A stall of the machine: refreshes a quarter of the refresh-ahead
+		// late at p99 against a backend in the same process, or clients
+		// started late, shift when refreshes fall and so how many fit.
+		if p99 := r.Ops[reports.OpRefresh].LatencyMs.P99; p99 > ahead/4 {
+			return fmt.Sprintf("run %s: refresh p99 %.0f ms, above a quarter of the refresh-ahead of %.0f ms", r.RunID, p99, ahead)
+		}
+		if lag := r.Engine.LagMs.P99; lag > 20 {
+			return fmt.Sprintf("run %s: scheduling lag p99 %.1f ms", r.RunID, lag)
+		}
 		for _, op := range []string{reports.OpSignIn, reports.OpRefresh, reports.OpAPI} {
 			if n := r.Ops[op].ErrorCount(); n > 0 {
 				return fmt.Sprintf("run %s: %d %s errors %v", r.RunID, n, op, r.Ops[op].Errors)
