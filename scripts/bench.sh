@@ -26,7 +26,7 @@ base_clients="${BENCH_BASE_CLIENTS:-10000}"
 command -v wrk >/dev/null && [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq wrk time >/dev/null; }
 go build -o bin/stampede ./cmd/stampede
 work="$(mktemp -d)"
-trap 'kill $(jobs -p) 2>/dev/null; [ -n "${BENCH_KEEP:-}" ] && cp -r "$work" "$BENCH_KEEP"; rm -rf "$work"' EXIT
+trap 'set +e; kill $(jobs -p) 2>/dev/null; if [ -n "${BENCH_KEEP:-}" ]; then cp -r "$work" "$BENCH_KEEP"; fi; rm -rf "$work"' EXIT
 ncpu=$(nproc)
 cores=$(taskset -pc $$ 2>/dev/null | sed 's/.*: //' || true)
 
