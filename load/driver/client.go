@@ -21,7 +21,6 @@ type client struct {
 	start   time.Time                  // its ramp slot
 	leaveAt time.Time                  // when a shrinking stage removes it; zero if never
 	armed   [model.NumTimers]time.Time // the model's timers, in engine time
-	heapAt  time.Time                  // its entry in the driver's heap; zero if none
 
 	// Chaos around the client.
 	link    *chaos.Link
@@ -136,7 +135,7 @@ func (c *client) stop(now time.Time) {
 	c.step(now, model.Event{Kind: model.EvStop})
 	c.lifeAt, c.next = time.Time{}, len(c.changes)
 	c.started = true // a client whose slot never came does not start now
-	c.heapAt = time.Time{}
+	c.d.due[c.slot] = noDue
 	if c.m.Background() {
 		c.gauge(record.GaugeBackground, -1)
 	}

@@ -9,7 +9,9 @@
 package driver
 
 import (
+	"math"
 	"time"
+	"unsafe"
 
 	"github.com/stampede-load/stampede/chaos"
 	"github.com/stampede-load/stampede/load/model"
@@ -120,8 +122,8 @@ type Answer struct {
 	TokenSeq uint64
 }
 
-// Driver drives a share of a fleet: one heap of the clients' next
-// deadlines. It is not safe for concurrent use: one goroutine drives it.
+// Driver drives a share of a fleet: a timing wheel of the clients'
+// next deadlines. It is not safe for concurrent use: one goroutine drives it.
 type Driver struct {
 	cfg      Config
 	clients  []*client
@@ -129,17 +131,35 @@ type Driver struct {
 	inflight int
 	buf      []model.Action // the actions of the client stepping now
 	out      []Output
+	// due is each slot's deadline in the heap (ns from Start), noDue if
+	// none: an entry of the heap with another time was superseded.
+	due   []int64
+	units []unit // the clients, by slot
+}
+
+// unit is a client and its model, side by side.
+type unit struct {
+	c client
+	m model.Client
 }
 
 // New returns a driver for the clients with the given fleet indices.
 func New(cfg Config, indices []int) *Driver {
-	d := &Driver{cfg: cfg, clients: make([]*client, len(indices))}
+	d := &Driver{cfg: cfg, clients: make([]*client, len(indices)), due: make([]int64, len(indices))}
 	p := cfg.Profile
 	plan := StagePlan(p)
+	// A client and its model side by side, the fleet in one array: a
+	// client's step touches neighbouring memory, not allocations scattered
+	// over the heap.
+	units := make([]unit, len(indices))
+	d.units = units
 	for i, idx := range indices {
-		c := &client{
+		u := &units[i]
+		u.m.Init(cfg.Model, p.Seed, idx)
+		c := &u.c
+		*c = client{
 			d: d, idx: idx, slot: i,
-			m:       model.NewClient(cfg.Model, p.Seed, idx),
+			m:       &u.m,
 			start:   cfg.Start.Add(RampOffset(p.Seed, idx, p.Clients, p.Ramp.D())),
 			link:    chaos.NewLink(p, idx),
 			life:    chaos.NewLifecycle(p, idx),
@@ -152,6 +172,7 @@ func New(cfg Config, indices []int) *Driver {
 			}
 		}
 		d.clients[i] = c
+		d.due[i] = noDue
 		d.push(c)
 	}
 	return d
@@ -159,13 +180,16 @@ func New(cfg Config, indices []int) *Driver {
 
 // Next is the earliest time something is due; false when nothing is.
 func (d *Driver) Next() (time.Time, bool) {
-	for len(d.heap) > 0 && !d.heap[0].at.Equal(d.heap[0].c.heapAt) {
+	for {
+		e, ok := d.heap.peek()
+		if !ok {
+			return time.Time{}, false
+		}
+		if e.at == d.due[e.slot] {
+			return d.cfg.Start.Add(time.Duration(e.at)), true
+		}
 		d.heap.pop() // drop superseded entries from the top
 	}
-	if len(d.heap) == 0 {
-		return time.Time{}, false
-	}
-	return d.heap[0].at, true
 }
 
 // InFlight is how many requests the driver's clients have sent and not
@@ -176,13 +200,21 @@ func (d *Driver) InFlight() int { return d.inflight }
 // and returns what the engine must do. The slice is reused by the next call.
 func (d *Driver) Advance(now time.Time) []Output {
 	d.out = d.out[:0]
-	for len(d.heap) > 0 && !d.heap[0].at.After(now) {
-		e := d.heap.pop()
-		c := e.c
-		if !e.at.Equal(c.heapAt) {
+	limit := int64(now.Sub(d.cfg.Start))
+	for {
+		e, ok := d.heap.peek()
+		if !ok || e.at > limit {
+			break
+		}
+		d.heap.pop()
+		if e.at != d.due[e.slot] {
 			continue // superseded by a later push
 		}
-		c.heapAt = time.Time{}
+		d.due[e.slot] = noDue
+		if next, ok := d.heap.peek(); ok {
+			prefetch(uintptr(unsafe.Pointer(&d.units[next.slot])), unsafe.Sizeof(unit{}))
+		}
+		c := &d.units[e.slot].c
 		c.fire(now)
 		d.push(c)
 	}
@@ -207,7 +239,7 @@ func (d *Driver) Stop(now time.Time) []Output {
 	for _, c := range d.clients {
 		c.stop(now)
 	}
-	d.heap = d.heap[:0]
+	d.heap.reset()
 	return d.out
 }
 
@@ -229,11 +261,18 @@ func (d *Driver) Finish() {
 // push records c's next deadline in the heap, if it changed.
 func (d *Driver) push(c *client) {
 	_, at := c.earliest()
-	if at.IsZero() || at.Equal(c.heapAt) {
+	if at.IsZero() {
 		return
 	}
-	c.heapAt = at
-	d.heap.push(deadline{at: at, c: c})
+	ns := int64(at.Sub(d.cfg.Start))
+	if ns == d.due[c.slot] {
+		return
+	}
+	d.due[c.slot] = ns
+	d.heap.push(deadline{at: ns, slot: int32(c.slot)})
 }
+
+// noDue marks a slot without a deadline in the heap.
+const noDue = math.MinInt64
 
 func (d *Driver) record(f record.Fact) { d.cfg.Sink.Record(d.cfg.Shard, f) }

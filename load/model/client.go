@@ -158,9 +158,17 @@ type Client struct {
 
 // NewClient returns a client in PhaseIdle. seed and index pick its random stream.
 func NewClient(cfg *ClientConfig, seed uint64, index int) *Client {
-	c := &Client{cfg: cfg, status: "none"}
-	c.rng.Seed(seed, uint64(index))
+	c := new(Client)
+	c.Init(cfg, seed, index)
 	return c
+}
+
+// Init makes c the client NewClient(cfg, seed, index) returns, in place:
+// an engine keeps a fleet's clients in one array instead of one
+// allocation each.
+func (c *Client) Init(cfg *ClientConfig, seed uint64, index int) {
+	*c = Client{cfg: cfg, status: "none"}
+	c.rng.Seed(seed, uint64(index))
 }
 
 // Phase reports where the client is.
