@@ -145,6 +145,7 @@ type unit struct {
 
 // New returns a driver for the clients with the given fleet indices.
 func New(cfg Config, indices []int) *Driver {
+	cfg.Start = wall(cfg.Start)
 	d := &Driver{cfg: cfg, clients: make([]*client, len(indices)), due: make([]int64, len(indices))}
 	p := cfg.Profile
 	plan := StagePlan(p)
@@ -200,6 +201,7 @@ func (d *Driver) InFlight() int { return d.inflight }
 // and returns what the engine must do. The slice is reused by the next call.
 func (d *Driver) Advance(now time.Time) []Output {
 	d.out = d.out[:0]
+	now = wall(now)
 	limit := int64(now.Sub(d.cfg.Start))
 	for {
 		e, ok := d.heap.peek()
@@ -225,6 +227,7 @@ func (d *Driver) Advance(now time.Time) []Output {
 // the engine must do. The slice is reused by the next call.
 func (d *Driver) Answer(now time.Time, a Answer) []Output {
 	d.out = d.out[:0]
+	now = wall(now)
 	c := d.clients[a.Slot]
 	d.inflight--
 	c.settle(now, a)
@@ -236,6 +239,7 @@ func (d *Driver) Answer(now time.Time, a Answer) []Output {
 // more is due. Answers to requests in flight are still fed with Answer.
 func (d *Driver) Stop(now time.Time) []Output {
 	d.out = d.out[:0]
+	now = wall(now)
 	for _, c := range d.clients {
 		c.stop(now)
 	}
@@ -271,6 +275,20 @@ func (d *Driver) push(c *client) {
 	d.due[c.slot] = ns
 	d.heap.push(deadline{at: ns, slot: int32(c.slot)})
 }
+
+// wall is t without its monotonic clock reading: the driver keeps one
+// clock, the wall clock, for Start, every now and every deadline. A
+// token's exp (time.Unix) has no monotonic reading, and time.Time compares
+// a time without one with any other by the wall clock, but subtracts two
+// that both carry one by the monotonic clock. With a monotonic Start and
+// now, a deadline's key in the wheel (at − Start) and the client's test of
+// it (at after now) would read different clocks, and the microseconds
+// time.Now can spend between reading its two clocks (a thread preempted
+// between them) would make a deadline the wheel hands out as due one the
+// client holds as not yet come: Advance would pop it and push it back
+// forever. With one clock, a client that fire leaves undue has its next
+// deadline after now, so Advance pops every entry at most once.
+func wall(t time.Time) time.Time { return t.Round(0) }
 
 // noDue marks a slot without a deadline in the heap.
 const noDue = math.MinInt64

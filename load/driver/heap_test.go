@@ -89,3 +89,99 @@ func TestDeadlinesEarlierThanTheCursor(t *testing.T) {
 		t.Fatal("a reset wheel has a deadline")
 	}
 }
+
+// TestDeadlinesWithSupersedesMatchASortedReference drives the wheel as the
+// driver does: each slot has one deadline that counts (due), a new one
+// supersedes it and leaves the old entry in the wheel to be skipped, a
+// slot may come back to an instant it held before, and pushes land behind
+// the cursor, at the instant just popped, before the run's start and
+// turns ahead. What comes out, skipping superseded entries as Driver.Next
+// does, must be the counted deadlines in (time, slot) order, as sorting
+// them finds.
+func TestDeadlinesWithSupersedesMatchASortedReference(t *testing.T) {
+	const slots = 64
+	turn := int64(wheelSize) << wheelShift
+	for seed := range uint64(5) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		var w deadlines
+		due := make([]int64, slots)
+		for i := range due {
+			due[i] = noDue
+		}
+		var now int64 // the last instant popped
+		set := func(slot int32, at int64) {
+			if due[slot] == at {
+				return
+			}
+			due[slot] = at
+			w.push(deadline{at: at, slot: slot})
+		}
+		for step := range 3000 {
+			for range rng.IntN(4) {
+				slot := int32(rng.IntN(slots))
+				var at int64
+				switch rng.IntN(7) {
+				case 0:
+					at = now // the instant just popped
+				case 1:
+					at = now - rng.Int64N(int64(time.Second)) // in the past, behind the cursor
+				case 2:
+					at = now + rng.Int64N(3*turn) // turns ahead
+				case 3:
+					if due[slot] != noDue {
+						at = due[slot] + rng.Int64N(3) - 1 // nanoseconds from its own
+					}
+				case 4:
+					at = -rng.Int64N(int64(time.Minute)) // before the start
+				default:
+					at = now + rng.Int64N(int64(50*time.Millisecond))
+				}
+				set(slot, at)
+			}
+			// The reference: the counted deadlines, least first.
+			var ref []deadline
+			for s, at := range due {
+				if at != noDue {
+					ref = append(ref, deadline{at: at, slot: int32(s)})
+				}
+			}
+			slices.SortFunc(ref, func(a, b deadline) int {
+				if a.before(b) {
+					return -1
+				}
+				if b.before(a) {
+					return 1
+				}
+				return 0
+			})
+			for range rng.IntN(4) {
+				var e deadline
+				found := false
+				for {
+					var ok bool
+					if e, ok = w.peek(); !ok {
+						break
+					}
+					if e.at == due[e.slot] {
+						found = true
+						break
+					}
+					w.pop() // superseded
+				}
+				if found != (len(ref) > 0) {
+					t.Fatalf("seed %d step %d: found %v with %d deadlines counted", seed, step, found, len(ref))
+				}
+				if !found {
+					break
+				}
+				if e != ref[0] {
+					t.Fatalf("seed %d step %d: the wheel's earliest is %+v, the reference's %+v", seed, step, e, ref[0])
+				}
+				w.pop()
+				due[e.slot] = noDue
+				now = e.at
+				ref = ref[1:]
+			}
+		}
+	}
+}
