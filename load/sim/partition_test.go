@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -256,4 +257,19 @@ func TestPartitionModelDividesTheBackend(t *testing.T) {
 func within(got, want, share float64) bool {
 	d := got - want
 	return d <= share*want && -d <= share*want
+}
+
+// TestPartitionsStopWithTheContext: an interrupted partitioned simulation
+// returns the context's error and no result.
+func TestPartitionsStopWithTheContext(t *testing.T) {
+	p := builtin(t, "elevator", 600, 4*time.Minute)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var res reports.Result
+	if err := Run(ctx, Config{Profile: p, Partitions: 3, Workers: 1}, &res); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run with a cancelled context: %v, want context.Canceled", err)
+	}
+	if res.Engine.Sim != nil {
+		t.Errorf("engine.sim %+v: an interrupted simulation has no result", res.Engine.Sim)
+	}
 }
