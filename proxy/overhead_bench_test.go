@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stampede-load/stampede/gcpace"
 	"github.com/stampede-load/stampede/profiles"
 	"github.com/stampede-load/stampede/reports"
 )
@@ -156,6 +158,12 @@ func BenchmarkProxyAddedP99At5000RPS(b *testing.B) {
 	direct, proxied := client(), client()
 	defer direct.CloseIdleConnections()
 	defer proxied.CloseIdleConnections()
+	// The collector's pace stampede proxy sets (cmd/stampede/proxy.go),
+	// here for the whole process: both sides alike.
+	gcCtx, stopGC := context.WithCancel(context.Background())
+	gcDone := make(chan struct{})
+	go func() { defer close(gcDone); gcpace.Run(gcCtx, gcpace.Floor) }()
+	defer func() { stopGC(); <-gcDone }()
 	load := loadAverage()
 	for b.Loop() {
 		// Warm-up: connections open, the proxy's session known.

@@ -21,6 +21,13 @@ type Sim struct {
 	EventsPerSecond float64 `json:"events_per_second,omitempty"`
 	BytesPerClient  float64 `json:"bytes_per_client,omitempty"`
 	WallS           float64 `json:"wall_s,omitempty"`
+	// Partitions is how many partitions the simulation ran in, each a
+	// share of the fleet against a share of the backend, merged (absent:
+	// one). With more than one, Backend's servers and max_queue are the
+	// partitions' sums, peak_queue the sum of their peaks (an upper bound
+	// of the requests waiting at once) and utilisation their mean
+	// weighted by servers.
+	Partitions int `json:"partitions,omitempty"`
 	// Backend is the backend model the simulation used, per endpoint,
 	// and what each endpoint did.
 	Backend map[string]SimEndpoint `json:"backend,omitempty"`

@@ -73,6 +73,14 @@ func (b *Backend) listen(addr string, cert *tls.Certificate) (*Server, error) {
 		},
 		done: make(chan struct{}),
 	}
+	if cert == nil {
+		// Plain HTTP speaks HTTP/2 with prior knowledge (h2c) besides
+		// HTTP/1.1, so that a run's http_version http2 works against it.
+		var p http.Protocols
+		p.SetHTTP1(true)
+		p.SetUnencryptedHTTP2(true)
+		s.srv.Protocols = &p
+	}
 	s.srv.ConnState = s.trackFresh
 	s.srv.RegisterOnShutdown(s.closeFresh)
 	go func() {

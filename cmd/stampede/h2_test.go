@@ -121,3 +121,29 @@ func TestHTTPVersionIsValidated(t *testing.T) {
 		t.Errorf("exit %d, stderr %s", code, stderr)
 	}
 }
+
+// TestRunSpeaksH2CToTheEmbeddedBackend: http_version http2 against the
+// plain-HTTP embedded backend is HTTP/2 with prior knowledge, and every
+// request is answered.
+func TestRunSpeaksH2CToTheEmbeddedBackend(t *testing.T) {
+	out := t.TempDir()
+	code, _, stderr := runCLI(context.Background(), "run", "--clients", "4", "--duration", "2s", "--ramp", "200ms",
+		"--time-scale", "60", "--set", "connections=per_client", "--set", "http_version=http2", "--out", out, "--no-progress")
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr %s", code, stderr)
+	}
+	res, err := reports.ReadFile(filepath.Join(out, "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent, failed int64
+	for _, name := range []string{"sign_in", "refresh", "api"} { // the operations that are requests
+		op := res.Ops[name]
+		sent += op.Count
+		failed += op.Count - op.OK
+	}
+	c := res.Engine.Connections
+	if failed != 0 || sent == 0 || c.Protocol != reports.ProtoHTTP2 || c.HTTP2Requests < sent {
+		t.Errorf("%d requests, %d failed; engine.connections %+v; want every request answered over HTTP/2", sent, failed, c)
+	}
+}

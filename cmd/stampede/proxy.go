@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stampede-load/stampede/chaos/backend"
+	"github.com/stampede-load/stampede/gcpace"
 	"github.com/stampede-load/stampede/load/run"
 	"github.com/stampede-load/stampede/profiles"
 	"github.com/stampede-load/stampede/profiles/threshold"
@@ -251,6 +252,13 @@ func (o *proxyOptions) run(ctx context.Context) error {
 		defer metrics.close()
 		fmt.Fprintf(o.out, "metrics on %s\n", metrics.URL)
 	}
+	// The collector runs every 64 MiB of allocation, not every few
+	// megabytes of a small heap: each collection is a pause in the latency
+	// the proxy adds (docs/proxy.md#what-the-proxy-costs).
+	gcCtx, stopGC := context.WithCancel(ctx)
+	gcDone := make(chan struct{})
+	go func() { defer close(gcDone); gcpace.Run(gcCtx, gcpace.Floor) }()
+	defer func() { stopGC(); <-gcDone }()
 	srv := &http.Server{Handler: px, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
 	admin := &http.Server{Handler: px.AdminHandler(adminToken), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()

@@ -36,6 +36,8 @@ type simulateOptions struct {
 	sweeps []string
 	// parallel bounds the sweep's points run at once; 0 is GOMAXPROCS.
 	parallel int
+	// partitions is --partitions: "auto" or a count (docs/simulate.md#partitions).
+	partitions string
 
 	flags func(name string) bool
 }
@@ -71,6 +73,7 @@ func newSimulateCmd(s streams) *cobra.Command {
 	f.BoolVar(&o.measure, "measure", false, "write the wall-clock figures (engine.sim.events_per_second, bytes_per_client, wall_s) into result.json, which then differs from run to run")
 	f.StringArrayVar(&o.sweeps, "sweep", nil, "sweep a profile field over values, PATH=v1,v2,... such as sdk.retry.jitter=none,full (repeatable: a grid); one result per point and a comparison (sweep.txt, sweep.json, sweep.html)")
 	f.IntVar(&o.parallel, "parallel", 0, "sweep points simulated at once (default: the number of CPUs)")
+	f.StringVar(&o.partitions, "partitions", "auto", "split the simulation into N partitions (each a share of the fleet against a share of every endpoint's servers) run on all CPUs and merged; auto: 1 below 100,000 clients, else clients/100,000 up to 8 with at least 8 servers per endpoint each")
 	f.StringVar(&o.calibrate, "calibrate", "", "a live run's result.json: take each endpoint's service-time distribution from its ops.*.service_hdr")
 	return cmd
 }
@@ -94,6 +97,10 @@ func (o *simulateOptions) run(ctx context.Context) error {
 	if o.flags != nil && o.flags("parallel") && o.parallel < 1 {
 		return usageErrorf("--parallel: must be at least 1, got %d", o.parallel)
 	}
+	parts, err := o.partitionCount(p)
+	if err != nil {
+		return err
+	}
 	out := o.outDir
 	if out == "" {
 		out = filepath.Join("stampede-results", sim.ID(p))
@@ -102,10 +109,13 @@ func (o *simulateOptions) run(ctx context.Context) error {
 		return err
 	}
 	if len(axes) > 0 {
-		return o.sweep(ctx, p, axes, service, out)
+		return o.sweep(ctx, p, axes, service, out, parts)
+	}
+	if parts == 0 {
+		parts = sim.AutoPartitions(p)
 	}
 	if !o.quiet {
-		fmt.Fprintf(o.err, "stampede simulate %s: %d clients for %s of simulated time (seed %d)\n", sim.ID(p), p.Clients, p.Duration, p.Seed)
+		fmt.Fprintf(o.err, "stampede simulate %s: %d clients for %s of simulated time (seed %d)%s\n", sim.ID(p), p.Clients, p.Duration, p.Seed, partitionsNote(parts))
 	}
 	start := time.Now()
 	progress := func(at time.Duration, events int64) {
@@ -116,7 +126,7 @@ func (o *simulateOptions) run(ctx context.Context) error {
 		progress = nil
 	}
 	res, err := sim.Execute(ctx, sim.Options{Profile: p, OutDir: out, ToolVersion: toolVersion(), Service: service, Measure: o.measure,
-		Progress: progress})
+		Progress: progress, Partitions: parts})
 	if err != nil {
 		return o.failed(ctx, err)
 	}
@@ -131,7 +141,7 @@ func (o *simulateOptions) run(ctx context.Context) error {
 }
 
 // sweep runs every point of the grid and writes the comparison.
-func (o *simulateOptions) sweep(ctx context.Context, p profiles.Profile, axes []sim.Axis, service map[string]sim.Calibrated, out string) error {
+func (o *simulateOptions) sweep(ctx context.Context, p profiles.Profile, axes []sim.Axis, service map[string]sim.Calibrated, out string, parts int) error {
 	points, err := sim.Grid(p, axes)
 	if err != nil {
 		return usageError(err)
@@ -140,7 +150,7 @@ func (o *simulateOptions) sweep(ctx context.Context, p profiles.Profile, axes []
 		fmt.Fprintf(o.err, "stampede simulate: sweeping %d points of %d clients for %s of simulated time\n", len(points), p.Clients, p.Duration)
 	}
 	sw, err := sim.RunSweep(ctx, sim.SweepOptions{Points: points, OutDir: out, ToolVersion: toolVersion(),
-		Service: service, Measure: o.measure, Parallel: o.parallel})
+		Service: service, Measure: o.measure, Parallel: o.parallel, Partitions: parts})
 	if err != nil {
 		return o.failed(ctx, err)
 	}

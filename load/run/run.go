@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/stampede-load/stampede/chaos/backend"
+	"github.com/stampede-load/stampede/gcpace"
 	"github.com/stampede-load/stampede/load"
 	"github.com/stampede-load/stampede/load/target"
 	"github.com/stampede-load/stampede/load/transport"
@@ -210,7 +211,7 @@ func Execute(ctx context.Context, o Options) (*reports.Result, error) {
 	toxics := startToxics(runCtx, p, cmp.Or(o.StartAt, time.Now()), o.Shard, warn)
 	gcCtx, stopGC := context.WithCancel(ctx)
 	gcDone := make(chan struct{})
-	go func() { defer close(gcDone); tuneGC(gcCtx) }()
+	go func() { defer close(gcDone); gcpace.Run(gcCtx, gcpace.Bounded) }()
 	runErr := eng.Run(runCtx, res)
 	stopGC()
 	<-gcDone

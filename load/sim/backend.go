@@ -60,12 +60,14 @@ type backend struct {
 
 var errSessionNotFound = errors.New("session not found")
 
-func newBackend(p profiles.Profile, clients int, seed uint64) *backend {
+// newBackend is the backend of a partition's clients (its slots in the
+// partition's driver), its dice seeded by seed and the partition.
+func newBackend(p profiles.Profile, clients int, seed, part uint64) *backend {
 	return &backend{
 		lifetime: int64(p.Backend.TokenLifetime.D()), maxLifetime: int64(p.Backend.MaxLifetime.D()),
 		inactivity: int64(p.Backend.InactivityTimeout.D()),
 		latest:     make([]int32, clients),
-		dice:       rand.New(rand.NewPCG(seed, 0x6261636b656e64)),
+		dice:       rand.New(rand.NewPCG(seed, 0x6261636b656e64+part)),
 	}
 }
 

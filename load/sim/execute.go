@@ -30,6 +30,11 @@ type Options struct {
 	Service  map[string]Calibrated
 	Measure  bool
 	Progress func(simulated time.Duration, events int64)
+	// Partitions is how many partitions the simulation runs in; 0 is
+	// AutoPartitions(Profile). Workers bounds those run at once; 0 is
+	// GOMAXPROCS. See Config.
+	Partitions int
+	Workers    int
 }
 
 // ID is a simulation's default run ID: the profile's name and seed, so
@@ -50,7 +55,12 @@ func Execute(ctx context.Context, o Options) (*reports.Result, error) {
 	}
 	res := &reports.Result{Schema: reports.Schema, RunID: o.RunID, ToolVersion: o.ToolVersion,
 		Target: reports.Target{Kind: "simulated", URL: "sim://backend_model"}}
-	cfg := Config{Profile: o.Profile.Redacted(), Service: o.Service, Measure: o.Measure, Progress: o.Progress}
+	parts := o.Partitions
+	if parts == 0 {
+		parts = AutoPartitions(o.Profile)
+	}
+	cfg := Config{Profile: o.Profile.Redacted(), Service: o.Service, Measure: o.Measure, Progress: o.Progress,
+		Partitions: parts, Workers: o.Workers}
 	if err := Run(ctx, cfg, res); err != nil {
 		return nil, err
 	}

@@ -48,6 +48,13 @@ type Config struct {
 	// (events per second, bytes per client): they differ from one run to
 	// the next, so a result with them is not byte-identical.
 	Measure bool
+	// Partitions splits the simulation into that many partitions, each a
+	// share of the fleet against a share of the backend, run concurrently
+	// and merged (partition.go); 0 and 1 run one simulation.
+	Partitions int
+	// Workers bounds the partitions simulated at once; 0 is GOMAXPROCS.
+	// It changes how long a partitioned simulation takes, never its result.
+	Workers int
 }
 
 // ProgressEvery is how many events pass between two calls of
@@ -136,13 +143,16 @@ func Run(ctx context.Context, cfg Config, res *reports.Result) error {
 	if p.TimeScale != 1 {
 		return fmt.Errorf("simulate needs the profile in simulated time (time scale 1, see Simulated), got %g", p.TimeScale)
 	}
+	if cfg.Partitions > 1 {
+		return runPartitions(ctx, cfg, res)
+	}
 	wallStart := time.Now()
 	var heapBefore runtime.MemStats
 	if cfg.Measure {
 		runtime.GC()
 		runtime.ReadMemStats(&heapBefore)
 	}
-	s := newSim(cfg)
+	s := newSim(cfg, 0, 1)
 	if err := s.loop(ctx); err != nil {
 		return err
 	}
@@ -167,29 +177,32 @@ func Run(ctx context.Context, cfg Config, res *reports.Result) error {
 	return nil
 }
 
-func newSim(cfg Config) *sim {
+// newSim is partition part of parts (0 of 1: the whole simulation): the
+// clients whose fleet index is part modulo parts, against that share of the
+// backend (partition.go), with the backend's draws seeded per partition.
+func newSim(cfg Config, part, parts int) *sim {
 	p := cfg.Profile
 	windows := chaos.Plan(p)
 	span := p.Duration.D() + p.SDK.RequestTimeout.D()
+	indices := make([]int, 0, (p.Clients-part+parts-1)/parts)
+	for i := part; i < p.Clients; i += parts {
+		indices = append(indices, i)
+	}
 	s := &sim{
 		p: p, rec: record.NewRecorder(1, epoch, span, len(windows)),
-		be:      newBackend(p, p.Clients, p.Seed),
+		be:      newBackend(p, len(indices), p.Seed, uint64(part)),
 		held:    map[int32][]heldRef{},
-		rng:     rand.New(rand.NewPCG(p.Seed, 0x73696d756c617465)),
+		rng:     rand.New(rand.NewPCG(p.Seed, 0x73696d756c617465+uint64(part))),
 		windows: windows, active: map[int]bool{}, progress: cfg.Progress,
 		scratch: reports.NewHistogram(),
 	}
-	m := Resolve(p.BackendModel)
+	m := partitionModel(Resolve(p.BackendModel), part, parts)
 	for i, em := range []profiles.EndpointModel{m.SignIn, m.Refresh, m.API} {
 		var svc serviceTime = distService(em.Service)
 		if c, ok := cfg.Service[endpointNames[i]]; ok {
 			svc = c
 		}
 		s.eps[i] = newEndpoint(em, svc)
-	}
-	indices := make([]int, p.Clients)
-	for i := range indices {
-		indices[i] = i
 	}
 	ccfg := model.NewClientConfig(p)
 	s.d = driver.New(driver.Config{Profile: p, Model: &ccfg, Windows: windows, Start: epoch, Sink: s.rec}, indices)
@@ -494,7 +507,7 @@ func (s *sim) backendAnswer(q *request) model.Event {
 	switch q.kind {
 	case model.ActSignIn:
 		ev.Kind = model.EvSignInDone
-		s.be.signIn(int(q.client), &ev)
+		s.be.signIn(int(q.slot), &ev) // the client's place in this partition's backend
 	case model.ActRefresh:
 		ev.Kind = model.EvRefreshDone
 		s.be.refresh(q.sessionID, q.clientToken, &ev)
@@ -557,7 +570,7 @@ func (s *sim) fill(res *reports.Result) error {
 	res.StartedAt, res.EndedAt = epoch, s.at(max(s.now, int64(p.Duration.D())))
 	res.Profile = p
 	res.TimeScale = reports.TimeScaleOf(p)
-	res.Engine.Clients = p.Clients
+	res.Engine.Clients = len(s.be.latest) // this partition's clients
 	res.Shard = reports.Shard{Index: 0, Count: 1}
 	s.rec.Sample(res.EndedAt, 1)
 	if err := s.rec.Fill(res, end); err != nil {

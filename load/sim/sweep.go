@@ -118,6 +118,11 @@ type SweepOptions struct {
 	Measure     bool
 	// Parallel bounds the points simulated at once; 0 is GOMAXPROCS.
 	Parallel int
+	// Partitions is every point's partitions; 0 is each point's own
+	// AutoPartitions. A point's partitions run GOMAXPROCS / (points at
+	// once) at a time, at least one, so that the sweep does not
+	// oversubscribe the CPUs.
+	Partitions int
 }
 
 // PointResult is one point's result and where it was written.
@@ -151,6 +156,7 @@ func RunSweep(ctx context.Context, o SweepOptions) (*SweepResult, error) {
 	if par <= 0 {
 		par = runtime.GOMAXPROCS(0)
 	}
+	workers := max(1, runtime.GOMAXPROCS(0)/max(1, min(par, len(o.Points))))
 	sw := &SweepResult{Points: make([]PointResult, len(o.Points))}
 	errs := make([]error, len(o.Points))
 	next := make(chan int)
@@ -163,7 +169,8 @@ func RunSweep(ctx context.Context, o SweepOptions) (*SweepResult, error) {
 				pt := o.Points[i]
 				dir := filepath.Join(o.OutDir, fmt.Sprintf("%02d-%s", i+1, dirName(pt.Name)))
 				res, err := Execute(ctx, Options{Profile: pt.Profile, RunID: fmt.Sprintf("%s-%02d", ID(pt.Profile), i+1), OutDir: dir,
-					ToolVersion: o.ToolVersion, Service: o.Service, Measure: o.Measure})
+					ToolVersion: o.ToolVersion, Service: o.Service, Measure: o.Measure,
+					Partitions: o.Partitions, Workers: workers})
 				if err != nil {
 					errs[i] = fmt.Errorf("sweep point %s: %w", pt.Name, err)
 					continue
