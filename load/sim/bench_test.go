@@ -15,8 +15,12 @@ import (
 // benchClients is the fleet BenchmarkSimulateElevator simulates.
 var benchClients = 10_000
 
+// benchDuration is the simulated time BenchmarkSimulateElevator runs.
+var benchDuration = 10 * time.Minute
+
 // BenchmarkSimulateElevator simulates the elevator profile, 10,000
-// clients for 10 simulated minutes, and reports events per second and
+// clients for 10 simulated minutes (STAMPEDE_SIM_BENCH_CLIENTS and
+// STAMPEDE_SIM_BENCH_DURATION change both), and reports events per second and
 // the heap held per client (docs/simulate.md has the large figures).
 func BenchmarkSimulateElevator(b *testing.B) {
 	p, err := profiles.Builtin("elevator")
@@ -25,7 +29,7 @@ func BenchmarkSimulateElevator(b *testing.B) {
 	}
 	p = Simulated(p)
 	p.Clients = benchClients
-	p.Duration = profiles.Duration(10 * time.Minute)
+	p.Duration = profiles.Duration(benchDuration)
 	var events int64
 	var perClient float64
 	start := time.Now()
@@ -46,6 +50,11 @@ func init() {
 	if n := os.Getenv("STAMPEDE_SIM_BENCH_CLIENTS"); n != "" {
 		if v, err := strconv.Atoi(n); err == nil && v > 0 {
 			benchClients = v
+		}
+	}
+	if d := os.Getenv("STAMPEDE_SIM_BENCH_DURATION"); d != "" {
+		if v, err := time.ParseDuration(d); err == nil && v > 0 {
+			benchDuration = v
 		}
 	}
 }
