@@ -17,7 +17,6 @@ type client struct {
 	idx     int // in the fleet
 	slot    int // in its driver
 	m       *model.Client
-	started bool
 	start   time.Time                  // its ramp slot
 	leaveAt time.Time                  // when a shrinking stage removes it; zero if never
 	armed   [model.NumTimers]time.Time // the model's timers, in engine time
@@ -27,20 +26,13 @@ type client struct {
 	link    *chaos.Link
 	life    *chaos.Lifecycle
 	lifeAt  time.Time // next foreground/background switch; zero if none
-	cold    bool      // the app will be killed during this background gap
 	changes []chaos.ClientChange
 	next    int           // next change to apply
 	offline string        // outage mode while offline, "" online
-	held    bool          // a request is held by a blackhole outage
 	skew    time.Duration // the device clock's error
 
-	valid      bool      // holds a valid token, as last counted in the gauge
-	expireAt   time.Time // when that token expires (engine time); zero if none
+	expireAt   time.Time // when its valid token expires (engine time); zero if none
 	refreshing int       // refreshes of this client in flight
-
-	// suspended: this background gap is long enough (SuspendAfter) that
-	// the OS suspends the app and its connections die.
-	suspended bool
 
 	// seqAt is when (engine time, Unix ns) the client's token generation
 	// last changed, prevSeq the generation it held before that instant:
@@ -48,6 +40,15 @@ type client struct {
 	// that came at the same instant.
 	seqAt   int64
 	prevSeq uint64
+
+	// Its flags, together so that they take one word.
+	started bool // its ramp slot came
+	cold    bool // the app will be killed during this background gap
+	held    bool // a request is held by a blackhole outage
+	valid   bool // holds a valid token, as last counted in the gauge
+	// suspended: this background gap is long enough (SuspendAfter) that
+	// the OS suspends the app and its connections die.
+	suspended bool
 }
 
 // due kinds besides the model's timers.

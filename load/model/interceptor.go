@@ -60,7 +60,7 @@ func (c *Client) intercept(now time.Time, call apiCall) {
 func (c *Client) retry(now time.Time, call apiCall) {
 	call.retries++
 	call.since = now
-	if c.token != "" && c.tokenSeq > call.tokenSeq && now.Before(c.tokenTimes.ExpiresAt) {
+	if c.token != "" && c.tokenSeq > call.tokenSeq && now.Before(c.expiresAt) {
 		c.record(Action{Metric: MetricGetToken, OK: true})
 		c.sendAPI(call, now)
 		if call.owner {
