@@ -148,11 +148,9 @@ type Client struct {
 	lastBackoff time.Duration // for the decorrelated strategy
 	foreAt      time.Time     // when it came to the foreground
 
-	// The 401 interceptor's state (see intercept).
-	iqueue  []apiCall       // failedQueue
-	orphans int             // calls dropped unsettled (bug_unsettled_queue, a killed app's queue)
-	dropped []UnsettledCall // the first MaxDroppedKept of them
-	private []privateFlight // naive: refreshes started for one call each
+	// The 401 interceptor's queues (see intercept), nil until it needs
+	// them: most clients never do.
+	iq *interceptorQueues
 
 	own *[]Action // Step's buffer (StepInto callers bring theirs)
 }
@@ -255,8 +253,11 @@ func (c *Client) toForeground(now time.Time, cold bool) {
 		// The process was killed: the session token lived in memory unless
 		// the token cache kept it (coldStart), and the interceptor's flag
 		// and queue did (its calls are lost).
-		c.drop(c.iqueue, CallDroppedKilled)
-		c.iqueue, c.irefreshing, c.stuck = nil, false, false
+		if c.iq != nil {
+			c.drop(c.iq.iqueue, CallDroppedKilled)
+			c.iq.iqueue = nil
+		}
+		c.irefreshing, c.stuck = false, false
 		if c.coldStart(now) {
 			return
 		}
@@ -566,24 +567,30 @@ func (c *Client) stop(now time.Time) {
 	// Calls queued behind a refresh that will still answer would have
 	// settled: they are cancelled. Calls queued behind a stuck flag would
 	// never have: they stay unsettled, lost.
+	if c.iq == nil {
+		return
+	}
 	if !c.stuck {
-		for range c.iqueue {
+		for range c.iq.iqueue {
 			c.settle(false, ClassCancelled)
 		}
-		c.iqueue = nil
+		c.iq.iqueue = nil
 	}
-	for range c.private {
+	for range c.iq.private {
 		c.settle(false, ClassCancelled)
 	}
-	c.private = nil
+	c.iq.private = nil
 }
 
 // Lost is how many API calls the client dropped without settling them:
 // those its interceptor's bugs left behind.
 func (c *Client) Lost() int {
-	n := c.orphans
+	if c.iq == nil {
+		return 0
+	}
+	n := c.iq.orphans
 	if c.stuck {
-		n += len(c.iqueue)
+		n += len(c.iq.iqueue)
 	}
 	return n
 }
