@@ -17,22 +17,22 @@ type client struct {
 	idx     int // in the fleet
 	slot    int // in its driver
 	m       *model.Client
-	start   time.Time                  // its ramp slot
-	leaveAt time.Time                  // when a shrinking stage removes it; zero if never
-	armed   [model.NumTimers]time.Time // the model's timers, in engine time
-	heapAt  time.Time                  // its entry in the driver's heap; zero if none
+	start   time.Time                // its ramp slot
+	leaveAt time.Time                // when a shrinking stage removes it; zero if never
+	armed   [model.NumTimers]instant // the model's timers, in engine time
+	heapAt  time.Time                // its entry in the driver's heap; zero if none
 
 	// Chaos around the client.
 	link    *chaos.Link
 	life    *chaos.Lifecycle
-	lifeAt  time.Time // next foreground/background switch; zero if none
+	lifeAt  instant // next foreground/background switch; 0 if none
 	changes []chaos.ClientChange
 	next    int           // next change to apply
 	offline string        // outage mode while offline, "" online
 	skew    time.Duration // the device clock's error
 
-	expireAt   time.Time // when its valid token expires (engine time); zero if none
-	refreshing int       // refreshes of this client in flight
+	expireAt   instant // when its valid token expires (engine time); 0 if none
+	refreshing int     // refreshes of this client in flight
 
 	// seqAt is when (engine time, Unix ns) the client's token generation
 	// last changed, prevSeq the generation it held before that instant:
@@ -67,23 +67,24 @@ func (c *client) earliest() (int, time.Time) {
 	if !c.started {
 		return dueStart, c.start
 	}
-	k, at := 0, time.Time{}
+	k, best := 0, instant(0)
 	for i, t := range c.armed {
-		if !t.IsZero() && (at.IsZero() || t.Before(at)) {
-			k, at = i, t
+		if t != 0 && (best == 0 || t < best) {
+			k, best = i, t
 		}
 	}
-	if !c.lifeAt.IsZero() && (at.IsZero() || c.lifeAt.Before(at)) {
-		k, at = dueLife, c.lifeAt
+	if c.lifeAt != 0 && (best == 0 || c.lifeAt < best) {
+		k, best = dueLife, c.lifeAt
 	}
 	if c.next < len(c.changes) {
-		if t := c.d.cfg.Start.Add(c.changes[c.next].At); at.IsZero() || t.Before(at) {
-			k, at = dueChange, t
+		if t := instantOf(c.changes[c.next].At); best == 0 || t < best {
+			k, best = dueChange, t
 		}
 	}
-	if !c.expireAt.IsZero() && (at.IsZero() || c.expireAt.Before(at)) {
-		k, at = dueExpiry, c.expireAt
+	if c.expireAt != 0 && (best == 0 || c.expireAt < best) {
+		k, best = dueExpiry, c.expireAt
 	}
+	at := c.d.time(best)
 	if !c.leaveAt.IsZero() && (at.IsZero() || !c.leaveAt.After(at)) {
 		k, at = dueLeave, c.leaveAt
 	}
@@ -101,7 +102,7 @@ func (c *client) fire(now time.Time) {
 		c.d.record(record.Fact{Kind: record.FactStarted, Lag: now.Sub(c.start), At: now})
 		c.step(now, model.Event{Kind: model.EvStart, At: c.start})
 		if c.life != nil {
-			c.lifeAt = now.Add(c.life.Foreground())
+			c.lifeAt = c.d.instant(now.Add(c.life.Foreground()))
 		}
 	}
 	if c.m.Phase() == model.PhaseIdle {
@@ -119,13 +120,13 @@ func (c *client) fire(now time.Time) {
 			c.applyChange(now, c.changes[c.next])
 			c.next++
 		case dueExpiry:
-			c.expireAt = time.Time{}
+			c.expireAt = 0
 			c.countValid(now)
 		case dueLeave:
 			c.leave(now)
 			return
 		default:
-			c.armed[k] = time.Time{}
+			c.armed[k] = 0
 			c.d.record(record.Fact{Kind: record.FactLag, Lag: now.Sub(at), At: now})
 			c.step(now, model.Event{Kind: model.EvTimer, Timer: model.TimerKind(k), At: at})
 		}
@@ -135,7 +136,7 @@ func (c *client) fire(now time.Time) {
 // stop ends c's part in the run: the model stops and nothing more is due.
 func (c *client) stop(now time.Time) {
 	c.step(now, model.Event{Kind: model.EvStop})
-	c.lifeAt, c.next = time.Time{}, len(c.changes)
+	c.lifeAt, c.next = 0, len(c.changes)
 	c.started = true // a client whose slot never came does not start now
 	c.heapAt = time.Time{}
 	if c.m.Background() {
@@ -163,7 +164,7 @@ func (c *client) switchLife(now time.Time) {
 			c.output(Output{Kind: OutDrop, Cold: c.cold})
 		}
 		c.step(now, model.Event{Kind: model.EvForeground, ColdStart: c.cold})
-		c.lifeAt = now.Add(c.life.Foreground())
+		c.lifeAt = c.d.instant(now.Add(c.life.Foreground()))
 		return
 	}
 	var gap time.Duration
@@ -173,7 +174,7 @@ func (c *client) switchLife(now time.Time) {
 	if c.m.Background() {
 		c.gauge(record.GaugeBackground, 1)
 	}
-	c.lifeAt = now.Add(gap)
+	c.lifeAt = c.d.instant(now.Add(gap))
 }
 
 // applyChange carries out a fleet event's effect on this client.
@@ -288,9 +289,9 @@ func (c *client) step(now time.Time, ev model.Event) {
 		}
 		switch a.Kind {
 		case model.ActSetTimer:
-			c.armed[a.Timer] = a.At
+			c.armed[a.Timer] = d.instant(a.At)
 		case model.ActCancelTimer:
-			c.armed[a.Timer] = time.Time{}
+			c.armed[a.Timer] = 0
 		case model.ActRecord:
 			d.record(record.Fact{Kind: record.FactMetric, Client: c.idx, At: now, Action: a})
 		case model.ActSignIn, model.ActRefresh, model.ActAPI:
@@ -320,9 +321,9 @@ func (c *client) countValid(now time.Time) {
 			c.gauge(record.GaugeValidToken, -1)
 		}
 	}
-	c.expireAt = time.Time{}
+	c.expireAt = 0
 	if v {
-		c.expireAt = c.m.TokenExpiry().Add(-c.skew)
+		c.expireAt = c.d.instant(c.m.TokenExpiry().Add(-c.skew))
 	}
 }
 

@@ -75,7 +75,7 @@ func (c *client) leave(now time.Time) {
 		}
 	}
 	c.stop(now)
-	c.armed = [model.NumTimers]time.Time{}
-	c.expireAt = time.Time{}
+	c.armed = [model.NumTimers]instant{}
+	c.expireAt = 0
 	c.output(Output{Kind: OutDrop})
 }
