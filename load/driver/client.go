@@ -13,33 +13,21 @@ import (
 // client is one simulated client as its driver drives it: the model plus
 // the chaos around it and its deadlines.
 type client struct {
-	d       *Driver
-	idx     int // in the fleet
-	slot    int // in its driver
-	m       *model.Client
-	start   time.Time                // its ramp slot
-	leaveAt time.Time                // when a shrinking stage removes it; zero if never
-	armed   [model.NumTimers]instant // the model's timers, in engine time
-	heapAt  time.Time                // its entry in the driver's heap; zero if none
-
-	// Chaos around the client.
-	link    *chaos.Link
-	life    *chaos.Lifecycle
-	lifeAt  instant // next foreground/background switch; 0 if none
-	changes []chaos.ClientChange
-	next    int           // next change to apply
-	offline string        // outage mode while offline, "" online
-	skew    time.Duration // the device clock's error
-
-	expireAt   instant // when its valid token expires (engine time); 0 if none
-	refreshing int     // refreshes of this client in flight
-
+	// What every deadline and answer reads comes first, in 128 bytes.
+	d        *Driver
+	m        *model.Client
+	armed    [model.NumTimers]instant // the model's timers, in engine time
+	lifeAt   instant                  // next foreground/background switch; 0 if none
+	expireAt instant                  // when its valid token expires (engine time); 0 if none
+	leaveAt  instant                  // when a shrinking stage removes it; 0 if never
+	next     int                      // next change to apply
+	changes  []chaos.ClientChange
+	skew     time.Duration // the device clock's error
 	// seqAt is when (engine time, Unix ns) the client's token generation
 	// last changed, prevSeq the generation it held before that instant:
 	// what a superseded token is told by, whatever the order of answers
 	// that came at the same instant.
-	seqAt   int64
-	prevSeq uint64
+	seqAt int64
 
 	// Its flags, together so that they take one word.
 	started bool // its ramp slot came
@@ -49,6 +37,19 @@ type client struct {
 	// suspended: this background gap is long enough (SuspendAfter) that
 	// the OS suspends the app and its connections die.
 	suspended bool
+
+	idx    int       // in the fleet
+	slot   int       // in its driver
+	start  time.Time // its ramp slot
+	heapAt time.Time // its entry in the driver's heap; zero if none
+
+	// Chaos around the client.
+	link    *chaos.Link
+	life    *chaos.Lifecycle
+	offline string // outage mode while offline, "" online
+
+	refreshing int // refreshes of this client in flight
+	prevSeq    uint64
 }
 
 // due kinds besides the model's timers.
@@ -84,11 +85,10 @@ func (c *client) earliest() (int, time.Time) {
 	if c.expireAt != 0 && (best == 0 || c.expireAt < best) {
 		k, best = dueExpiry, c.expireAt
 	}
-	at := c.d.time(best)
-	if !c.leaveAt.IsZero() && (at.IsZero() || !c.leaveAt.After(at)) {
-		k, at = dueLeave, c.leaveAt
+	if c.leaveAt != 0 && (best == 0 || c.leaveAt <= best) {
+		k, best = dueLeave, c.leaveAt
 	}
-	return k, at
+	return k, c.d.time(best)
 }
 
 // fire handles whatever of c is due by now: its start, then its timers,

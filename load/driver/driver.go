@@ -148,7 +148,7 @@ func New(cfg Config, indices []int) *Driver {
 		if plan != nil && idx < len(plan) {
 			c.start = cfg.Start.Add(plan[idx].Join)
 			if plan[idx].Leave >= 0 {
-				c.leaveAt = cfg.Start.Add(plan[idx].Leave)
+				c.leaveAt = instantOf(plan[idx].Leave)
 			}
 		}
 		d.clients[i] = c

@@ -55,8 +55,8 @@ type backend struct {
 	keepPrev bool // the previous key still verifies (key_rotation overlap)
 	// minted is the last token minted, word its 8 bytes: the tokens minted
 	// in the same millisecond with the same key are one string, shared.
-	minted string
-	word   uint64
+	minted   string
+	word     uint64
 	faults   adminapi.Faults
 	rotation adminapi.Rotation
 	dice     *rand.Rand
