@@ -95,11 +95,11 @@ type apiCall struct {
 	req      uint64    // id of the HTTP attempt in flight; 0 while waiting for a token
 	intended time.Time // when the app wanted to make the call
 	since    time.Time // when its current getToken started
-	retries  int       // how often it was retried after a 401
 	tokenSeq uint64    // which token the attempt in flight carries
 	token    string    // and that token itself
-	owner    bool      // it started the interceptor's refresh (isRefreshing)
 	id       uint64    // the app's call: the same on every retry of it (Action.Call)
+	retries  int32     // how often it was retried after a 401 (at most maxLoop)
+	owner    bool      // it started the interceptor's refresh (isRefreshing)
 }
 
 // Client is one simulated mobile app and its auth SDK, as a state machine:
@@ -133,24 +133,25 @@ type Client struct {
 	token     string
 	expiresAt time.Time // of token (zero if none)
 	inflight  []apiCall // API calls whose HTTP attempt is in flight
+
+	// 128 bytes on: what fewer steps read.
 	out       []Action  // the actions of the Step in progress
 	waiting   []apiCall // API calls waiting for a token
 	nextCall  uint64    // the last app call's id (apiCall.id)
 	signInReq uint64
 	lifetime  time.Duration // of the last token received, kept after a cold start
-
+	// The 401 interceptor's queues (see intercept), nil until it needs
+	// them: most clients never do.
+	iq             *interceptorQueues
 	signInAttempt  int
 	refreshAttempt int // retries so far of the current refresh
-	status         string
 	sessionID      string
 	clientToken    string
 
+	// 256 bytes on: what few steps read.
 	lastBackoff time.Duration // for the decorrelated strategy
-	foreAt      time.Time     // when it came to the foreground
-
-	// The 401 interceptor's queues (see intercept), nil until it needs
-	// them: most clients never do.
-	iq *interceptorQueues
+	status      string
+	foreAt      time.Time // when it came to the foreground
 
 	own *[]Action // Step's buffer (StepInto callers bring theirs)
 }
@@ -680,16 +681,16 @@ func (c *Client) sendAPIWith(call apiCall, now time.Time, token string, seq uint
 			// The second retry goes out: a retry loop, counted once per
 			// call when it is sent (as a proxy in front of the target
 			// sees it), not when the interceptor decides it.
-			c.record(Action{Metric: MetricRetryLoop, At: call.intended, Attempt: call.retries,
+			c.record(Action{Metric: MetricRetryLoop, At: call.intended, Attempt: int(call.retries),
 				TokenSeq: seq, NewestSeq: c.tokenSeq, State: CallRetryNoFlag})
 		}
 		if seq < c.tokenSeq {
-			c.record(Action{Metric: MetricStaleRetry, At: call.intended, Attempt: call.retries,
+			c.record(Action{Metric: MetricStaleRetry, At: call.intended, Attempt: int(call.retries),
 				TokenSeq: seq, NewestSeq: c.tokenSeq, State: state})
 		}
 	}
 	c.inflight = append(c.inflight, call)
-	c.out = append(c.out, Action{Kind: ActAPI, Req: call.req, At: intended, Attempt: call.retries, Token: token, TokenSeq: seq, Call: call.id})
+	c.out = append(c.out, Action{Kind: ActAPI, Req: call.req, At: intended, Attempt: int(call.retries), Token: token, TokenSeq: seq, Call: call.id})
 }
 
 func (c *Client) findInflight(req uint64) int {

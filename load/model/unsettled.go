@@ -83,7 +83,7 @@ func (c *Client) Unsettled() []UnsettledCall {
 	var out []UnsettledCall
 	add := func(call apiCall, s CallState) {
 		out = append(out, UnsettledCall{Issued: call.intended, TokenSeq: call.tokenSeq, NewestSeq: c.tokenSeq,
-			Retries: call.retries, State: s})
+			Retries: int(call.retries), State: s})
 	}
 	iq := c.iq
 	if iq == nil {
@@ -140,6 +140,6 @@ func (c *Client) drop(calls []apiCall, s CallState) {
 			return
 		}
 		q.dropped = append(q.dropped, UnsettledCall{Issued: call.intended, TokenSeq: call.tokenSeq,
-			Retries: call.retries, State: s})
+			Retries: int(call.retries), State: s})
 	}
 }
