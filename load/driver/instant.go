@@ -1,6 +1,9 @@
 package driver
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // instant is an engine time kept as its offset from the driver's Start,
 // 0 for none: a third of a time.Time, and compared as one integer. An
@@ -16,9 +19,14 @@ func (d *Driver) instant(t time.Time) instant {
 	return instantOf(t.Sub(d.cfg.Start))
 }
 
-// instantOf is the instant off after Start.
+// instantOf is the instant off after Start. An offset beyond
+// time.Duration's range (a token that expires in the year 9999: t.Sub
+// saturates) stays the latest instant; it never comes in a run.
 func instantOf(off time.Duration) instant {
-	if off >= 0 {
+	switch {
+	case off == math.MaxInt64:
+		return math.MaxInt64
+	case off >= 0:
 		return instant(off) + 1
 	}
 	return instant(off)
