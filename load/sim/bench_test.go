@@ -12,15 +12,15 @@ import (
 	"github.com/stampede-load/stampede/reports"
 )
 
-// benchClients is the fleet BenchmarkSimulateElevator simulates.
-var benchClients = 10_000
-
-// benchDuration is the simulated time BenchmarkSimulateElevator runs.
-var benchDuration = 10 * time.Minute
+// benchClients is the fleet BenchmarkSimulateElevator simulates, and
+// benchDuration the simulated time it covers.
+var (
+	benchClients  = 10_000
+	benchDuration = 10 * time.Minute
+)
 
 // BenchmarkSimulateElevator simulates the elevator profile, 10,000
-// clients for 10 simulated minutes (STAMPEDE_SIM_BENCH_CLIENTS and
-// STAMPEDE_SIM_BENCH_DURATION change both), and reports events per second and
+// clients for 10 simulated minutes, and reports events per second and
 // the heap held per client (docs/simulate.md has the large figures).
 func BenchmarkSimulateElevator(b *testing.B) {
 	p, err := profiles.Builtin("elevator")
