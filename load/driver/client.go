@@ -13,40 +13,42 @@ import (
 // client is one simulated client as its driver drives it: the model plus
 // the chaos around it and its deadlines.
 type client struct {
-	d       *Driver
-	idx     int // in the fleet
-	slot    int // in its driver
-	m       *model.Client
-	started bool
-	start   time.Time                  // its ramp slot
-	leaveAt time.Time                  // when a shrinking stage removes it; zero if never
-	armed   [model.NumTimers]time.Time // the model's timers, in engine time
-
-	// Chaos around the client.
-	link    *chaos.Link
-	life    *chaos.Lifecycle
-	lifeAt  time.Time // next foreground/background switch; zero if none
-	cold    bool      // the app will be killed during this background gap
-	changes []chaos.ClientChange
-	next    int           // next change to apply
-	offline string        // outage mode while offline, "" online
-	held    bool          // a request is held by a blackhole outage
-	skew    time.Duration // the device clock's error
-
-	valid      bool      // holds a valid token, as last counted in the gauge
-	expireAt   time.Time // when that token expires (engine time); zero if none
-	refreshing int       // refreshes of this client in flight
-
-	// suspended: this background gap is long enough (SuspendAfter) that
-	// the OS suspends the app and its connections die.
-	suspended bool
-
+	// What every deadline and answer reads comes first, in 128 bytes.
+	d        *Driver
+	m        *model.Client
+	armed    [model.NumTimers]instant // the model's timers, in engine time
+	lifeAt   instant                  // next foreground/background switch; 0 if none
+	expireAt instant                  // when its valid token expires (engine time); 0 if none
+	leaveAt  instant                  // when a shrinking stage removes it; 0 if never
+	next     int                      // next change to apply
+	changes  []chaos.ClientChange
+	skew     time.Duration // the device clock's error
 	// seqAt is when (engine time, Unix ns) the client's token generation
 	// last changed, prevSeq the generation it held before that instant:
 	// what a superseded token is told by, whatever the order of answers
 	// that came at the same instant.
-	seqAt   int64
-	prevSeq uint64
+	seqAt int64
+
+	// Its flags, together so that they take one word.
+	started bool // its ramp slot came
+	cold    bool // the app will be killed during this background gap
+	held    bool // a request is held by a blackhole outage
+	valid   bool // holds a valid token, as last counted in the gauge
+	// suspended: this background gap is long enough (SuspendAfter) that
+	// the OS suspends the app and its connections die.
+	suspended bool
+
+	idx    int       // in the fleet
+	slot   int       // in its driver
+	start  time.Time // its ramp slot
+
+	// Chaos around the client.
+	link    *chaos.Link
+	life    *chaos.Lifecycle
+	offline string // outage mode while offline, "" online
+
+	refreshing int // refreshes of this client in flight
+	prevSeq    uint64
 }
 
 // due kinds besides the model's timers.
@@ -65,27 +67,27 @@ func (c *client) earliest() (int, time.Time) {
 	if !c.started {
 		return dueStart, c.start
 	}
-	k, at := 0, time.Time{}
+	k, best := 0, instant(0)
 	for i, t := range c.armed {
-		if !t.IsZero() && (at.IsZero() || t.Before(at)) {
-			k, at = i, t
+		if t != 0 && (best == 0 || t < best) {
+			k, best = i, t
 		}
 	}
-	if !c.lifeAt.IsZero() && (at.IsZero() || c.lifeAt.Before(at)) {
-		k, at = dueLife, c.lifeAt
+	if c.lifeAt != 0 && (best == 0 || c.lifeAt < best) {
+		k, best = dueLife, c.lifeAt
 	}
 	if c.next < len(c.changes) {
-		if t := c.d.cfg.Start.Add(c.changes[c.next].At); at.IsZero() || t.Before(at) {
-			k, at = dueChange, t
+		if t := instantOf(c.changes[c.next].At); best == 0 || t < best {
+			k, best = dueChange, t
 		}
 	}
-	if !c.expireAt.IsZero() && (at.IsZero() || c.expireAt.Before(at)) {
-		k, at = dueExpiry, c.expireAt
+	if c.expireAt != 0 && (best == 0 || c.expireAt < best) {
+		k, best = dueExpiry, c.expireAt
 	}
-	if !c.leaveAt.IsZero() && (at.IsZero() || !c.leaveAt.After(at)) {
-		k, at = dueLeave, c.leaveAt
+	if c.leaveAt != 0 && (best == 0 || c.leaveAt <= best) {
+		k, best = dueLeave, c.leaveAt
 	}
-	return k, at
+	return k, c.d.time(best)
 }
 
 // fire handles whatever of c is due by now: its start, then its timers,
@@ -99,7 +101,7 @@ func (c *client) fire(now time.Time) {
 		c.d.record(record.Fact{Kind: record.FactStarted, Lag: now.Sub(c.start), At: now})
 		c.step(now, model.Event{Kind: model.EvStart, At: c.start})
 		if c.life != nil {
-			c.lifeAt = now.Add(c.life.Foreground())
+			c.lifeAt = c.d.instant(now.Add(c.life.Foreground()))
 		}
 	}
 	if c.m.Phase() == model.PhaseIdle {
@@ -117,13 +119,13 @@ func (c *client) fire(now time.Time) {
 			c.applyChange(now, c.changes[c.next])
 			c.next++
 		case dueExpiry:
-			c.expireAt = time.Time{}
+			c.expireAt = 0
 			c.countValid(now)
 		case dueLeave:
 			c.leave(now)
 			return
 		default:
-			c.armed[k] = time.Time{}
+			c.armed[k] = 0
 			c.d.record(record.Fact{Kind: record.FactLag, Lag: now.Sub(at), At: now})
 			c.step(now, model.Event{Kind: model.EvTimer, Timer: model.TimerKind(k), At: at})
 		}
@@ -133,7 +135,7 @@ func (c *client) fire(now time.Time) {
 // stop ends c's part in the run: the model stops and nothing more is due.
 func (c *client) stop(now time.Time) {
 	c.step(now, model.Event{Kind: model.EvStop})
-	c.lifeAt, c.next = time.Time{}, len(c.changes)
+	c.lifeAt, c.next = 0, len(c.changes)
 	c.started = true // a client whose slot never came does not start now
 	c.d.due[c.slot] = noDue
 	if c.m.Background() {
@@ -161,7 +163,7 @@ func (c *client) switchLife(now time.Time) {
 			c.output(Output{Kind: OutDrop, Cold: c.cold})
 		}
 		c.step(now, model.Event{Kind: model.EvForeground, ColdStart: c.cold})
-		c.lifeAt = now.Add(c.life.Foreground())
+		c.lifeAt = c.d.instant(now.Add(c.life.Foreground()))
 		return
 	}
 	var gap time.Duration
@@ -171,7 +173,7 @@ func (c *client) switchLife(now time.Time) {
 	if c.m.Background() {
 		c.gauge(record.GaugeBackground, 1)
 	}
-	c.lifeAt = now.Add(gap)
+	c.lifeAt = c.d.instant(now.Add(gap))
 }
 
 // applyChange carries out a fleet event's effect on this client.
@@ -286,9 +288,9 @@ func (c *client) step(now time.Time, ev model.Event) {
 		}
 		switch a.Kind {
 		case model.ActSetTimer:
-			c.armed[a.Timer] = a.At
+			c.armed[a.Timer] = d.instant(a.At)
 		case model.ActCancelTimer:
-			c.armed[a.Timer] = time.Time{}
+			c.armed[a.Timer] = 0
 		case model.ActRecord:
 			d.record(record.Fact{Kind: record.FactMetric, Client: c.idx, At: now, Action: a})
 		case model.ActSignIn, model.ActRefresh, model.ActAPI:
@@ -318,9 +320,9 @@ func (c *client) countValid(now time.Time) {
 			c.gauge(record.GaugeValidToken, -1)
 		}
 	}
-	c.expireAt = time.Time{}
+	c.expireAt = 0
 	if v {
-		c.expireAt = c.m.TokenExpiry().Add(-c.skew)
+		c.expireAt = c.d.instant(c.m.TokenExpiry().Add(-c.skew))
 	}
 }
 

@@ -74,7 +74,10 @@ const (
 // Output is one thing the engine must do. Which fields matter depends on
 // Kind.
 type Output struct {
-	Kind   OutputKind
+	Kind OutputKind
+	// Cold says an OutDrop is a cold start: the app was killed, and its
+	// TLS sessions went with it.
+	Cold   bool
 	Client int
 	// Slot is the client's place in its driver: an Answer gives it back.
 	Slot int
@@ -84,15 +87,14 @@ type Output struct {
 	// Task is OutPending's session task; ClientToken OutEnd's.
 	Task        string
 	ClientToken string
-	// Cold says an OutDrop is a cold start: the app was killed, and its
-	// TLS sessions went with it.
-	Cold bool
 }
 
 // Request is a request a client sent: the model's action, and what the
 // client's network does to it.
 type Request struct {
-	Op     record.Op
+	Op record.Op
+	// Lost says the network loses it (it hangs until its deadline).
+	Lost   bool
 	Action model.Action
 	// Sent is when the client sent it; Deadline when it times out.
 	Sent, Deadline time.Time
@@ -100,10 +102,8 @@ type Request struct {
 	// fail_fast fails the request at once, blackhole holds it until an
 	// OutRelease for the client or its deadline.
 	Offline string
-	// Delay is the network's latency before it reaches the target; Lost
-	// says the network loses it (it hangs until its deadline).
+	// Delay is the network's latency before it reaches the target.
 	Delay time.Duration
-	Lost  bool
 }
 
 // Answer is the end of a request the engine sent: the event that answers
@@ -169,7 +169,7 @@ func New(cfg Config, indices []int) *Driver {
 		if plan != nil && idx < len(plan) {
 			c.start = cfg.Start.Add(plan[idx].Join)
 			if plan[idx].Leave >= 0 {
-				c.leaveAt = cfg.Start.Add(plan[idx].Leave)
+				c.leaveAt = instantOf(plan[idx].Leave)
 			}
 		}
 		d.clients[i] = c

@@ -67,7 +67,7 @@ func stageOffset(seed uint64, idx, k, n int, ramp time.Duration) time.Duration {
 // end endpoint first; either way the app stops and its connections close.
 // Answers to its requests in flight are still fed to it.
 func (c *client) leave(now time.Time) {
-	c.leaveAt = time.Time{}
+	c.leaveAt = 0
 	c.d.record(record.Fact{Kind: record.FactLeft, Client: c.idx, At: now})
 	if c.d.cfg.Profile.StageLeave == profiles.StageLeaveSignOut {
 		if sid := c.m.SessionID(); sid != "" && c.m.Phase() == model.PhaseSignedIn {
@@ -75,7 +75,7 @@ func (c *client) leave(now time.Time) {
 		}
 	}
 	c.stop(now)
-	c.armed = [model.NumTimers]time.Time{}
-	c.expireAt = time.Time{}
+	c.armed = [model.NumTimers]instant{}
+	c.expireAt = 0
 	c.output(Output{Kind: OutDrop})
 }

@@ -95,11 +95,11 @@ type apiCall struct {
 	req      uint64    // id of the HTTP attempt in flight; 0 while waiting for a token
 	intended time.Time // when the app wanted to make the call
 	since    time.Time // when its current getToken started
-	retries  int       // how often it was retried after a 401
 	tokenSeq uint64    // which token the attempt in flight carries
 	token    string    // and that token itself
-	owner    bool      // it started the interceptor's refresh (isRefreshing)
 	id       uint64    // the app's call: the same on every retry of it (Action.Call)
+	retries  int32     // how often it was retried after a 401 (at most maxLoop)
+	owner    bool      // it started the interceptor's refresh (isRefreshing)
 }
 
 // Client is one simulated mobile app and its auth SDK, as a state machine:
@@ -108,52 +108,52 @@ type apiCall struct {
 // events give the same actions.
 type Client struct {
 	cfg *ClientConfig
-	rng rand.PCG
 
-	phase    Phase
-	nextReq  uint64
-	nextCall uint64 // the last app call's id (apiCall.id)
+	// The fields a step reads most come first, so that they share the
+	// fewest cache lines: a large fleet's steps are memory-bound.
+	phase        Phase
+	pending      bool // the session waits for a session task (session.go)
+	rejected     bool // the target answered 401 to the current token
+	retryPending bool // a refresh retry is waiting for its backoff
+	background   bool // the app is in the background: its timers do not run
+	offline      bool // the device has no network
+	recovering   bool // back in the foreground, waiting for a valid token
+	lostSession  bool // it was signed out by the server, so its next sign-in is a re-sign-in
+	inFlow       bool // the user is in the sign-in flow, its latency running
+	left         bool // the user dismissed the sign-in flow and left
+	// The 401 interceptor's flags (see intercept).
+	irefreshing bool // isRefreshing
+	stuck       bool // bug_stuck_flag: isRefreshing was never reset
 
-	signInReq     uint64
-	signInAttempt int
-	lostSession   bool // it was signed out by the server, so its next sign-in is a re-sign-in
-	status        string
-	pending       bool // the session waits for a session task (session.go)
-	inFlow        bool // the user is in the sign-in flow, its latency running
-	left          bool // the user dismissed the sign-in flow and left
+	rng        rand.PCG
+	nextReq    uint64
+	refreshReq uint64 // the refresh in flight, 0 if none
+	tokenSeq   uint64
 
-	sessionID   string
-	clientToken string
-	token       string
-	tokenTimes  TokenTimes
-	tokenSeq    uint64
-	rejected    bool          // the target answered 401 to the current token
-	lifetime    time.Duration // of the last token received, kept after a cold start
+	token     string
+	expiresAt time.Time // of token (zero if none)
+	inflight  []apiCall // API calls whose HTTP attempt is in flight
 
-	refreshReq     uint64 // the refresh in flight, 0 if none
-	refreshAttempt int    // retries so far of the current refresh
-	retryPending   bool   // a refresh retry is waiting for its backoff
+	// 128 bytes on: what fewer steps read.
+	out       []Action  // the actions of the Step in progress
+	waiting   []apiCall // API calls waiting for a token
+	nextCall  uint64    // the last app call's id (apiCall.id)
+	signInReq uint64
+	lifetime  time.Duration // of the last token received, kept after a cold start
+	// The 401 interceptor's queues (see intercept), nil until it needs
+	// them: most clients never do.
+	iq             *interceptorQueues
+	signInAttempt  int
+	refreshAttempt int // retries so far of the current refresh
+	sessionID      string
+	clientToken    string
 
+	// 256 bytes on: what few steps read.
 	lastBackoff time.Duration // for the decorrelated strategy
+	status      string
+	foreAt      time.Time // when it came to the foreground
 
-	background bool      // the app is in the background: its timers do not run
-	offline    bool      // the device has no network
-	recovering bool      // back in the foreground, waiting for a valid token
-	foreAt     time.Time // when it came to the foreground
-
-	// The 401 interceptor's state (see intercept).
-	irefreshing bool            // isRefreshing
-	stuck       bool            // bug_stuck_flag: isRefreshing was never reset
-	iqueue      []apiCall       // failedQueue
-	orphans     int             // calls dropped unsettled (bug_unsettled_queue, a killed app's queue)
-	dropped     []UnsettledCall // the first MaxDroppedKept of them
-	private     []privateFlight // naive: refreshes started for one call each
-
-	waiting  []apiCall // API calls waiting for a token
-	inflight []apiCall // API calls whose HTTP attempt is in flight
-
-	out []Action // the actions of the Step in progress
-	own []Action // Step's buffer (StepInto callers bring theirs)
+	own *[]Action // Step's buffer (StepInto callers bring theirs)
 }
 
 // NewClient returns a client in PhaseIdle. seed and index pick its random stream.
@@ -185,8 +185,11 @@ func (c *Client) Pending() int { return len(c.waiting) + len(c.inflight) }
 // Step feeds one event to the client and returns the actions it takes. The
 // returned slice is reused by the next Step.
 func (c *Client) Step(now time.Time, ev Event) []Action {
-	c.own = c.StepInto(c.own, now, ev)
-	return c.own
+	if c.own == nil {
+		c.own = new([]Action)
+	}
+	*c.own = c.StepInto(*c.own, now, ev)
+	return *c.own
 }
 
 // StepInto is Step writing the actions into buf (from its start): an engine
@@ -259,8 +262,11 @@ func (c *Client) toForeground(now time.Time, cold bool) {
 		// The process was killed: the session token lived in memory unless
 		// the token cache kept it (coldStart), and the interceptor's flag
 		// and queue did (its calls are lost).
-		c.drop(c.iqueue, CallDroppedKilled)
-		c.iqueue, c.irefreshing, c.stuck = nil, false, false
+		if c.iq != nil {
+			c.drop(c.iq.iqueue, CallDroppedKilled)
+			c.iq.iqueue = nil
+		}
+		c.irefreshing, c.stuck = false, false
 		if c.coldStart(now) {
 			return
 		}
@@ -477,8 +483,8 @@ func (c *Client) getToken(now time.Time, call apiCall) {
 		c.sendAPI(call, now)
 		return
 	}
-	valid := c.token != "" && now.Before(c.tokenTimes.ExpiresAt)
-	fresh := valid && now.Before(c.tokenTimes.ExpiresAt.Add(-c.cfg.StaleWindow))
+	valid := c.token != "" && now.Before(c.expiresAt)
+	fresh := valid && now.Before(c.expiresAt.Add(-c.cfg.StaleWindow))
 	if fresh || (valid && !c.cfg.Blocking) {
 		c.record(Action{Metric: MetricGetToken, OK: true})
 		c.sendAPI(call, now)
@@ -544,7 +550,7 @@ func (c *Client) loseSession(now time.Time, o Outcome, forced bool) {
 	}
 	c.failWaiting(now, o.Class)
 	c.sessionID, c.clientToken, c.token = "", "", ""
-	c.tokenTimes = TokenTimes{}
+	c.expiresAt = time.Time{}
 	c.refreshAttempt, c.retryPending = 0, false
 	c.cancelTimer(TimerRefresh)
 	c.cancelTimer(TimerRetry)
@@ -570,24 +576,30 @@ func (c *Client) stop(now time.Time) {
 	// Calls queued behind a refresh that will still answer would have
 	// settled: they are cancelled. Calls queued behind a stuck flag would
 	// never have: they stay unsettled, lost.
+	if c.iq == nil {
+		return
+	}
 	if !c.stuck {
-		for range c.iqueue {
+		for range c.iq.iqueue {
 			c.settle(false, ClassCancelled)
 		}
-		c.iqueue = nil
+		c.iq.iqueue = nil
 	}
-	for range c.private {
+	for range c.iq.private {
 		c.settle(false, ClassCancelled)
 	}
-	c.private = nil
+	c.iq.private = nil
 }
 
 // Lost is how many API calls the client dropped without settling them:
 // those its interceptor's bugs left behind.
 func (c *Client) Lost() int {
-	n := c.orphans
+	if c.iq == nil {
+		return 0
+	}
+	n := c.iq.orphans
 	if c.stuck {
-		n += len(c.iqueue)
+		n += len(c.iq.iqueue)
 	}
 	return n
 }
@@ -629,20 +641,20 @@ func eventTokenTimes(now time.Time, ev Event) (TokenTimes, string) {
 // ValidToken reports whether the client holds a session token that has not
 // expired by now and that the target has not rejected.
 func (c *Client) ValidToken(now time.Time) bool {
-	return c.phase == PhaseSignedIn && c.token != "" && !c.rejected && now.Before(c.tokenTimes.ExpiresAt)
+	return c.phase == PhaseSignedIn && c.token != "" && !c.rejected && now.Before(c.expiresAt)
 }
 
 // TokenExpiry is when the cached session token expires (zero if none).
-func (c *Client) TokenExpiry() time.Time { return c.tokenTimes.ExpiresAt }
+func (c *Client) TokenExpiry() time.Time { return c.expiresAt }
 
 func (c *Client) setToken(now time.Time, token string, times TokenTimes) {
 	c.rejected = false
-	defer func() { c.lifetime = c.tokenTimes.Lifetime() }()
 	if times.IssuedAt.IsZero() || times.IssuedAt.After(times.ExpiresAt) {
 		times.IssuedAt = now // no usable iat: the lifetime counts from receipt
 	}
 	c.token = token
-	c.tokenTimes = times
+	c.expiresAt = times.ExpiresAt
+	c.lifetime = times.Lifetime()
 	c.tokenSeq++
 }
 
@@ -677,16 +689,16 @@ func (c *Client) sendAPIWith(call apiCall, now time.Time, token string, seq uint
 			// The second retry goes out: a retry loop, counted once per
 			// call when it is sent (as a proxy in front of the target
 			// sees it), not when the interceptor decides it.
-			c.record(Action{Metric: MetricRetryLoop, At: call.intended, Attempt: call.retries,
+			c.record(Action{Metric: MetricRetryLoop, At: call.intended, Attempt: int(call.retries),
 				TokenSeq: seq, NewestSeq: c.tokenSeq, State: CallRetryNoFlag})
 		}
 		if seq < c.tokenSeq {
-			c.record(Action{Metric: MetricStaleRetry, At: call.intended, Attempt: call.retries,
+			c.record(Action{Metric: MetricStaleRetry, At: call.intended, Attempt: int(call.retries),
 				TokenSeq: seq, NewestSeq: c.tokenSeq, State: state})
 		}
 	}
 	c.inflight = append(c.inflight, call)
-	c.out = append(c.out, Action{Kind: ActAPI, Req: call.req, At: intended, Attempt: call.retries, Token: token, TokenSeq: seq, Call: call.id})
+	c.out = append(c.out, Action{Kind: ActAPI, Req: call.req, At: intended, Attempt: int(call.retries), Token: token, TokenSeq: seq, Call: call.id})
 }
 
 func (c *Client) findInflight(req uint64) int {
@@ -723,7 +735,7 @@ func (c *Client) record(a Action) {
 // before exp, but never sooner than a tenth of the token's lifetime from now,
 // so a token shorter than RefreshAhead cannot make the client refresh in a loop.
 func (c *Client) nextPoll(now time.Time) time.Time {
-	at := c.tokenTimes.ExpiresAt.Add(-c.cfg.RefreshAhead)
+	at := c.expiresAt.Add(-c.cfg.RefreshAhead)
 	if floor := now.Add(c.minGap()); at.Before(floor) {
 		return floor
 	}

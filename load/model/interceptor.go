@@ -40,7 +40,8 @@ func (c *Client) intercept(now time.Time, call apiCall) {
 			}
 			call.retries++
 			call.since = now
-			c.iqueue = append(c.iqueue, call)
+			q := c.queues()
+			q.iqueue = append(q.iqueue, call)
 			return
 		}
 		c.irefreshing = true
@@ -60,7 +61,7 @@ func (c *Client) intercept(now time.Time, call apiCall) {
 func (c *Client) retry(now time.Time, call apiCall) {
 	call.retries++
 	call.since = now
-	if c.token != "" && c.tokenSeq > call.tokenSeq && now.Before(c.tokenTimes.ExpiresAt) {
+	if c.token != "" && c.tokenSeq > call.tokenSeq && now.Before(c.expiresAt) {
 		c.record(Action{Metric: MetricGetToken, OK: true})
 		c.sendAPI(call, now)
 		if call.owner {
@@ -80,8 +81,10 @@ func (c *Client) processQueue(now time.Time, ok bool) {
 	if !c.irefreshing {
 		return
 	}
-	q := c.iqueue
-	c.iqueue = nil
+	var q []apiCall
+	if c.iq != nil {
+		q, c.iq.iqueue = c.iq.iqueue, nil
+	}
 	switch {
 	case ok && c.cfg.Interceptor == profiles.InterceptorBugStaleRetry:
 		for _, call := range q {
@@ -108,6 +111,23 @@ func (c *Client) processQueue(now time.Time, ok bool) {
 	c.irefreshing = false
 }
 
+// interceptorQueues are the 401 interceptor's calls: those queued behind
+// its refresh, those it dropped, and the naive interceptor's refreshes.
+type interceptorQueues struct {
+	iqueue  []apiCall       // failedQueue
+	orphans int             // calls dropped unsettled (bug_unsettled_queue, a killed app's queue)
+	dropped []UnsettledCall // the first MaxDroppedKept of them
+	private []privateFlight // naive: refreshes started for one call each
+}
+
+// queues returns the client's interceptor queues, made on first use.
+func (c *Client) queues() *interceptorQueues {
+	if c.iq == nil {
+		c.iq = new(interceptorQueues)
+	}
+	return c.iq
+}
+
 // privateFlight is a refresh the naive interceptor started for one call.
 type privateFlight struct {
 	req  uint64
@@ -116,7 +136,8 @@ type privateFlight struct {
 
 func (c *Client) sendPrivateRefresh(now time.Time, call apiCall) {
 	c.nextReq++
-	c.private = append(c.private, privateFlight{req: c.nextReq, call: call})
+	q := c.queues()
+	q.private = append(q.private, privateFlight{req: c.nextReq, call: call})
 	c.out = append(c.out, Action{Kind: ActRefresh, Req: c.nextReq, At: now,
 		SessionID: c.sessionID, ClientToken: c.clientToken})
 }
@@ -124,9 +145,13 @@ func (c *Client) sendPrivateRefresh(now time.Time, call apiCall) {
 // onPrivateRefresh handles the answer to a naive interceptor's refresh; it
 // reports false when ev answers no such refresh.
 func (c *Client) onPrivateRefresh(now time.Time, ev Event) bool {
+	if c.iq == nil {
+		return false
+	}
+	q := c.iq
 	i := -1
-	for j := range c.private {
-		if c.private[j].req == ev.Req {
+	for j := range q.private {
+		if q.private[j].req == ev.Req {
 			i = j
 			break
 		}
@@ -134,8 +159,8 @@ func (c *Client) onPrivateRefresh(now time.Time, ev Event) bool {
 	if i < 0 {
 		return false
 	}
-	call := c.private[i].call
-	c.private = append(c.private[:i], c.private[i+1:]...)
+	call := q.private[i].call
+	q.private = append(q.private[:i], q.private[i+1:]...)
 	if c.phase != PhaseSignedIn {
 		c.settle(false, ev.Outcome.Class)
 		return true

@@ -118,11 +118,13 @@ type Outcome struct {
 
 // Event is one input to Client.Step.
 type Event struct {
-	Kind    EventKind
-	At      time.Time // EvStart, EvTimer: the intended time
-	Timer   TimerKind // EvTimer
-	Req     uint64    // Ev*Done: the request id of the action answered
-	Outcome Outcome   // Ev*Done
+	Kind  EventKind
+	Timer TimerKind // EvTimer
+	// ColdStart marks an EvForeground after the app was killed.
+	ColdStart bool
+	At        time.Time // EvStart, EvTimer: the intended time
+	Req       uint64    // Ev*Done: the request id of the action answered
+	Outcome   Outcome   // Ev*Done
 	// Token is the session JWT an EvSignInDone or EvRefreshDone carried.
 	Token string
 	// SessionID and ClientToken come with a successful EvSignInDone; a
@@ -137,8 +139,6 @@ type Event struct {
 	// transport read and checked them (CheckTokenTimes), so that the
 	// client need not read them again.
 	Times TokenTimes
-	// ColdStart marks an EvForeground after the app was killed.
-	ColdStart bool
 }
 
 // ActionKind says what a client asks its engine to do.
@@ -198,9 +198,15 @@ const (
 // Action is one output of Client.Step. Which fields matter depends on Kind.
 type Action struct {
 	Kind  ActionKind
-	Req   uint64    // Act{SignIn,Refresh,API}: the id the answer must carry
-	At    time.Time // ActSetTimer: deadline; Act{SignIn,Refresh,API}: intended start
 	Timer TimerKind
+	// Metric, OK, Class and State: see below (the small fields come
+	// first, together, so that an Action takes fewer words).
+	Metric Metric
+	OK     bool
+	Class  ErrorClass
+	State  CallState
+	Req    uint64    // Act{SignIn,Refresh,API}: the id the answer must carry
+	At     time.Time // ActSetTimer: deadline; Act{SignIn,Refresh,API}: intended start
 	// Attempt is 0 for a first try and n for the nth retry.
 	Attempt     int
 	SessionID   string
@@ -211,13 +217,11 @@ type Action struct {
 	// as X-Request-Id, so a proxy tells a retry from a new call).
 	Call uint64
 
-	Metric  Metric
-	OK      bool
-	Class   ErrorClass
+	// Metric (an ActRecord's), OK, Class, Latency and Code: see the
+	// Metric* constants.
 	Latency time.Duration
 	Code    string
 	// TokenSeq, NewestSeq and State: see MetricRetryLoop. An ActAPI's
 	// TokenSeq is the generation of the token it carries.
 	TokenSeq, NewestSeq uint64
-	State               CallState
 }

@@ -133,7 +133,7 @@ func (c *Client) taskDone(now time.Time) {
 func (c *Client) coldStart(now time.Time) bool {
 	switch c.cfg.Session.TokenCache {
 	case profiles.TokenCacheMemory, profiles.TokenCacheNone:
-		c.token, c.tokenTimes = "", TokenTimes{}
+		c.token, c.expiresAt = "", time.Time{}
 		if c.phase != PhaseSignedIn {
 			return false
 		}
@@ -148,7 +148,7 @@ func (c *Client) coldStart(now time.Time) bool {
 		return true
 	}
 	if !c.offlineCache() {
-		c.token, c.tokenTimes = "", TokenTimes{}
+		c.token, c.expiresAt = "", time.Time{}
 	}
 	return false
 }

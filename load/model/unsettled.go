@@ -83,9 +83,13 @@ func (c *Client) Unsettled() []UnsettledCall {
 	var out []UnsettledCall
 	add := func(call apiCall, s CallState) {
 		out = append(out, UnsettledCall{Issued: call.intended, TokenSeq: call.tokenSeq, NewestSeq: c.tokenSeq,
-			Retries: call.retries, State: s})
+			Retries: int(call.retries), State: s})
 	}
-	out = append(out, c.dropped...)
+	iq := c.iq
+	if iq == nil {
+		iq = &interceptorQueues{}
+	}
+	out = append(out, iq.dropped...)
 	for i := range out {
 		out[i].NewestSeq = c.tokenSeq
 	}
@@ -93,7 +97,7 @@ func (c *Client) Unsettled() []UnsettledCall {
 	if c.stuck {
 		qs = CallQueuedStuck
 	}
-	for _, call := range c.iqueue {
+	for _, call := range iq.iqueue {
 		add(call, qs)
 	}
 	for _, call := range c.waiting {
@@ -102,7 +106,7 @@ func (c *Client) Unsettled() []UnsettledCall {
 	for _, call := range c.inflight {
 		add(call, CallInFlight)
 	}
-	for _, f := range c.private {
+	for _, f := range iq.private {
 		add(f.call, CallRefreshing)
 	}
 	return out
@@ -118,7 +122,7 @@ func (c *Client) InterceptorState() CallState {
 	switch {
 	case c.stuck:
 		return CallStuck
-	case c.irefreshing || len(c.private) > 0:
+	case c.irefreshing || (c.iq != nil && len(c.iq.private) > 0):
 		return CallRefreshing
 	}
 	return CallIdle
@@ -126,12 +130,16 @@ func (c *Client) InterceptorState() CallState {
 
 // drop counts calls dropped unsettled and keeps a copy of the first few.
 func (c *Client) drop(calls []apiCall, s CallState) {
-	c.orphans += len(calls)
+	if len(calls) == 0 {
+		return
+	}
+	q := c.queues()
+	q.orphans += len(calls)
 	for _, call := range calls {
-		if len(c.dropped) >= MaxDroppedKept {
+		if len(q.dropped) >= MaxDroppedKept {
 			return
 		}
-		c.dropped = append(c.dropped, UnsettledCall{Issued: call.intended, TokenSeq: call.tokenSeq,
-			Retries: call.retries, State: s})
+		q.dropped = append(q.dropped, UnsettledCall{Issued: call.intended, TokenSeq: call.tokenSeq,
+			Retries: int(call.retries), State: s})
 	}
 }

@@ -492,7 +492,7 @@ func (r *Recorder) Fill(res *reports.Result, end time.Time) error {
 	for o := range merged {
 		m := &merged[o]
 		out := &reports.Op{Count: m.count, OK: m.ok, Errors: map[string]int64{}, OutOfRange: m.outOfRange,
-			LatencyMs: reports.Summarize(m.latency), Windows: reports.NewOpWindows(r.winWidth, m.windows), ErrorAnswers: answers[o]}
+			LatencyMs: reports.Summarize(m.latency), Windows: reports.NewOpWindows(r.winWidth, m.windows.byWindow()), ErrorAnswers: answers[o]}
 		for c := model.Class401; c < model.NumClasses; c++ {
 			out.Errors[c.String()] = m.errors[c]
 		}

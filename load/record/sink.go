@@ -63,20 +63,20 @@ const (
 // Fact is one thing a client driver records. Which fields matter depends
 // on Kind.
 type Fact struct {
-	Kind FactKind
-	// Client is the fleet index of the client the fact is about.
-	Client           int
+	Kind             FactKind
 	Op               Op
 	Class            model.ErrorClass
+	Gauge            Gauge
+	Duplicate, Retry bool
+	// Client is the fleet index of the client the fact is about.
+	Client           int
 	At, Wire, Done   time.Time
 	Latency, Service time.Duration
 	Lag              time.Duration
 	Action           *model.Action
-	Gauge            Gauge
 	Delta            int64
 	Window           int
 	Status           string
-	Duplicate, Retry bool
 	// HTTPStatus, Code and Body are a FactAnswered's answer: its status (0
 	// when none came), the server's error code and the head of its body,
 	// raw (model.Outcome.Body; the recorder redacts what it keeps).

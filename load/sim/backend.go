@@ -53,6 +53,10 @@ type backend struct {
 
 	keyGen   uint16
 	keepPrev bool // the previous key still verifies (key_rotation overlap)
+	// minted is the last token minted, word its 8 bytes: the tokens minted
+	// in the same millisecond with the same key are one string, shared.
+	minted   string
+	word     uint64
 	faults   adminapi.Faults
 	rotation adminapi.Rotation
 	dice     *rand.Rand
@@ -95,10 +99,13 @@ const tokenBias = int64(1) << 46
 // generation and the iat in milliseconds. Its lifetime is the profile's.
 func (b *backend) mint() (string, model.TokenTimes) {
 	iatMs := (b.now + int64(b.faults.ClockOffset)) / int64(time.Millisecond)
-	var buf [8]byte
-	binary.BigEndian.PutUint64(buf[:], uint64(b.keyGen)<<48|uint64(iatMs+tokenBias)&(1<<48-1))
+	if w := uint64(b.keyGen)<<48 | uint64(iatMs+tokenBias)&(1<<48-1); w != b.word || b.minted == "" {
+		var buf [8]byte
+		binary.BigEndian.PutUint64(buf[:], w)
+		b.minted, b.word = string(buf[:]), w
+	}
 	iat := epoch.Add(time.Duration(iatMs) * time.Millisecond)
-	return string(buf[:]), model.TokenTimes{IssuedAt: iat, ExpiresAt: iat.Add(time.Duration(b.lifetime))}
+	return b.minted, model.TokenTimes{IssuedAt: iat, ExpiresAt: iat.Add(time.Duration(b.lifetime))}
 }
 
 // status evaluates s's status now, storing a lapse as the embedded
