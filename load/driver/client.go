@@ -38,9 +38,9 @@ type client struct {
 	// the OS suspends the app and its connections die.
 	suspended bool
 
-	idx    int       // in the fleet
-	slot   int       // in its driver
-	start  time.Time // its ramp slot
+	idx   int       // in the fleet
+	slot  int       // in its driver
+	start time.Time // its ramp slot
 
 	// Chaos around the client.
 	link    *chaos.Link
