@@ -73,7 +73,7 @@ func newSimulateCmd(s streams) *cobra.Command {
 	f.BoolVar(&o.measure, "measure", false, "write the wall-clock figures (engine.sim.events_per_second, bytes_per_client, wall_s) into result.json, which then differs from run to run")
 	f.StringArrayVar(&o.sweeps, "sweep", nil, "sweep a profile field over values, PATH=v1,v2,... such as sdk.retry.jitter=none,full (repeatable: a grid); one result per point and a comparison (sweep.txt, sweep.json, sweep.html)")
 	f.IntVar(&o.parallel, "parallel", 0, "sweep points simulated at once (default: the number of CPUs)")
-	f.StringVar(&o.partitions, "partitions", "auto", "split the simulation into N partitions (each a share of the fleet against a share of every endpoint's servers) run on all CPUs and merged; auto: 1 below 100,000 clients, else clients/100,000 up to 8 with at least 8 servers per endpoint each")
+	f.StringVar(&o.partitions, "partitions", "auto", "split the simulation into N partitions (each a share of the fleet against a share of every endpoint's servers) run on all CPUs and merged; auto: one per 62,500 clients (1 below 125,000), up to 32, with at least 8 servers per endpoint each")
 	f.StringVar(&o.calibrate, "calibrate", "", "a live run's result.json: take each endpoint's service-time distribution from its ops.*.service_hdr")
 	return cmd
 }

@@ -20,13 +20,12 @@ import (
 // in a partition what it would do in the whole; what differs is the
 // backend: P queues of c/P servers instead of one of c, which pools less.
 
-// Auto-partitioning: a fleet below AutoPartitionClients runs in one
-// partition; above, one partition per AutoPartitionClients clients, at
-// most MaxAutoPartitions, and never so many that an endpoint keeps fewer
+// Auto-partitioning: one partition per AutoPartitionClients clients (a
+// fleet below twice that runs in one), at most MaxAutoPartitions, and never so many that an endpoint keeps fewer
 // than MinPartitionServers servers per partition.
 const (
-	AutoPartitionClients = 100_000
-	MaxAutoPartitions    = 8
+	AutoPartitionClients = 62_500
+	MaxAutoPartitions    = 32
 	MinPartitionServers  = 8
 )
 

@@ -219,12 +219,14 @@ func TestAutoPartitions(t *testing.T) {
 		want                          int
 	}{
 		{99_999, 0, 0, 0, 1},
-		{1_000_000, 0, 0, 0, 4},        // the default sign_in's 32 servers: 8 each in 4
-		{1_000_000, 512, 256, 0, 8},    // 10 by the fleet, at most 8
-		{250_000, 512, 256, 4096, 2},   // by the fleet
-		{10_000_000, 512, 40, 4096, 5}, // 40 refresh servers: 8 each in 5
-		{10_000_000, 512, 7, 4096, 1},  // fewer than 8 servers: one partition
-		{1_000_000, 512, 256, 4096, 8},
+		{1_000_000, 0, 0, 0, 4},          // the default sign_in's 32 servers: 8 each in 4
+		{124_999, 512, 256, 4096, 1},     // under two partitions' worth
+		{1_000_000, 512, 256, 0, 16},     // 16 by the fleet
+		{250_000, 512, 256, 4096, 4},     // by the fleet
+		{10_000_000, 512, 256, 4096, 32}, // at most 32 (and 256 refresh servers: 8 each)
+		{10_000_000, 512, 40, 4096, 5},   // 40 refresh servers: 8 each in 5
+		{10_000_000, 512, 7, 4096, 1},    // fewer than 8 servers: one partition
+		{1_000_000, 512, 256, 4096, 16},
 	} {
 		p := profiles.Default()
 		p.Clients = tc.clients
