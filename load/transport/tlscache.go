@@ -164,11 +164,25 @@ func (t *Transport) traced(req *http.Request) *http.Request {
 	if req.URL.Scheme != "https" {
 		return req
 	}
-	var start time.Time
+	// net/http may dial more than one connection for a request (one it
+	// then hands to another), each with its handshake on a goroutine of its
+	// own: the starts queue, and a handshake that ends takes the oldest.
+	var mu sync.Mutex
+	var starts []time.Time
 	trace := &httptrace.ClientTrace{
-		TLSHandshakeStart: func() { start = time.Now() },
+		TLSHandshakeStart: func() {
+			mu.Lock()
+			starts = append(starts, time.Now())
+			mu.Unlock()
+		},
 		TLSHandshakeDone: func(cs tls.ConnectionState, err error) {
 			now := time.Now()
+			mu.Lock()
+			start := now
+			if len(starts) > 0 {
+				start, starts = starts[0], starts[1:]
+			}
+			mu.Unlock()
 			t.meter.handshake(now, now.Sub(start), cs.DidResume, err)
 		},
 	}
