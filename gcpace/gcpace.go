@@ -47,16 +47,7 @@ func Run(ctx context.Context, p Policy) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
-	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	set := func() int {
-		metrics.Read(sample)
-		var live uint64
-		if sample[0].Value.Kind() == metrics.KindUint64 {
-			live = sample[0].Value.Uint64()
-		}
-		return debug.SetGCPercent(p(live))
-	}
-	prev := set()
+	prev := apply(p)
 	defer debug.SetGCPercent(prev)
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -65,7 +56,19 @@ func Run(ctx context.Context, p Policy) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			set()
+			apply(p)
 		}
 	}
+}
+
+// apply sets the collector's percent by p from the live heap now and
+// returns the percent it replaced.
+func apply(p Policy) int {
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(sample)
+	var live uint64
+	if sample[0].Value.Kind() == metrics.KindUint64 {
+		live = sample[0].Value.Uint64()
+	}
+	return debug.SetGCPercent(p(live))
 }

@@ -2,6 +2,7 @@ package gcpace
 
 import (
 	"context"
+	"runtime"
 	"runtime/debug"
 	"testing"
 )
@@ -44,27 +45,34 @@ func TestFloorCollectsASmallHeapEveryHeadroom(t *testing.T) {
 	}
 }
 
-func TestRunSetsThePercentAtOnceAndRestoresIt(t *testing.T) {
+func TestApplySetsThePolicysPercentFromTheLiveHeap(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	runtime.GC() // the live heap is known after a collection, 0 before the first
+	var live uint64
+	if prev := apply(func(l uint64) int { live = l; return 1234 }); prev != 100 {
+		t.Errorf("apply returned %d, want the 100 it replaced", prev)
+	}
+	if got := debug.SetGCPercent(100); got != 1234 {
+		t.Errorf("after apply the percent is %d, want the policy's 1234", got)
+	}
+	if live == 0 {
+		t.Error("the policy saw a live heap of 0 bytes")
+	}
+}
+
+func TestRunRestoresThePercentItFound(t *testing.T) {
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
 	before := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(before)
 	ctx, cancel := context.WithCancel(context.Background())
-	seen := make(chan int, 1)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		Run(ctx, func(uint64) int {
-			select {
-			case seen <- 1234:
-			default:
-			}
-			return 1234
-		})
-	}()
-	<-seen
 	cancel()
-	<-done
+	called := false
+	Run(ctx, func(uint64) int { called = true; return 1234 })
+	if !called {
+		t.Error("Run did not apply the policy at once")
+	}
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Errorf("after Run the percent is %d, want the 100 it found", got)
 	}
